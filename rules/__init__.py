@@ -1,0 +1,1 @@
+"""Pure analysis of Dockerfiles and Kubernetes manifests: text in, findings and fixes out."""

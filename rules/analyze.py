@@ -1,0 +1,93 @@
+"""One entry point: (path, bytes or text) -> findings, choosing the analyser by file name."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import replace
+
+from rules.dockerfile import checks as dockerfile_checks
+from rules.kubernetes import checks as kubernetes_checks
+from rules.kubernetes.parse import ManifestError, load_documents, looks_like_template, pod_specs
+from rules.model import FileKind, Finding, Options
+from rules.registry import SKIPPED
+
+_DOCKERFILE = re.compile(r"^(?:(?:docker|container)file(?:\..+)?|.+\.(?:docker|container)file)$", re.IGNORECASE)
+_MANIFEST = re.compile(r"\.(?:ya?ml|json)$", re.IGNORECASE)
+_BOM = "\ufeff"
+
+
+def file_kind(path: str) -> FileKind | None:
+    """Which analyser reads `path`, from its name alone; None for files we do not read."""
+    name = posixpath.basename(path.replace("\\", "/"))
+    if _DOCKERFILE.match(name):
+        return FileKind.DOCKERFILE
+    if _MANIFEST.search(name):
+        return FileKind.KUBERNETES
+    return None
+
+
+def skipped(path: str, reason: str) -> Finding:
+    """The one-line notice for a file that could not be analysed."""
+    return Finding(SKIPPED.id, SKIPPED.severity, path, 1, 1, f"Skipped: {reason}.", None, path)
+
+
+def decode(path: str, data: bytes, options: Options) -> str | Finding:
+    """The file's text, or the notice that says why it cannot be read."""
+    if len(data) > options.max_bytes:
+        return skipped(path, f"{len(data):,} bytes is over the {options.max_bytes:,}-byte limit")
+    if b"\x00" in data[:8192]:
+        return skipped(path, "binary file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return skipped(path, f"not valid UTF-8 (byte {error.start})")
+    return text
+
+
+def analyze_bytes(path: str, data: bytes, options: Options | None = None) -> list[Finding]:
+    """Analyse raw file content as read from disk or from GitHub."""
+    options = options or Options()
+    if file_kind(path) is None:
+        return []
+    text = decode(path, data, options)
+    if isinstance(text, Finding):
+        return [text]
+    return analyze(path, text, options)
+
+
+def _manifest_findings(path: str, text: str, options: Options) -> list[Finding]:
+    if "apiVersion" not in text or "containers" not in text:
+        return []  # cannot hold a workload; skip the parse
+    if looks_like_template(text):
+        return [skipped(path, "Helm/Go template ({{ }}); render it and check the output instead")]
+    try:
+        documents = load_documents(text)
+    except ManifestError as error:
+        return [skipped(path, str(error))]
+    pods = [pod for document in documents for pod in pod_specs(document)]
+    if not pods:
+        return []
+    lines = tuple(re.split(r"\r\n|\r|\n", text))
+    return kubernetes_checks.check(path, pods, lines, options)
+
+
+def analyze(path: str, text: str, options: Options | None = None) -> list[Finding]:
+    """Findings for one file's text, with config applied, sorted by line."""
+    options = options or Options()
+    kind = file_kind(path)
+    if text.startswith(_BOM):
+        text = text[1:]
+    if kind is FileKind.DOCKERFILE:
+        findings = dockerfile_checks.analyze(path, text, options)
+    elif kind is FileKind.KUBERNETES:
+        findings = _manifest_findings(path, text, options)
+    else:
+        return []
+    overrides = dict(options.severity_overrides)
+    result = [
+        replace(f, severity=overrides[f.rule]) if f.rule in overrides else f
+        for f in findings
+        if f.rule not in options.disabled
+    ]
+    return sorted(result, key=lambda f: (f.line, f.rule))

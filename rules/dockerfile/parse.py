@@ -1,0 +1,228 @@
+"""Dockerfile text -> build stages of instructions with 1-based lines.
+
+dockerfile-parse does the instruction splitting (continuations, comments, case);
+this module adds what it lacks: BuildKit heredoc bodies are data, stages and their
+inheritance, variable expansion from ARG/ENV defaults, and suppression comments.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+
+from dockerfile_parse import DockerfileParser
+
+_HEREDOC_INSTRUCTIONS = ("RUN", "COPY", "ADD")
+_HEREDOC_MARKER = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
+_INSTRUCTION_START = re.compile(r"^\s*([A-Za-z]+)\b")
+_SUPPRESSION = re.compile(r"^\s*unroot:\s*ignore=([A-Za-z0-9_,\s]+?)(?:\s+(.*))?$")
+_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """One instruction; `value` has continuations joined, `heredocs` holds bodies."""
+
+    keyword: str
+    value: str
+    start_line: int
+    end_line: int
+    heredocs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A build stage: its FROM and the instructions up to the next FROM."""
+
+    index: int
+    base: str  # the FROM image or stage name, variables expanded where known
+    alias: str | None
+    from_line: int
+    instructions: tuple[Instruction, ...]
+    parent: int | None  # index of the earlier stage this one is built FROM
+    global_args: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Dockerfile:
+    """A parsed Dockerfile."""
+
+    stages: tuple[Stage, ...]
+    lines: tuple[str, ...]  # the file's lines without line endings
+    suppressions: dict[int, frozenset[str]]  # instruction start line -> rule IDs
+
+    @property
+    def final(self) -> Stage | None:
+        """The stage `docker build` produces by default."""
+        return self.stages[-1] if self.stages else None
+
+    def chain(self, stage: Stage) -> list[Stage]:
+        """`stage` and the stages it inherits from, oldest first."""
+        seen: list[Stage] = [stage]
+        while seen[0].parent is not None and len(seen) <= len(self.stages):
+            seen.insert(0, self.stages[seen[0].parent])
+        return seen
+
+
+def _mask_heredocs(lines: list[str]) -> tuple[list[str], dict[int, list[str]]]:
+    """Blank out heredoc bodies so the parser sees no instructions in them.
+
+    Returns the masked lines and, per 0-based line that opened heredocs, their bodies.
+    """
+    masked = list(lines)
+    bodies: dict[int, list[str]] = {}
+    index = 0
+    in_heredoc_instruction = False
+    while index < len(lines):
+        line = lines[index]
+        start = _INSTRUCTION_START.match(line)
+        if start and not in_heredoc_instruction:
+            in_heredoc_instruction = start.group(1).upper() in _HEREDOC_INSTRUCTIONS
+        markers = _HEREDOC_MARKER.findall(line) if in_heredoc_instruction else []
+        continued = line.rstrip().endswith("\\")
+        if not continued:
+            in_heredoc_instruction = False
+        opener = index
+        index += 1
+        for strip_tabs, _quote, delimiter in markers:
+            body: list[str] = []
+            while index < len(lines):
+                candidate = lines[index].lstrip("\t") if strip_tabs else lines[index]
+                masked[index] = ""
+                index += 1
+                if candidate == delimiter:
+                    break
+                body.append(candidate)
+            bodies.setdefault(opener, []).append("\n".join(body))
+    return masked, bodies
+
+
+def _heredoc_owner(bodies: dict[int, list[str]], start: int, end: int) -> tuple[str, ...]:
+    """Heredoc bodies opened on 0-based lines start..end."""
+    found: list[str] = []
+    for line in range(start, end + 1):
+        found.extend(bodies.get(line, ()))
+    return tuple(found)
+
+
+def expand(value: str, variables: dict[str, str]) -> str | None:
+    """Expand `$X`, `${X}`, `${X:-d}`, `${X-d}`, `${X:+w}`; None when a variable is unknown."""
+    unknown = False
+
+    def substitute(match: re.Match[str]) -> str:
+        nonlocal unknown
+        name = match.group(1) or match.group(4)
+        operator, word = match.group(2), match.group(3) or ""
+        current = variables.get(name)
+        if operator in (":-", "-"):
+            if current is None or (operator == ":-" and current == ""):
+                return word
+            return current
+        if operator in (":+", "+"):
+            return word if current else ""
+        if current is None:
+            unknown = True
+            return ""
+        return current
+
+    result = _VARIABLE.sub(substitute, value)
+    return None if unknown else result
+
+
+def _assignments(keyword: str, value: str) -> list[tuple[str, str | None]]:
+    """Names and defaults that an ARG or ENV instruction defines."""
+    if keyword == "ENV" and "=" not in value.split(None, 1)[0]:
+        parts = value.split(None, 1)  # legacy `ENV NAME value`
+        return [(parts[0], parts[1] if len(parts) > 1 else "")] if parts else []
+    result: list[tuple[str, str | None]] = []
+    for token in re.findall(r"""(?:[^\s"']+|"[^"]*"|'[^']*')+""", value):
+        name, eq, default = token.partition("=")
+        result.append((name, default.strip("\"'") if eq else None))
+    return result
+
+
+def stage_variables(stage: Stage, upto_line: int | None = None) -> dict[str, str]:
+    """ARG defaults and ENV values in effect in `stage` before `upto_line`."""
+    variables: dict[str, str] = {}
+    for instruction in stage.instructions:
+        if upto_line is not None and instruction.start_line >= upto_line:
+            break
+        if instruction.keyword == "ARG":
+            for name, default in _assignments("ARG", instruction.value):
+                if default is not None:
+                    variables[name] = expand(default, variables) or default
+                elif name in stage.global_args:
+                    variables[name] = stage.global_args[name]
+        elif instruction.keyword == "ENV":
+            for name, env_value in _assignments("ENV", instruction.value):
+                variables[name] = expand(env_value or "", variables) or (env_value or "")
+    return variables
+
+
+def _parse_from(value: str, global_args: dict[str, str]) -> tuple[str, str | None]:
+    """Image (expanded) and alias of a FROM value, skipping flags like --platform."""
+    tokens = [t for t in value.split() if not t.startswith("--")]
+    if not tokens:
+        return "", None
+    image = expand(tokens[0], global_args) or tokens[0]
+    alias = tokens[2] if len(tokens) >= 3 and tokens[1].lower() == "as" else None
+    return image, alias
+
+
+def parse(text: str) -> Dockerfile:
+    """Parse Dockerfile text; never raises on odd input, it just finds fewer stages."""
+    normalized = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = normalized.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    masked, bodies = _mask_heredocs(lines)
+    parser = DockerfileParser(fileobj=io.BytesIO("\n".join(masked).encode("utf-8")), env_replace=False)
+    structure = parser.structure
+
+    stages: list[Stage] = []
+    global_args: dict[str, str] = {}
+    suppressions: dict[int, frozenset[str]] = {}
+    pending_suppression: set[str] = set()
+    current: list[Instruction] = []
+    header: tuple[str, str | None, int, int | None] | None = None
+    aliases: dict[str, int] = {}
+
+    def close_stage() -> None:
+        if header is None:
+            return
+        base, alias, from_line, parent = header
+        stages.append(Stage(len(stages), base, alias, from_line, tuple(current), parent, dict(global_args)))
+
+    for item in structure:
+        keyword = str(item["instruction"]).upper()
+        start, end = int(item["startline"]) + 1, int(item["endline"]) + 1
+        value = str(item["value"])
+        if keyword == "COMMENT":
+            match = _SUPPRESSION.match(value)
+            if match:
+                pending_suppression.update(i.strip().upper() for i in match.group(1).split(",") if i.strip())
+            continue
+        if pending_suppression:
+            suppressions[start] = frozenset(pending_suppression)
+            pending_suppression = set()
+        instruction = Instruction(keyword, value, start, end, _heredoc_owner(bodies, start - 1, end - 1))
+        if keyword == "FROM":
+            close_stage()
+            current = []
+            image, alias = _parse_from(value, global_args)
+            parent_index: int | None = aliases.get(image.lower())
+            if parent_index is None and image.isdigit() and int(image) < len(stages):
+                parent_index = int(image)
+            header = (image, alias, start, parent_index)
+            if alias:
+                aliases[alias.lower()] = len(stages)
+        elif header is None:
+            if keyword == "ARG":
+                for name, default in _assignments("ARG", value):
+                    if default is not None:
+                        global_args[name] = expand(default, global_args) or default
+        else:
+            current.append(instruction)
+    close_stage()
+    return Dockerfile(tuple(stages), tuple(lines), suppressions)

@@ -1,0 +1,164 @@
+"""Knowledge of base images: who they run as by default and which distro they are.
+
+Each entry is a documented fact about a published image family; when nothing here
+matches, an image is assumed to run as root (the Docker default) and the distro is
+unknown, so fixes fall back to a numeric USER that needs no tools in the image.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+
+class Distro(enum.Enum):
+    """How a user is created in an image, if at all."""
+
+    DEBIAN = "debian"  # Debian, Ubuntu and images built on them: groupadd/useradd
+    ALPINE = "alpine"  # BusyBox: addgroup -S / adduser -S
+    RHEL = "rhel"  # UBI, CentOS, Fedora, Rocky, Alma, Amazon Linux: groupadd/useradd
+    SUSE = "suse"  # openSUSE/SLE: useradd lives in the `shadow` package
+    NO_SHELL = "no-shell"  # scratch, distroless, Chainguard static: no RUN possible
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """A parsed image reference: `registry/path/name:tag@digest`, lower-cased."""
+
+    repository: str  # everything before the tag, e.g. "gcr.io/distroless/static"
+    tag: str
+
+    @property
+    def name(self) -> str:
+        """The last path segment of the repository ("static", "python")."""
+        return self.repository.rsplit("/", 1)[-1]
+
+
+def parse_image(reference: str) -> ImageRef:
+    """Split an image reference into repository and tag ("latest" when absent)."""
+    ref = reference.strip().lower().split("@", 1)[0]
+    last_slash = ref.rfind("/")
+    colon = ref.rfind(":")
+    if colon > last_slash:
+        return ImageRef(ref[:colon], ref[colon + 1 :] or "latest")
+    return ImageRef(ref, "latest")
+
+
+@dataclass(frozen=True)
+class DefaultUser:
+    """The user an image runs as when a Dockerfile sets none."""
+
+    name: str
+    uid: int | None  # None: root or not known
+
+
+@dataclass(frozen=True)
+class _NonRootImage:
+    """A documented image family whose default user is not root."""
+
+    pattern: re.Pattern[str]  # matched against "repository:tag"
+    user: str  # as the image config states it
+    uid: int
+    source: str
+
+
+# Image families that run as a non-root user by default. Keep each row sourced.
+NON_ROOT_IMAGES: tuple[_NonRootImage, ...] = (
+    _NonRootImage(
+        re.compile(r"^(gcr\.io|[a-z0-9-]+\.pkg\.dev)/distroless/[^:]+:(.*-)?nonroot$"),
+        "nonroot",  # the image config names the user, so runAsNonRoot cannot verify it
+        65532,
+        "distroless README: the :nonroot tags run as user nonroot, uid 65532",
+    ),
+    _NonRootImage(
+        re.compile(r"^cgr\.dev/chainguard/[^:]+:(?!.*-root).*$"),
+        "65532",
+        65532,
+        "Chainguard images run as uid 65532 unless documented otherwise",
+    ),
+    _NonRootImage(
+        re.compile(r"^((docker\.io|registry-1\.docker\.io|public\.ecr\.aws)/)?bitnami/[^:]+:.*$"),
+        "1001",
+        1001,
+        "Bitnami non-root containers run as uid 1001",
+    ),
+    _NonRootImage(
+        re.compile(r"^(.*/)?nginx-unprivileged:.*$"),
+        "101",
+        101,
+        "nginxinc/nginx-unprivileged runs as the nginx user, uid 101",
+    ),
+    _NonRootImage(
+        re.compile(r"^(.*/)?[a-z0-9.-]+-unprivileged:.*$"),
+        "1001",
+        1001,
+        "*-unprivileged images run as a non-root user by convention",
+    ),
+    _NonRootImage(
+        re.compile(
+            r"^(registry\.access\.redhat\.com|registry\.redhat\.io)/ubi\d+/"
+            r"(python|nodejs|ruby|php|perl|go-toolset|dotnet|s2i-[a-z-]+)[^:]*:.*$"
+        ),
+        "1001",
+        1001,
+        "Red Hat UBI language (s2i) images run as uid 1001",
+    ),
+    _NonRootImage(
+        re.compile(r"^(registry\.access\.redhat\.com|registry\.redhat\.io)/ubi\d+/openjdk-\d+[^:]*:.*$"),
+        "185",
+        185,
+        "Red Hat UBI OpenJDK images run as the jboss user, uid 185",
+    ),
+)
+
+# Users that images commonly ship, with their numeric IDs, used to turn `USER name`
+# into a number Kubernetes can verify. Only IDs that are the same across the images
+# that carry the name.
+WELL_KNOWN_USERS: dict[str, int] = {
+    "root": 0,
+    "nobody": 65534,
+    "nonroot": 65532,
+    "node": 1000,  # official node images
+    "jboss": 185,  # UBI OpenJDK
+}
+
+_NO_SHELL = re.compile(r"^(scratch|(.*/)?distroless/.*|cgr\.dev/chainguard/(static|go|rust|python|node|glibc-dynamic)(-[a-z]+)?)$")
+_ALPINE = re.compile(r"alpine|(^|/)(busybox)$")
+_SUSE = re.compile(r"(open)?suse|sles|bci/")
+_RHEL = re.compile(r"(^|/)(ubi\d*(-[a-z]+)?|centos|fedora|rockylinux|almalinux|amazonlinux|oraclelinux|rhel\d*)$|/ubi\d+/")
+_DEBIAN_TAG = re.compile(r"(bookworm|bullseye|buster|trixie|stretch|jammy|noble|focal|bionic|slim)")
+# Official language and server images default to Debian unless the tag says otherwise.
+_DEBIAN_NAMES = frozenset(
+    "debian ubuntu python node golang ruby openjdk eclipse-temurin amazoncorretto maven gradle "
+    "php rust perl nginx httpd postgres redis mysql mariadb mongo elixir erlang haskell "
+    "julia r-base buildpack-deps gcc tomcat jetty wordpress ghost".split()
+)
+
+
+def default_user(image: ImageRef) -> DefaultUser:
+    """Who `image` runs as when nothing sets USER; root unless documented otherwise."""
+    key = f"{image.repository}:{image.tag}"
+    for entry in NON_ROOT_IMAGES:
+        if entry.pattern.match(key):
+            return DefaultUser(entry.user, entry.uid)
+    return DefaultUser("root", 0)
+
+
+def distro_of(image: ImageRef) -> Distro:
+    """The distro family of `image`, from its name and tag; UNKNOWN when unsure."""
+    repo, tag = image.repository, image.tag
+    if _NO_SHELL.match(repo) and not tag.endswith(("-dev", "debug", "debug-nonroot")):
+        return Distro.NO_SHELL
+    if _ALPINE.search(repo) or "alpine" in tag:
+        return Distro.ALPINE
+    if _SUSE.search(repo):
+        return Distro.SUSE
+    if _RHEL.search(repo) or "ubi" in tag:
+        return Distro.RHEL
+    if image.name in ("debian", "ubuntu") or _DEBIAN_TAG.search(tag):
+        return Distro.DEBIAN
+    if image.name in _DEBIAN_NAMES:
+        return Distro.DEBIAN
+    return Distro.UNKNOWN

@@ -1,0 +1,181 @@
+"""Manifest text -> Kubernetes objects and the pod specs inside them, with positions.
+
+Parsing uses ruamel.yaml's C composer (nodes with line marks, about 4 MB/s) rather
+than the round-trip loader (about 0.1 MB/s); fixes are made on the text by position.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from rules.kubernetes.nodes import as_str, path, strings, value
+
+CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+# A line whose structure is a Go template: Helm and similar charts, not manifests.
+_TEMPLATE_LINE = re.compile(r"^\s*(?:-\s+)?(?:[\w.\-\"']+:\s+)?\{\{[-\s]*(?!\s*\}\})", re.MULTILINE)
+# Expanding aliases beyond this many nodes is treated as an alias bomb.
+MAX_EXPANDED_NODES = 1_000_000
+
+
+class ManifestError(ValueError):
+    """The text cannot be analysed as Kubernetes manifests; the message says why."""
+
+
+@dataclass(frozen=True)
+class Container:
+    """One container of a pod spec."""
+
+    list_name: str  # containers | initContainers | ephemeralContainers
+    name: str
+    node: MappingNode
+
+    @property
+    def label(self) -> str:
+        """How messages name it."""
+        prefix = {"initContainers": "init container", "ephemeralContainers": "ephemeral container"}
+        return f"{prefix.get(self.list_name, 'container')} '{self.name}'"
+
+
+@dataclass(frozen=True)
+class PodSpec:
+    """A pod spec inside an object, with the object it belongs to."""
+
+    object_label: str  # "Deployment/web"
+    object_node: MappingNode
+    template_node: MappingNode | None  # the pod template (holds metadata), if any
+    spec: MappingNode
+    containers: tuple[Container, ...]
+
+    @property
+    def suppressed(self) -> frozenset[str]:
+        """Rule IDs switched off by the `unroot.dev/ignore` annotation."""
+        ids: set[str] = set()
+        for holder in (self.object_node, self.template_node):
+            text = as_str(path(holder, "metadata", "annotations", "unroot.dev/ignore"))
+            if text:
+                ids.update(part.strip().upper() for part in text.split(",") if part.strip())
+        return frozenset(ids)
+
+
+def looks_like_template(text: str) -> bool:
+    """True for Helm-style templates: `{{ }}` where YAML structure should be."""
+    return bool(_TEMPLATE_LINE.search(text))
+
+
+def _expanded_size(root: Node, limit: int) -> int:
+    """How many nodes the document has once aliases are expanded (stops past `limit`)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if isinstance(node, MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, SequenceNode):
+            children = list(node.value)
+        else:
+            sizes[id(node)] = 1
+            continue
+        if children_done:
+            total = 1 + sum(sizes.get(id(child), 1) for child in children)
+            sizes[id(node)] = total
+            if total > limit:
+                return total
+        else:
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+    return sizes.get(id(root), 1)
+
+
+def load_documents(text: str) -> list[MappingNode]:
+    """Every document of a YAML or JSON stream that is a mapping; raises ManifestError."""
+    loader = YAML(typ="safe", pure=False)
+    documents: list[MappingNode] = []
+    try:
+        for document in loader.compose_all(text):
+            if _expanded_size(document, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
+                raise ManifestError(
+                    f"YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes (an alias bomb?)"
+                )
+            if isinstance(document, MappingNode):
+                documents.append(document)
+    except YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ManifestError(f"invalid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise ManifestError("YAML nested too deeply to analyse") from None
+    return documents
+
+
+def _containers(spec: MappingNode) -> tuple[Container, ...]:
+    found: list[Container] = []
+    for list_name in CONTAINER_LISTS:
+        items = value(spec, list_name)
+        if not isinstance(items, SequenceNode):
+            continue
+        for index, item in enumerate(items.value):
+            if isinstance(item, MappingNode):
+                name = as_str(value(item, "name")) or f"#{index + 1}"
+                found.append(Container(list_name, name, item))
+    return tuple(found)
+
+
+def _object_label(node: MappingNode) -> str:
+    kind = as_str(value(node, "kind")) or "Object"
+    name = as_str(path(node, "metadata", "name")) or as_str(path(node, "metadata", "generateName")) or "<unnamed>"
+    return f"{kind}/{name}"
+
+
+def _is_pod_spec(node: Node | None) -> bool:
+    return isinstance(node, MappingNode) and isinstance(value(node, "containers"), SequenceNode)
+
+
+def pod_specs(document: MappingNode, depth: int = 0) -> list[PodSpec]:
+    """Pod specs of an object: Pod, PodTemplate, any `spec.template`, CronJob, List items."""
+    kind = as_str(value(document, "kind"))
+    if kind is None or as_str(value(document, "apiVersion")) is None:
+        return []
+    if kind.endswith("List") and depth < 5:
+        items = value(document, "items")
+        found: list[PodSpec] = []
+        if isinstance(items, SequenceNode):
+            for item in items.value:
+                if isinstance(item, MappingNode):
+                    found.extend(pod_specs(item, depth + 1))
+        return found
+    label = _object_label(document)
+    candidates: list[tuple[Node | None, Node | None]] = [
+        (value(document, "spec") if kind == "Pod" else None, None),
+        (path(document, "template", "spec"), value(document, "template")),  # PodTemplate
+        (path(document, "spec", "template", "spec"), path(document, "spec", "template")),
+        (
+            path(document, "spec", "jobTemplate", "spec", "template", "spec"),
+            path(document, "spec", "jobTemplate", "spec", "template"),
+        ),
+    ]
+    for spec, template in candidates:
+        if _is_pod_spec(spec):
+            assert isinstance(spec, MappingNode)
+            return [
+                PodSpec(
+                    label,
+                    document,
+                    template if isinstance(template, MappingNode) else None,
+                    spec,
+                    _containers(spec),
+                )
+            ]
+    return []
+
+
+def capability_names(node: Node | None) -> list[tuple[str, ScalarNode]]:
+    """Capability names of an add/drop list, as written."""
+    return strings(node)

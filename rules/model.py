@@ -1,0 +1,114 @@
+"""The analysis vocabulary: severities, rules, findings and fixes as frozen data."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Severity(enum.Enum):
+    """How bad a finding is; every level means one thing (see rules/docs/severity.md)."""
+
+    ERROR = "error"  # the container runs as root or with root-equivalent power
+    WARNING = "warning"  # any other violation of the Pod Security "restricted" standard
+    NOTICE = "notice"  # hardening beyond the standard, or a file that was skipped
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse; used for sorting and thresholds."""
+        return {Severity.NOTICE: 0, Severity.WARNING: 1, Severity.ERROR: 2}[self]
+
+
+class FileKind(enum.Enum):
+    """Which analyser a rule belongs to."""
+
+    DOCKERFILE = "dockerfile"
+    KUBERNETES = "kubernetes"
+    ANY = "any"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One check: a stable ID plus the text a user reads about it."""
+
+    id: str
+    name: str
+    kind: FileKind
+    severity: Severity
+    title: str
+    why: str
+    # Rules that never produce a fix say why, so the catalogue test can insist on one or the other.
+    no_fix_reason: str | None = None
+
+    @property
+    def docs_path(self) -> str:
+        """Path of the rule's docs page, relative to the repository root."""
+        return f"rules/docs/{self.id}.md"
+
+
+@dataclass(frozen=True)
+class LineEdit:
+    """Replace lines start_line..end_line (1-based, inclusive) with `replacement`.
+
+    `replacement` is the exact new text of those lines with "\\n" line endings (the
+    applier converts them to the file's own); "" deletes the lines.
+    """
+
+    start_line: int
+    end_line: int
+    replacement: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A minimal change that resolves a finding, as data."""
+
+    summary: str
+    edits: tuple[LineEdit, ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem at exact lines of one file."""
+
+    rule: str
+    severity: Severity
+    path: str
+    line: int
+    end_line: int
+    message: str
+    fix: Fix | None = None
+    # What the finding is about ("stage 'runtime'", "container 'app' in Deployment/web"),
+    # so that plan.py can group findings that share a fix.
+    subject: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        """The stable JSON shape documented in DESIGN.md section 3."""
+        return {
+            "rule": self.rule,
+            "severity": self.severity.value,
+            "path": self.path,
+            "line": self.line,
+            "end_line": self.end_line,
+            "message": self.message,
+            "fix": None
+            if self.fix is None
+            else {
+                "summary": self.fix.summary,
+                "edits": [
+                    {"start_line": e.start_line, "end_line": e.end_line, "replacement": e.replacement}
+                    for e in self.fix.edits
+                ],
+            },
+        }
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a caller may tune about the analysis; defaults are the documented ones."""
+
+    uid: int = 10001
+    gid: int = 10001
+    max_bytes: int = 1_000_000
+    disabled: frozenset[str] = field(default_factory=frozenset)
+    severity_overrides: tuple[tuple[str, Severity], ...] = ()
