@@ -1,0 +1,177 @@
+"""The `unroot` command: check and fix files locally."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+import difflib
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from bot import report
+from bot.config import CONFIG_PATH, ConfigError, RepoConfig, parse_config
+from rules.analyze import analyze, decode, file_kind, skipped
+from rules.fixes import EditConflict, apply
+from rules.model import Finding, Severity
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+_SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "__pycache__", ".tox"}
+
+
+class UsageError(Exception):
+    """The command line asks for something impossible; exit 2."""
+
+
+def _walk(paths: Sequence[str]) -> Iterator[Path]:
+    """Files to analyse: named files as given, directories walked for known file names."""
+    for raw in paths:
+        root = Path(raw)
+        if root.is_file():
+            yield root
+        elif root.is_dir():
+            for directory, subdirs, files in os.walk(root):
+                subdirs[:] = sorted(d for d in subdirs if d not in _SKIP_DIRS)
+                for name in sorted(files):
+                    candidate = Path(directory) / name
+                    # Symlinks are not followed: a repository's link may point anywhere.
+                    if file_kind(name) is not None and not candidate.is_symlink():
+                        yield candidate
+        else:
+            raise UsageError(f"no such file or directory: {raw}")
+
+
+def _load_config(option: str | None) -> RepoConfig:
+    candidate = option or (CONFIG_PATH if Path(CONFIG_PATH).is_file() else None)
+    if candidate is None:
+        return RepoConfig()
+    try:
+        return parse_config(Path(candidate).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise UsageError(f"cannot read config {candidate}: {error.strerror}") from None
+    except ConfigError as error:
+        raise UsageError(f"{candidate}: {error}") from None
+
+
+def _read(path: Path, config: RepoConfig) -> tuple[str | None, list[Finding]]:
+    """The file's text and its findings; an unreadable file gives a notice instead."""
+    name = path.as_posix()
+    limit = config.options.max_bytes
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            # Decided from the size alone: a 50 MB file is never read.
+            return None, [skipped(name, f"{size:,} bytes is over the {limit:,}-byte limit")]
+        data = path.read_bytes()
+    except OSError as error:
+        return None, [skipped(name, f"cannot read: {error.strerror}")]
+    decoded = decode(name, data, config.options)
+    if isinstance(decoded, Finding):
+        return None, [decoded]
+    return decoded, analyze(name, decoded, config.options)
+
+
+def _collect(paths: Sequence[str], config: RepoConfig) -> tuple[list[Finding], dict[str, str], int]:
+    findings: list[Finding] = []
+    texts: dict[str, str] = {}
+    count = 0
+    for path in _walk(paths):
+        if config.ignored(path.as_posix()):
+            continue
+        count += 1
+        if file_kind(path.name) is None:
+            found = [skipped(path.as_posix(), "not a Dockerfile (Dockerfile, Containerfile, *.dockerfile) or manifest (.yaml, .yml, .json) by name")]
+            findings.extend(found)
+            continue
+        text, found = _read(path, config)
+        if text is not None:
+            texts[path.as_posix()] = text
+        findings.extend(found)
+    return findings, texts, count
+
+
+def _check(args: argparse.Namespace) -> int:
+    config = _load_config(args.config)
+    if args.max_bytes is not None:
+        config = replace(config, options=replace(config.options, max_bytes=args.max_bytes))
+    findings, texts, count = _collect(args.paths, config)
+    if args.format == "json":
+        sys.stdout.write(report.as_json(findings))
+    elif args.format == "sarif":
+        sys.stdout.write(report.sarif(findings, texts))
+    else:
+        sys.stdout.write(report.text(findings, count))
+    return EXIT_FINDINGS if any(f.severity is Severity.ERROR for f in findings) else EXIT_OK
+
+
+def _fix(args: argparse.Namespace) -> int:
+    config = _load_config(args.config)
+    findings, texts, _count = _collect(args.paths, config)
+    by_path: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_path.setdefault(finding.path, []).append(finding)
+    changed = 0
+    for path, found in by_path.items():
+        edits = [edit for f in found if f.fix is not None for edit in f.fix.edits]
+        if not edits or path not in texts:
+            continue
+        original = texts[path]
+        try:
+            fixed = apply(original, edits)
+        except EditConflict as error:
+            print(f"{path}: fixes not applied: {error}", file=sys.stderr)
+            continue
+        if fixed == original:
+            continue
+        changed += 1
+        if args.diff:
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    original.splitlines(keepends=True), fixed.splitlines(keepends=True), f"a/{path}", f"b/{path}"
+                )
+            )
+        else:
+            raw = Path(path).read_bytes()
+            bom = "\ufeff" if raw.startswith(b"\xef\xbb\xbf") else ""
+            Path(path).write_bytes((bom + fixed).encode("utf-8"))
+            print(f"fixed {path}", file=sys.stderr)
+    remaining = [f for f in findings if f.severity is Severity.ERROR and f.fix is None]
+    if not args.diff:
+        print(f"{changed} files fixed; {len(remaining)} errors need a hand-made fix", file=sys.stderr)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line grammar."""
+    parser = argparse.ArgumentParser(prog="unroot", description="Keep containers from running as root.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("check", help="report root usage in Dockerfiles and Kubernetes manifests")
+    check.add_argument("paths", nargs="+", metavar="PATH", help="files or directories (walked)")
+    check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    check.add_argument("--config", help=f"configuration file (default: {CONFIG_PATH} if present)")
+    check.add_argument("--max-bytes", type=int, help="skip files larger than this (default 1000000)")
+    check.set_defaults(run=_check)
+    fix = commands.add_parser("fix", help="apply every available fix in place")
+    fix.add_argument("paths", nargs="+", metavar="PATH")
+    fix.add_argument("--diff", action="store_true", help="print a unified diff instead of writing files")
+    fix.add_argument("--config", help=f"configuration file (default: {CONFIG_PATH} if present)")
+    fix.set_defaults(run=_fix)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `unroot` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        result: int = args.run(args)
+    except UsageError as error:
+        print(f"unroot: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_OK
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
