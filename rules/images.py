@@ -50,7 +50,7 @@ def parse_image(reference: str) -> ImageRef:
 class DefaultUser:
     """The user an image runs as when a Dockerfile sets none."""
 
-    name: str
+    user: str
     uid: int | None  # None: root or not known
 
 

@@ -1,0 +1,32 @@
+"""Checks that a fixed file is still a valid file of its kind, with its comments intact."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import kubernetes_validate
+from ruamel.yaml import YAML
+
+from rules.analyze import file_kind
+from rules.model import FileKind
+
+K8S_VERSION = "1.30"
+
+
+def comments(text: str) -> list[str]:
+    """Comment lines, stripped, in order."""
+    return [line.strip() for line in re.split(r"\r\n|\r|\n", text) if line.strip().startswith("#")]
+
+
+def assert_valid_after_fix(path: str, original: str, fixed: str) -> None:
+    """The fixed file parses, keeps every comment, and (manifests) validates as Kubernetes."""
+    before = comments(original)
+    after = comments(fixed)
+    kept = iter(after)
+    assert all(any(c == a for a in kept) for c in before), "a comment was lost"
+    if file_kind(path) is not FileKind.KUBERNETES:
+        return
+    for document in YAML(typ="safe", pure=True).load_all(io.StringIO(fixed)):
+        if isinstance(document, dict) and "apiVersion" in document and "kind" in document:
+            kubernetes_validate.validate(document, K8S_VERSION, strict=True)
