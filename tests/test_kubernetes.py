@@ -1,0 +1,161 @@
+"""Kubernetes semantics: which objects are workloads, precedence, skipped files."""
+
+from __future__ import annotations
+
+import pytest
+
+from rules.analyze import analyze
+from rules.model import Severity
+
+CONTAINER = "      containers:\n      - name: app\n        image: x\n"
+
+
+def rules_of(text: str, path: str = "m.yaml") -> set[str]:
+    return {f.rule for f in analyze(path, text)}
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n",
+        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n",
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n",
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n",
+        "apiVersion: apps.openshift.io/v1\nkind: DeploymentConfig\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n",
+        "apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n",
+    ],
+)
+def test_every_pod_template_kind_is_checked(header: str) -> None:
+    assert "UR201" in rules_of(header + CONTAINER)
+
+
+def test_cronjob_list_and_podtemplate() -> None:
+    cronjob = (
+        "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec:\n  schedule: '* * * * *'\n"
+        "  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers:\n          - {name: a, image: x}\n"
+    )
+    assert "UR201" in rules_of(cronjob)
+    listed = (
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n"
+        "  spec:\n    containers:\n    - {name: a, image: x, securityContext: {privileged: true}}\n"
+    )
+    assert "UR204" in rules_of(listed)
+    template = "apiVersion: v1\nkind: PodTemplate\nmetadata: {name: t}\ntemplate:\n  spec:\n    containers:\n    - {name: a, image: x}\n"
+    assert "UR201" in rules_of(template)
+
+
+def test_init_and_ephemeral_containers_are_named() -> None:
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: x}]\n"
+        "  initContainers: [{name: init, image: x, securityContext: {privileged: true}}]\n"
+        "  ephemeralContainers: [{name: dbg, image: x, securityContext: {privileged: true}}]\n"
+    )
+    messages = [f.message for f in analyze("p.yaml", text) if f.rule == "UR204"]
+    assert any("init container 'init' in Pod/p" in m for m in messages)
+    assert any("ephemeral container 'dbg' in Pod/p" in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("svc.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports: [{port: 80}]\n"),
+        ("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  pod.yaml: |\n    apiVersion: v1\n    kind: Pod\n    spec:\n      containers: [{name: a, image: x}]\n"),
+        (".github/workflows/ci.yaml", "name: ci\non: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    container:\n      image: node:20\n    services:\n      containers: {}\n"),
+        ("docker-compose.yml", "services:\n  web:\n    image: nginx\n    user: root\n    privileged: true\n"),
+        ("kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [deploy.yaml]\n"),
+        ("package.json", '{"name": "x", "containers": ["a"], "apiVersion": "1"}\n'),
+    ],
+)
+def test_non_workloads_are_never_flagged(path: str, text: str) -> None:
+    assert analyze(path, text) == []
+
+
+def test_container_settings_override_the_pods() -> None:
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+        "  securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}\n"
+        "  containers:\n  - name: a\n    image: x\n"
+        "    securityContext: {runAsNonRoot: false, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}\n"
+    )
+    (finding,) = [f for f in analyze("p.yaml", text) if f.rule == "UR201"]
+    assert finding.severity is Severity.ERROR and finding.line == 9
+
+
+def test_windows_pods_skip_linux_only_controls() -> None:
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  os: {name: windows}\n"
+        "  securityContext: {runAsNonRoot: true}\n  containers: [{name: a, image: x}]\n"
+    )
+    assert rules_of(text) <= {"UR211"}
+
+
+def test_annotation_suppresses_listed_rules_only() -> None:
+    text = (
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: cni\n  annotations:\n"
+        '    unroot.dev/ignore: "UR207, UR204"\nspec:\n  template:\n    spec:\n      hostNetwork: true\n'
+        "      containers:\n      - name: a\n        image: x\n        securityContext: {privileged: true}\n"
+    )
+    found = rules_of(text)
+    assert "UR207" not in found and "UR204" not in found
+    assert "UR201" in found
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "reason"),
+    [
+        ("t.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: {{ .Values.name }}\n    image: x\n", "Helm"),
+        ("bad.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n   image: x\n", "invalid YAML at line"),
+        (
+            "bomb.yaml",
+            "apiVersion: v1\nkind: Pod\nspec:\n  containers: []\n"
+            + "".join(
+                f"x{i}: &x{i} [" + ", ".join([f"*x{i - 1}"] * 10 if i else ['"lol"'] * 10) + "]\n" for i in range(9)
+            ),
+            "alias bomb",
+        ),
+    ],
+)
+def test_unanalysable_manifests_get_one_notice(path: str, text: str, reason: str) -> None:
+    (finding,) = analyze(path, text)
+    assert finding.rule == "UR001" and finding.severity is Severity.NOTICE
+    assert reason in finding.message
+
+
+def test_psa_restricted_pod_gets_no_error_or_warning() -> None:
+    text = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: restricted
+spec:
+  securityContext:
+    runAsNonRoot: true
+    seccompProfile:
+      type: RuntimeDefault
+  containers:
+  - name: app
+    image: registry.k8s.io/pause
+    securityContext:
+      allowPrivilegeEscalation: false
+      capabilities:
+        drop: [ALL]
+  initContainers:
+  - name: init
+    image: registry.k8s.io/pause
+    securityContext:
+      allowPrivilegeEscalation: false
+      capabilities:
+        drop: [ALL]
+"""
+    assert {f.severity for f in analyze("p.yaml", text)} <= {Severity.NOTICE}
+
+
+def test_multi_document_positions_are_per_file() -> None:
+    text = (
+        "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n---\n"
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: x\n"
+        "    securityContext: {privileged: true}\n"
+    )
+    (finding,) = [f for f in analyze("m.yaml", text) if f.rule == "UR204"]
+    assert finding.line == 12
