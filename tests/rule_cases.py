@@ -74,6 +74,8 @@ CASES: tuple[Case, ...] = (
     Case("UR104", "Dockerfile", "FROM debian\nRUN <<EOF\napt-get install -y sudo\nEOF\nUSER 1000\n", True, 2),
     Case("UR104", "Dockerfile", "FROM debian\nRUN apt-get install -y pseudo sudoku && chmod 755 /x\nUSER 1000\n", False),
     Case("UR104", "Dockerfile", "FROM debian AS build\nRUN sudo make\nFROM debian\nUSER 1000\n", False),
+    Case("UR104", "Dockerfile", "FROM debian\nRUN make && \\\n    sudo make install\nUSER 1000\n", True, 2),
+    Case("UR104", "Dockerfile", "FROM debian\nRUN echo sudo is not used here > /notes\nUSER 1000\n", False),
     # UR105: privileged port in a non-root image.
     Case("UR105", "Dockerfile", "FROM debian\nUSER 1000\nEXPOSE 80\n", True, 3),
     Case("UR105", "Dockerfile", "FROM debian\nARG PORT=443\nUSER 1000\nEXPOSE ${PORT}/tcp\n", True, 4),

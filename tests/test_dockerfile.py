@@ -106,6 +106,14 @@ def test_distroless_nonroot_gets_numeric_user_for_kubernetes() -> None:
 def test_sudo_is_dropped_where_the_build_is_root_anyway() -> None:
     result = fixed("FROM debian:12\nRUN sudo apt-get update\nUSER 1000\n")
     assert "RUN apt-get update\n" in result
+    multi = fixed("FROM debian:12\nRUN make && \\\n    sudo -E make install\nUSER 1000\n")
+    assert "RUN make && \\\n    make install\n" in multi
+
+
+def test_only_app_files_are_made_group_writable() -> None:
+    text = "FROM python:3.12\nCOPY --from=build /install /usr/local\nCOPY conf /etc/app/\nWORKDIR /srv\nCOPY . .\nCMD [\"x\"]\n"
+    result = fixed(text)
+    assert "chgrp -R 0 /srv && chmod -R g=u /srv\n" in result
 
 
 def test_suppression_comment_with_reason() -> None:

@@ -60,7 +60,10 @@ PRIVILEGED_PORT = Rule(
 RULES: tuple[Rule, ...] = (ROOT_USER, NO_USER, NON_NUMERIC_USER, SUDO_SETUID, PRIVILEGED_PORT)
 
 _USER_NAME = "appuser"
-_SUDO_COMMAND = re.compile(r"(?:^|(?<=[;&|(`\s]))sudo(?:\s+-[A-Za-z]+)*\s+")
+# `sudo` in command position: at a line start or after ; & | ( or a backtick.
+_SUDO_COMMAND = re.compile(r"(?:^|(?<=[;&|(`]))(\s*)sudo(?:\s+-[A-Za-z]+)*\s+", re.MULTILINE)
+# Copying into these system paths is installing, not app files: never chgrp them.
+_SYSTEM_PATHS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/var/lib", "/opt/conda")
 _SUDO_INSTALL = re.compile(
     r"\b(?:apt-get|apt|yum|dnf|microdnf|apk|zypper|tdnf)\b[^;&|]*?\b(?:install|add)\b[^;&|]*?(?<![\w-])sudo(?![\w-])"
 )
@@ -179,6 +182,8 @@ def _copy_destinations(stage: Stage, before_line: int) -> list[str]:
             workdir = target if target.startswith("/") else workdir.rstrip("/") + "/" + target
         elif instruction.keyword in ("COPY", "ADD") and not instruction.heredocs:
             value = instruction.value.strip()
+            if "--from" in value:
+                continue  # build artifacts, usually installed into system paths
             if value.startswith("["):
                 tokens = [t.strip().strip("\"'") for t in value.strip("[]").split(",")]
             else:
@@ -189,7 +194,8 @@ def _copy_destinations(stage: Stage, before_line: int) -> list[str]:
             if not dest.startswith("/"):
                 dest = workdir.rstrip("/") + "/" + (dest if dest not in (".", "./") else "")
             dest = dest.rstrip("/") or "/"
-            if dest != "/" and dest not in destinations:
+            system = any(dest == p or dest.startswith(p + "/") for p in _SYSTEM_PATHS)
+            if dest != "/" and not system and dest not in destinations:
                 destinations.append(dest)
     return destinations
 
@@ -323,7 +329,10 @@ def _sudo_findings(df: Dockerfile, chain: list[Stage], path: str) -> list[Findin
             if reasons == ["runs a command with sudo"] and user is not None and _is_root(user) and not instruction.heredocs:
                 # The build already runs as root here, so sudo does nothing but add a binary.
                 lines = df.lines[instruction.start_line - 1 : instruction.end_line]
-                fixed = [_SUDO_COMMAND.sub("", line) for line in lines]
+                keyword = re.match(r"\s*\S+\s+", lines[0])
+                cut = keyword.end() if keyword else 0
+                fixed = [lines[0][:cut] + _SUDO_COMMAND.sub(r"\1", lines[0][cut:])]
+                fixed += [_SUDO_COMMAND.sub(r"\1", line) for line in lines[1:]]
                 fix = Fix("Drop sudo: this step already runs as root", (
                     LineEdit(instruction.start_line, instruction.end_line, "\n".join(fixed) + "\n"),
                 ))

@@ -1,0 +1,127 @@
+"""The `unroot` command as users run it: a real process, real files, exit codes, formats."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
+ROOT_DOCKERFILE = "FROM debian:12\nCOPY . /app\nCMD [\"/app/run\"]\n"
+CLEAN_DOCKERFILE = "FROM debian:12\nUSER 10001:10001\nCMD [\"/app/run\"]\n"
+POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: app\n    image: x\n"
+
+
+def unroot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "Dockerfile").write_text(ROOT_DOCKERFILE)
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "pod.yaml").write_text(POD)
+    (tmp_path / "README.md").write_text("# not analysed\n")
+    return tmp_path
+
+
+def test_check_reports_like_a_compiler_and_exits_1_on_errors(tree: Path) -> None:
+    result = unroot("check", ".", cwd=tree)
+    assert result.returncode == 1, result.stderr
+    assert "svc/Dockerfile:3: UR102 error " in result.stdout
+    assert "k8s/pod.yaml:8: UR201 error container 'app' in Pod/web" in result.stdout
+    assert result.stdout.strip().endswith("in 2 files")
+    assert result.stderr == ""
+
+
+def test_check_exits_0_without_errors(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text(CLEAN_DOCKERFILE)
+    assert unroot("check", "Dockerfile", cwd=tmp_path).returncode == 0
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    missing = unroot("check", "nope", cwd=tmp_path)
+    assert missing.returncode == 2 and "no such file or directory: nope" in missing.stderr
+    assert unroot("check", "--format", "xml", ".", cwd=tmp_path).returncode == 2
+    (tmp_path / "bad.yml").write_text("rules: {UR999: off}\n")
+    bad_config = unroot("check", "--config", "bad.yml", ".", cwd=tmp_path)
+    assert bad_config.returncode == 2 and "unknown rule UR999" in bad_config.stderr
+
+
+def test_json_output_has_the_documented_shape(tree: Path) -> None:
+    result = unroot("check", "--format", "json", "svc", cwd=tree)
+    (finding,) = json.loads(result.stdout)["findings"]
+    assert set(finding) == {"rule", "severity", "path", "line", "end_line", "message", "fix"}
+    assert finding["rule"] == "UR102" and finding["severity"] == "error" and finding["line"] == 3
+    (edit,) = finding["fix"]["edits"]
+    assert set(edit) == {"start_line", "end_line", "replacement"}
+    assert edit["replacement"].endswith("USER 10001:10001\nCMD [\"/app/run\"]\n")
+
+
+def test_sarif_output_validates_against_the_2_1_0_schema(tree: Path) -> None:
+    result = unroot("check", "--format", "sarif", ".", cwd=tree)
+    log = json.loads(result.stdout)
+    jsonschema.validate(log, json.loads(SCHEMA.read_text()))
+    results = log["runs"][0]["results"]
+    assert {r["ruleId"] for r in results} >= {"UR102", "UR201"}
+    assert all(r["level"] in ("error", "warning", "note") for r in results)
+
+
+def test_fix_rewrites_files_and_check_is_then_clean(tree: Path) -> None:
+    assert unroot("fix", ".", cwd=tree).returncode == 0
+    assert "USER 10001:10001" in (tree / "svc" / "Dockerfile").read_text()
+    assert unroot("check", ".", cwd=tree).returncode == 0
+
+
+def test_fix_diff_prints_and_changes_nothing(tree: Path) -> None:
+    result = unroot("fix", "--diff", ".", cwd=tree)
+    assert "+USER 10001:10001" in result.stdout and "--- a/svc/Dockerfile" in result.stdout
+    assert (tree / "svc" / "Dockerfile").read_text() == ROOT_DOCKERFILE
+
+
+def test_bad_input_gets_one_notice_each_and_the_run_goes_on(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_bytes(b"\x7fELF\x00\x00binary")
+    (tmp_path / "latin1.yaml").write_bytes(b"apiVersion: v1\nkind: Pod\n# caf\xe9\n")
+    (tmp_path / "huge.yaml").write_bytes(b"# x\n" * 300_000)
+    (tmp_path / "broken.yaml").write_text("apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n")
+    (tmp_path / "pod.yaml").write_text(POD)
+    result = unroot("check", ".", cwd=tmp_path)
+    assert "Traceback" not in result.stderr
+    lines = result.stdout.splitlines()
+    assert "Dockerfile:1: UR001 notice Skipped: binary file." in lines
+    assert any(line.startswith("latin1.yaml:1: UR001 notice Skipped: not valid UTF-8") for line in lines)
+    assert any(line.startswith("huge.yaml:1: UR001 notice Skipped: 1,200,000 bytes is over the 1,000,000-byte limit") for line in lines)
+    assert any(line.startswith("broken.yaml:1: UR001 notice Skipped: invalid YAML") for line in lines)
+    assert any(line.startswith("pod.yaml:8: UR201 error") for line in lines)
+    assert result.returncode == 1
+
+
+def test_max_bytes_is_configurable(tmp_path: Path) -> None:
+    (tmp_path / "pod.yaml").write_text(POD)
+    result = unroot("check", "--max-bytes", "10", "pod.yaml", cwd=tmp_path)
+    assert "over the 10-byte limit" in result.stdout and result.returncode == 0
+
+
+def test_repository_config_turns_rules_off_and_ignores_paths(tree: Path) -> None:
+    (tree / ".github").mkdir()
+    (tree / ".github" / "unroot.yml").write_text("rules:\n  UR201: off\nignore:\n  - svc/\n")
+    result = unroot("check", "--format", "json", ".", cwd=tree)
+    rules = {f["rule"] for f in json.loads(result.stdout)["findings"]}
+    assert "UR201" not in rules and rules, result.stdout
+    assert all(f["path"].startswith("k8s/") for f in json.loads(result.stdout)["findings"])
+
+
+def test_symlinks_inside_walked_directories_are_not_followed(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(POD)
+    (tmp_path / "real" / "link.yaml").symlink_to(outside)
+    result = unroot("check", "real", cwd=tmp_path)
+    assert result.returncode == 0 and "0 files" in result.stdout
