@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from rules.dockerfile import checks as dockerfile_checks
 from rules.kubernetes import checks as kubernetes_checks
+from rules.kubernetes.nodes import first_line, last_line
 from rules.kubernetes.parse import ManifestError, load_documents, looks_like_template, pod_specs
 from rules.model import FileKind, Finding, Options
 from rules.registry import SKIPPED
@@ -69,6 +70,11 @@ def _manifest_findings(path: str, text: str, options: Options) -> list[Finding]:
     if not pods:
         return []
     lines = tuple(re.split(r"\r\n|\r|\n", text))
+    for pod in pods:
+        node = pod.object_node
+        if any("{{" in line for line in lines[first_line(node) - 1 : last_line(node)]):
+            # Placeholders inside a workload (`name: web-{{uid}}`) mean a template, not a manifest.
+            return [skipped(path, "template placeholders ({{ }}) in a workload; render it and check the output instead")]
     return kubernetes_checks.check(path, pods, lines, options)
 
 

@@ -105,6 +105,7 @@ def test_annotation_suppresses_listed_rules_only() -> None:
     ("path", "text", "reason"),
     [
         ("t.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: {{ .Values.name }}\n    image: x\n", "Helm"),
+        ("shell-template.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: tablet-{{uid}}\nspec:\n  containers:\n  - name: a\n    image: x\n", "template placeholders"),
         ("bad.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n   image: x\n", "invalid YAML at line"),
         (
             "bomb.yaml",
@@ -149,6 +150,14 @@ spec:
         drop: [ALL]
 """
     assert {f.severity for f in analyze("p.yaml", text)} <= {Severity.NOTICE}
+
+
+def test_placeholders_outside_workloads_do_not_skip_the_file() -> None:
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: alerts}\ndata:\n  rule: |\n    summary: \"{{ $labels.instance }} down\"\n"
+        "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, image: x}\n"
+    )
+    assert "UR201" in rules_of(text)
 
 
 def test_multi_document_positions_are_per_file() -> None:

@@ -1,0 +1,242 @@
+"""The rule docs are checked against the code, so they cannot drift from it.
+
+Every rule in the registry has a page, rules/docs/<ID>.md. Its examples are analysed
+with the real analyser: the first fenced block under "## Bad" must produce a finding of
+the rule, the one under "## Good" none of it (and no error or warning of any rule, since
+it is shown as the way to write it). When the page shows the result of `unroot fix` (a
+fenced block under "## Fix"), that is exactly what applying the Bad example's fixes gives,
+and the example under "## Suppress" is silenced by its suppression comment or annotation
+alone. The index in rules/docs/README.md lists every rule as the registry describes it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from rules.analyze import analyze
+from rules.fixes import apply
+from rules.model import Finding, Rule, Severity
+from rules.registry import RULES, SKIPPED
+
+DOCS = Path(__file__).resolve().parent.parent / "rules" / "docs"
+SECTIONS = ("Severity", "Why", "Bad", "Good", "Fix", "Suppress", "References")
+# The file name each example language is analysed under.
+EXAMPLE_PATHS = {"dockerfile": "Dockerfile", "yaml": "example.yaml"}
+CHECKED = [rule for rule in RULES if rule is not SKIPPED]
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_FENCE = re.compile(r"^(`{3,}|~{3,})\s*([\w+-]*)")
+_SUPPRESSION_LINE = re.compile(r"unroot: ignore=|unroot\.dev/ignore")
+
+
+@dataclass(frozen=True)
+class Block:
+    """A fenced code block: its info-string language and its text."""
+
+    language: str
+    code: str
+
+    @property
+    def path(self) -> str:
+        assert self.language in EXAMPLE_PATHS, f"example blocks must be {' or '.join(EXAMPLE_PATHS)}, not {self.language!r}"
+        return EXAMPLE_PATHS[self.language]
+
+
+@dataclass(frozen=True)
+class Page:
+    """A rule's docs page: its title line and its level-2 sections."""
+
+    title: str
+    sections: dict[str, str]  # heading -> body text (blocks included)
+
+    def block(self, section: str) -> Block | None:
+        """The first fenced code block of `section`, if any."""
+        return first_block(self.sections.get(section, ""))
+
+
+def _lines_outside_fences(text: str) -> list[tuple[str, bool]]:
+    """Each line with whether it lies inside a fenced block (fence lines count as inside)."""
+    result: list[tuple[str, bool]] = []
+    fence: str | None = None
+    for line in text.splitlines():
+        match = _FENCE.match(line)
+        if fence is None and match:
+            fence = match.group(1)
+            result.append((line, True))
+        elif fence is not None:
+            result.append((line, True))
+            if line.strip().startswith(fence[0] * len(fence)) and line.strip().strip(fence[0]) == "":
+                fence = None
+        else:
+            result.append((line, False))
+    return result
+
+
+def first_block(text: str) -> Block | None:
+    """The first fenced block in `text`."""
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        match = _FENCE.match(line)
+        if not match:
+            continue
+        fence = match.group(1)
+        body: list[str] = []
+        for candidate in lines[index + 1 :]:
+            stripped = candidate.strip()
+            if stripped.startswith(fence[0] * len(fence)) and stripped.strip(fence[0]) == "":
+                return Block(match.group(2).lower(), "\n".join(body) + "\n")
+            body.append(candidate)
+        raise AssertionError(f"unclosed code block: {line!r}")
+    return None
+
+
+def parse_page(text: str) -> Page:
+    """Split a page into its `# ` title and `## ` sections; `#` lines in code blocks are code."""
+    title = ""
+    sections: dict[str, str] = {}
+    current: str | None = None
+    for line, in_fence in _lines_outside_fences(text):
+        heading = None if in_fence else _HEADING.match(line)
+        if heading and len(heading.group(1)) == 1 and not title:
+            title = heading.group(2)
+            continue
+        if heading and len(heading.group(1)) == 2:
+            current = heading.group(2)
+            assert current not in sections, f"section {current!r} appears twice"
+            sections[current] = ""
+            continue
+        if current is not None:
+            sections[current] += line + "\n"
+    return Page(title, sections)
+
+
+def page(rule: Rule) -> Page:
+    """The parsed docs page of `rule`."""
+    return parse_page((DOCS / f"{rule.id}.md").read_text(encoding="utf-8"))
+
+
+def of_rule(findings: list[Finding], rule: Rule) -> list[Finding]:
+    return [f for f in findings if f.rule == rule.id]
+
+
+def describe(findings: list[Finding]) -> str:
+    return "\n".join(f"  line {f.line}: {f.rule} {f.severity.value} {f.message}" for f in findings) or "  (none)"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.id)
+def test_every_rule_has_a_page(rule: Rule) -> None:
+    path = DOCS / f"{rule.id}.md"
+    assert path.is_file(), f"{rule.id} has no docs page at {rule.docs_path}"
+    parsed = page(rule)
+    assert parsed.title == f"{rule.id} {rule.name}: {rule.title}"
+    missing = [name for name in SECTIONS if name not in parsed.sections]
+    assert not missing, f"{rule.docs_path} lacks the sections {missing}"
+    assert parsed.block("Bad") is not None, f"{rule.docs_path} has no code block under Bad"
+    assert parsed.block("Good") is not None, f"{rule.docs_path} has no code block under Good"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.id)
+def test_page_states_the_registry_facts(rule: Rule) -> None:
+    parsed = page(rule)
+    assert re.search(rf"\b{rule.severity.value}\b", parsed.sections["Severity"]), (
+        f"{rule.docs_path}: the Severity section never names the rule's severity, {rule.severity.value}"
+    )
+    if rule.no_fix_reason is not None:
+        assert "no automatic fix" in parsed.sections["Fix"].lower(), (
+            f"{rule.docs_path}: {rule.id} has no fix ({rule.no_fix_reason}), and the Fix section should say so"
+        )
+
+
+@pytest.mark.parametrize("rule", CHECKED, ids=lambda rule: rule.id)
+def test_bad_example_is_found(rule: Rule) -> None:
+    block = page(rule).block("Bad")
+    assert block is not None
+    findings = analyze(block.path, block.code)
+    found = of_rule(findings, rule)
+    assert found, f"the Bad example of {rule.id} produces no {rule.id}; it produces:\n{describe(findings)}"
+    severities = page(rule).sections["Severity"]
+    for finding in found:
+        assert re.search(rf"\b{finding.severity.value}\b", severities), (
+            f"the Bad example of {rule.id} gives a {finding.severity.value}, which its Severity section never names"
+        )
+
+
+@pytest.mark.parametrize("rule", CHECKED, ids=lambda rule: rule.id)
+def test_good_example_is_clean(rule: Rule) -> None:
+    block = page(rule).block("Good")
+    assert block is not None
+    findings = analyze(block.path, block.code)
+    assert not of_rule(findings, rule), f"the Good example of {rule.id} still produces it:\n{describe(findings)}"
+    serious = [f for f in findings if f.severity is not Severity.NOTICE]
+    assert not serious, f"the Good example of {rule.id} has errors or warnings of other rules:\n{describe(serious)}"
+
+
+@pytest.mark.parametrize("rule", CHECKED, ids=lambda rule: rule.id)
+def test_fix_example_is_what_unroot_fix_writes(rule: Rule) -> None:
+    parsed = page(rule)
+    shown = parsed.block("Fix")
+    if shown is None:
+        pytest.skip(f"{rule.docs_path} shows no fixed file")
+    bad = parsed.block("Bad")
+    assert bad is not None and shown.language == bad.language
+    findings = analyze(bad.path, bad.code)
+    edits = [edit for f in findings if f.fix is not None for edit in f.fix.edits]
+    assert any(f.fix is not None for f in of_rule(findings, rule)), f"the Bad example of {rule.id} has no fix to show"
+    fixed = apply(bad.code, edits)
+    assert fixed == shown.code, f"{rule.docs_path}: `unroot fix` turns the Bad example into:\n{fixed}"
+    assert not of_rule(analyze(bad.path, fixed), rule), f"the fixed Bad example of {rule.id} still produces it"
+
+
+@pytest.mark.parametrize("rule", CHECKED, ids=lambda rule: rule.id)
+def test_suppress_example_silences_only_by_its_suppression(rule: Rule) -> None:
+    block = page(rule).block("Suppress")
+    assert block is not None, f"{rule.docs_path} shows no suppression example"
+    findings = analyze(block.path, block.code)
+    assert not of_rule(findings, rule), f"the Suppress example of {rule.id} still produces it:\n{describe(findings)}"
+    assert rule.id in "".join(line for line in block.code.splitlines() if _SUPPRESSION_LINE.search(line))
+    unsuppressed = "".join(line + "\n" for line in block.code.splitlines() if not _SUPPRESSION_LINE.search(line))
+    assert of_rule(analyze(block.path, unsuppressed), rule), (
+        f"the Suppress example of {rule.id} does not produce it even without its suppression"
+    )
+
+
+def test_skipped_file_examples() -> None:
+    parsed = page(SKIPPED)
+    bad, good = parsed.block("Bad"), parsed.block("Good")
+    assert bad is not None and good is not None
+    assert of_rule(analyze(bad.path, bad.code), SKIPPED), "the Bad example of UR001 is not skipped"
+    assert not analyze(good.path, good.code), "the Good example of UR001 has findings"
+
+
+def _index_rows() -> dict[str, list[str]]:
+    rows: dict[str, list[str]] = {}
+    for line in (DOCS / "README.md").read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if not line.lstrip().startswith("|") or len(cells) < 2:
+            continue
+        match = re.fullmatch(r"\[(UR\d{3})\]\((UR\d{3})\.md\)", cells[0])
+        if match:
+            assert match.group(1) == match.group(2), f"index row links {cells[0]} to the wrong page"
+            assert match.group(1) not in rows, f"{match.group(1)} is listed twice"
+            rows[match.group(1)] = cells
+    return rows
+
+
+def test_index_lists_every_rule_as_the_registry_does() -> None:
+    rows = _index_rows()
+    assert list(rows) == [rule.id for rule in RULES], "the index must list every rule once, in registry order"
+    for rule in RULES:
+        _id, name, title, severity, fix = rows[rule.id]
+        assert name == f"`{rule.name}`"
+        assert title == rule.title
+        assert severity == rule.severity.value
+        assert fix == ("no" if rule.no_fix_reason else "yes")
+
+
+def test_no_stray_pages() -> None:
+    pages = {path.stem for path in DOCS.glob("UR*.md")}
+    assert pages == {rule.id for rule in RULES}, "every UR page must belong to a rule in the registry"
