@@ -10,7 +10,8 @@ from rules.dockerfile import checks as dockerfile_checks
 from rules.kubernetes import checks as kubernetes_checks
 from rules.kubernetes.nodes import first_line, last_line
 from rules.kubernetes.parse import ManifestError, load_documents, looks_like_template, pod_specs
-from rules.model import FileKind, Finding, Options
+from rules.fixes import reconcile
+from rules.model import FileKind, Finding, Fix, Options
 from rules.registry import SKIPPED
 
 _DOCKERFILE = re.compile(r"^(?:(?:docker|container)file(?:\..+)?|.+\.(?:docker|container)file)$", re.IGNORECASE)
@@ -96,4 +97,24 @@ def analyze(path: str, text: str, options: Options | None = None) -> list[Findin
         for f in findings
         if f.rule not in options.disabled
     ]
-    return sorted(result, key=lambda f: (f.line, f.rule))
+    return sorted(_consistent_fixes(text, result), key=lambda f: (f.line, f.rule))
+
+
+def _consistent_fixes(text: str, findings: list[Finding]) -> list[Finding]:
+    """Fixes whose edits overlap are composed, so that applying all of a file's fixes works."""
+    fixes = [f.fix.edits for f in findings if f.fix is not None]
+    mapping = reconcile(text, fixes)
+    if all(mapping[edit] == edit for edits in fixes for edit in edits):
+        return findings
+    result: list[Finding] = []
+    for finding in findings:
+        if finding.fix is None:
+            result.append(finding)
+            continue
+        composed = [mapping[edit] for edit in finding.fix.edits]
+        if any(edit is None for edit in composed):
+            result.append(replace(finding, fix=None))
+            continue
+        unique = tuple(dict.fromkeys(edit for edit in composed if edit is not None))
+        result.append(replace(finding, fix=Fix(finding.fix.summary, unique)))
+    return result

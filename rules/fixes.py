@@ -68,3 +68,63 @@ def apply(text: str, edits: Iterable[LineEdit]) -> str:
         cursor = edit.end_line
     out.extend(lines[cursor:])
     return "".join(out)
+
+
+def _compose(lines: list[str], group: list[LineEdit]) -> LineEdit | None:
+    """One edit that does what every edit of an overlapping group does, or None.
+
+    It works when the widest edit copies the lines the others change verbatim (as
+    block rewrites do), or when the others only add lines at its edges (as insertions
+    do); anything else is refused rather than guessed.
+    """
+    widest = max(group, key=lambda e: (e.end_line - e.start_line, -e.start_line))
+    replacement = widest.replacement
+    for edit in sorted(group, key=lambda e: -e.start_line):
+        if edit is widest:
+            continue
+        if edit.start_line < widest.start_line or edit.end_line > widest.end_line:
+            return None
+        original = "".join(lines[edit.start_line - 1 : edit.end_line]).replace("\r\n", "\n").replace("\r", "\n")
+        if not original.endswith("\n"):
+            original += "\n"
+        if replacement.count(original) == 1:
+            replacement = replacement.replace(original, edit.replacement)
+        elif edit.end_line == widest.end_line and edit.replacement.startswith(original):
+            replacement += edit.replacement[len(original) :]  # lines appended after the range
+        elif edit.start_line == widest.start_line and edit.replacement.endswith(original):
+            replacement = edit.replacement[: -len(original)] + replacement  # lines put before it
+        else:
+            return None
+    return LineEdit(widest.start_line, widest.end_line, replacement)
+
+
+def reconcile(text: str, fixes: list[tuple[LineEdit, ...]]) -> dict[LineEdit, LineEdit | None]:
+    """Map every edit to the edit that stands for it once overlapping edits are composed.
+
+    Edits that overlap nothing map to themselves; an overlapping group maps to its
+    composition, or to None when the group cannot be composed (those fixes are dropped
+    rather than applied half-way).
+    """
+    edits = sorted({edit for fix in fixes for edit in fix}, key=lambda e: (e.start_line, -e.end_line))
+    result: dict[LineEdit, LineEdit | None] = {}
+    lines = split_lines(text)
+    group: list[LineEdit] = []
+    group_end = 0
+
+    def close() -> None:
+        if len(group) == 1:
+            result[group[0]] = group[0]
+        elif group:
+            composed = _compose(lines, group)
+            for edit in group:
+                result[edit] = composed
+
+    for edit in edits:
+        if group and edit.start_line <= group_end:
+            group.append(edit)
+            group_end = max(group_end, edit.end_line)
+        else:
+            close()
+            group, group_end = [edit], edit.end_line
+    close()
+    return result

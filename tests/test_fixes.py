@@ -191,3 +191,32 @@ def test_misplaced_pod_fields_are_removed_and_set_on_containers() -> None:
     assert "capabilities" not in data["spec"]["securityContext"]
     assert data["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"] is False
     assert warnings_and_errors("pod.yaml", fixed) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        # The USER switch is appended after the last RUN, whose own sudo fix rewrites it.
+        ("Dockerfile", "FROM busybox\n\nRUN apt-get update \\\n && sudo apt-get install vim\n"),
+        # A null pod securityContext after the containers: its rewrite spans their edits.
+        (
+            "pod.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: x\n"
+            "    securityContext:\n      privileged: true\n  securityContext:\n",
+        ),
+    ],
+)
+def test_overlapping_fixes_are_composed_so_all_apply(path: str, text: str) -> None:
+    findings = analyze(path, text)
+    assert all(f.fix is not None for f in findings if f.severity is Severity.ERROR)
+    result = fix_all(path, text)  # raises EditConflict if the edits still overlap
+    assert errors(path, result) == [], result
+    assert_valid_after_fix(path, text, result)
+
+
+def test_edits_that_cannot_be_composed_are_dropped_not_half_applied() -> None:
+    from rules.fixes import reconcile
+
+    a, b = LineEdit(1, 2, "x\n"), LineEdit(2, 3, "y\n")
+    mapping = reconcile("1\n2\n3\n", [(a,), (b,)])
+    assert mapping[a] is None and mapping[b] is None

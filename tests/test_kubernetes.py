@@ -106,6 +106,7 @@ def test_annotation_suppresses_listed_rules_only() -> None:
     [
         ("t.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: {{ .Values.name }}\n    image: x\n", "Helm"),
         ("shell-template.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: tablet-{{uid}}\nspec:\n  containers:\n  - name: a\n    image: x\n", "template placeholders"),
+        ("dup.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n    image: x\n    securityContext: {privileged: true}\n    securityContext: {}\n", "duplicate key 'securityContext' at line 8"),
         ("bad.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n   image: x\n", "invalid YAML at line"),
         (
             "bomb.yaml",

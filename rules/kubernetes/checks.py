@@ -338,7 +338,16 @@ def _render(block: _Block, lines: tuple[str, ...], style: _Style) -> Fix | None:
     if sc_pair is not None and sc is None:
         if is_flow(owner):
             return None
-        _delete_pair(rewriter, *sc_pair)  # `securityContext: null` or a scalar: write it anew
+        # `securityContext: null`, a scalar or a list: write it anew in the same place.
+        _delete_pair(rewriter, *sc_pair)
+        indent = " " * int(sc_pair[0].start_mark.column)
+        names = _missing(block, None)
+        new_lines = [f"{indent}securityContext:"] + [
+            text for n in names for text in _block_lines(n, block, indent + style.unit, style)
+        ]
+        rewriter.insert_lines_before(first_line(sc_pair[0]), new_lines if names else [])
+        edit = rewriter.edit()
+        return Fix(_summary(block), (edit,)) if edit else None
     if sc is not None:
         assert sc_pair is not None
         flow = is_flow(sc)

@@ -67,6 +67,16 @@ def looks_like_template(text: str) -> bool:
     return bool(_TEMPLATE_LINE.search(text))
 
 
+def _refuse_duplicate_keys(mapping: MappingNode) -> None:
+    """Kubernetes rejects a mapping with a repeated key; so do we, instead of guessing which wins."""
+    seen: set[str] = set()
+    for key, _value in mapping.value:
+        if isinstance(key, ScalarNode):
+            if key.value in seen:
+                raise ManifestError(f"duplicate key '{key.value}' at line {key.start_mark.line + 1}")
+            seen.add(key.value)
+
+
 def _expanded_size(root: Node, limit: int) -> int:
     """How many nodes the document has once aliases are expanded (stops past `limit`)."""
     sizes: dict[int, int] = {}
@@ -76,6 +86,7 @@ def _expanded_size(root: Node, limit: int) -> int:
         if id(node) in sizes:
             continue
         if isinstance(node, MappingNode):
+            _refuse_duplicate_keys(node)
             children = [n for pair in node.value for n in pair]
         elif isinstance(node, SequenceNode):
             children = list(node.value)
