@@ -17,6 +17,7 @@ from rules.registry import SKIPPED
 _DOCKERFILE = re.compile(r"^(?:(?:docker|container)file(?:\..+)?|.+\.(?:docker|container)file)$", re.IGNORECASE)
 _MANIFEST = re.compile(r"\.(?:ya?ml|json)$", re.IGNORECASE)
 _BOM = "\ufeff"
+_TEMPLATE = "a template with {{ }} placeholders (Helm or similar); render it and check the output instead"
 
 
 def file_kind(path: str) -> FileKind | None:
@@ -61,13 +62,13 @@ def analyze_bytes(path: str, data: bytes, options: Options | None = None) -> lis
 def _manifest_findings(path: str, text: str, options: Options) -> list[Finding]:
     if "apiVersion" not in text or "containers" not in text:
         return []  # cannot hold a workload; skip the parse
-    if looks_like_template(text):
-        return [skipped(path, "Helm/Go template ({{ }}); render it and check the output instead")]
     try:
         documents = load_documents(text)
+        pods = [pod for document in documents for pod in pod_specs(document)]
     except ManifestError as error:
+        if looks_like_template(text):
+            return [skipped(path, _TEMPLATE)]
         return [skipped(path, str(error))]
-    pods = [pod for document in documents for pod in pod_specs(document)]
     if not pods:
         return []
     lines = tuple(re.split(r"\r\n|\r|\n", text))
@@ -75,7 +76,7 @@ def _manifest_findings(path: str, text: str, options: Options) -> list[Finding]:
         node = pod.object_node
         if any("{{" in line for line in lines[first_line(node) - 1 : last_line(node)]):
             # Placeholders inside a workload (`name: web-{{uid}}`) mean a template, not a manifest.
-            return [skipped(path, "template placeholders ({{ }}) in a workload; render it and check the output instead")]
+            return [skipped(path, _TEMPLATE)]
     return kubernetes_checks.check(path, pods, lines, options)
 
 

@@ -83,7 +83,8 @@ CASES: tuple[Case, ...] = (
     Case("UR105", "Dockerfile", "FROM debian\nEXPOSE 80\n", False),
     # UR201: may run as root.
     Case("UR201", "pod.yaml", pod(RESTRICTED_CONTAINER), True, 8, "error"),
-    Case("UR201", "pod.yaml", pod(RESTRICTED_CONTAINER, "    runAsNonRoot: false\n    runAsUser: 1000\n"), True, 7, "error"),
+    Case("UR201", "pod.yaml", pod(RESTRICTED_CONTAINER, "    runAsNonRoot: false\n    runAsUser: 1000\n"), True, 7, "warning"),
+    Case("UR201", "pod.yaml", pod(RESTRICTED_CONTAINER, "    runAsNonRoot: false\n"), True, 7, "error"),
     Case("UR201", "pod.yaml", pod("      runAsUser: 1000\n" + RESTRICTED_CONTAINER), True, 8, "warning"),
     Case("UR201", "pod.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD), False),
     Case("UR201", "pod.yaml", pod(RESTRICTED_CONTAINER, extra_spec="  hostUsers: false\n"), False),
@@ -130,4 +131,11 @@ CASES: tuple[Case, ...] = (
     Case("UR001", "chart/templates/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n{{- range .Values.containers }}\n      - name: {{ .name }}\n{{- end }}\n", True, 1, "notice"),
     Case("UR001", "broken.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n", True, 1),
     Case("UR001", "ok.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD), False),
+)
+
+CASES += (
+    # runAsNonRoot: false is an error only where a container may really run as root.
+    Case("UR201", "pod.yaml", pod("      runAsUser: 1\n      runAsNonRoot: false\n" + RESTRICTED_CONTAINER, "    seccompProfile: {type: RuntimeDefault}\n"), True, 13, "warning"),
+    Case("UR201", "pod.yaml", pod("      runAsNonRoot: true\n" + RESTRICTED_CONTAINER, "    runAsNonRoot: false\n    seccompProfile: {type: RuntimeDefault}\n"), True, 7, "warning"),
+    Case("UR202", "pod.yaml", pod("      runAsUser: 1000\n" + RESTRICTED_CONTAINER, "    runAsUser: 0\n" + RESTRICTED_POD), True, 7, "warning"),
 )

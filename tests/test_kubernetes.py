@@ -104,8 +104,8 @@ def test_annotation_suppresses_listed_rules_only() -> None:
 @pytest.mark.parametrize(
     ("path", "text", "reason"),
     [
-        ("t.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: {{ .Values.name }}\n    image: x\n", "Helm"),
-        ("shell-template.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: tablet-{{uid}}\nspec:\n  containers:\n  - name: a\n    image: x\n", "template placeholders"),
+        ("t.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: {{ .Values.name }}\n    image: x\n", "Helm or similar"),
+        ("shell-template.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: tablet-{{uid}}\nspec:\n  containers:\n  - name: a\n    image: x\n", "template with {{ }} placeholders"),
         ("dup.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n    image: x\n    securityContext: {privileged: true}\n    securityContext: {}\n", "duplicate key 'securityContext' at line 8"),
         ("bad.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n   image: x\n", "invalid YAML at line"),
         (
@@ -157,6 +157,24 @@ def test_placeholders_outside_workloads_do_not_skip_the_file() -> None:
     text = (
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: alerts}\ndata:\n  rule: |\n    summary: \"{{ $labels.instance }} down\"\n"
         "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, image: x}\n"
+    )
+    assert "UR201" in rules_of(text)
+
+
+def test_go_template_lines_in_configmap_data_do_not_hide_a_workload() -> None:
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: am}\ndata:\n  slack.tmpl: |\n"
+        '    {{ define "slack.title" }}[{{ .Status }}]{{ end }}\n---\n'
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+        "  - {name: a, image: x, securityContext: {privileged: true}}\n"
+    )
+    assert "UR204" in rules_of(text)
+
+
+def test_duplicate_keys_outside_pod_specs_do_not_skip_the_file() -> None:
+    text = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  selector: {}\n  selector: {}\n"
+        "  template:\n    spec:\n      containers:\n      - {name: a, image: x}\n"
     )
     assert "UR201" in rules_of(text)
 

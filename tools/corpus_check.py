@@ -64,8 +64,8 @@ def _m(rules: str, threshold: Severity, aspect: str | None = None, category: str
 E, W, N = Severity.ERROR, Severity.WARNING, Severity.NOTICE
 ROOT = "UR201 UR202 UR203"
 
-# Pod Security Admission controls (the authority); the level only changes nothing here
-# because each control name already says which level's rule it is.
+# Pod Security Admission controls (the authority). The level is not needed: each control
+# name already says which level's rule it is (e.g. capabilities_baseline vs _restricted).
 PSA_CONTROLS: dict[str, Mapping] = {
     "runAsNonRoot": _m("UR201", W),
     "runAsUser": _m("UR202", E),

@@ -190,6 +190,21 @@ def _style(pod: PodSpec) -> _Style:
     return _Style("  ", "")
 
 
+def _names(containers: list[Container]) -> str:
+    return ", ".join(c.label for c in containers)
+
+
+def _non_zero(node: Node | None) -> bool:
+    number = as_int(node)
+    return number is not None and number != 0
+
+
+def _effective(container: Container, pod_sc: MappingNode | None, name: str) -> Node | None:
+    """A container's own setting, else the pod's."""
+    pair = get(_sc(container.node), name) or get(pod_sc, name)
+    return pair[1] if pair else None
+
+
 def _sc(owner: Node | None) -> MappingNode | None:
     node = value(owner, "securityContext")
     return node if isinstance(node, MappingNode) else None
@@ -495,14 +510,27 @@ class _PodCheck:
 
     def _pod_level(self, pod_sc: MappingNode | None, block: _Block, label: str, windows: bool, user_namespaced: bool) -> None:
         subject = f"{label} (pod securityContext)"
+        containers = self.pod.containers
         pair = get(pod_sc, "runAsUser")
         if pair and as_int(pair[1]) == 0 and not user_namespaced:
             block.scalars["runAsUser"] = self.options.uid
-            self.report(RUN_AS_USER_ZERO, first_line(pair[0]), f"{label} sets runAsUser: 0 in the pod's securityContext, so its containers run as root.", subject, block)
+            inheriting = [c for c in containers if get(_sc(c.node), "runAsUser") is None]
+            if inheriting:
+                self.report(RUN_AS_USER_ZERO, first_line(pair[0]), f"{label} sets runAsUser: 0 in the pod's securityContext, so {_names(inheriting)} run as root.", subject, block)
+            else:
+                # Every container overrides it, so nothing runs as root; the restricted standard still forbids it.
+                self.report(RUN_AS_USER_ZERO, first_line(pair[0]), f"{label} sets runAsUser: 0 in the pod's securityContext; every container overrides it, but the restricted standard forbids it.", subject, block, Severity.WARNING)
         pair = get(pod_sc, "runAsNonRoot")
         if pair and as_bool(pair[1]) is False and not user_namespaced:
             block.scalars["runAsNonRoot"] = True
-            self.report(MAY_RUN_AS_ROOT, first_line(pair[0]), f"{label} sets runAsNonRoot: false in the pod's securityContext, allowing its containers to run as root.", subject, block)
+            exposed = [
+                c for c in containers
+                if get(_sc(c.node), "runAsNonRoot") is None and not _non_zero(_effective(c, pod_sc, "runAsUser"))
+            ]
+            if exposed:
+                self.report(MAY_RUN_AS_ROOT, first_line(pair[0]), f"{label} sets runAsNonRoot: false in the pod's securityContext, allowing {_names(exposed)} to run as root.", subject, block)
+            else:
+                self.report(MAY_RUN_AS_ROOT, first_line(pair[0]), f"{label} sets runAsNonRoot: false in the pod's securityContext; no container runs as root through it, but the restricted standard requires true.", subject, block, Severity.WARNING)
         seccomp_pair = get(pod_sc, "seccompProfile")
         seccomp_type = as_str(path(pod_sc, "seccompProfile", "type"))
         if seccomp_pair and seccomp_type == "Unconfined":
@@ -557,7 +585,10 @@ class _PodCheck:
                 pod_block.scalars["runAsGroup"] = self.options.gid
         if rnr_pair and as_bool(rnr_pair[1]) is False and not user_namespaced:
             block.scalars["runAsNonRoot"] = True
-            self.report(MAY_RUN_AS_ROOT, first_line(rnr_pair[0]), f"{subject} sets runAsNonRoot: false and may run as root.", subject, block)
+            if _non_zero(effective("runAsUser")):
+                self.report(MAY_RUN_AS_ROOT, first_line(rnr_pair[0]), f"{subject} sets runAsNonRoot: false; it runs as UID {uid}, but the restricted standard requires runAsNonRoot: true.", subject, block, Severity.WARNING)
+            else:
+                self.report(MAY_RUN_AS_ROOT, first_line(rnr_pair[0]), f"{subject} sets runAsNonRoot: false and may run as root.", subject, block)
         elif non_root is not True and not user_namespaced and uid != 0:
             # Make runAsNonRoot true for every container at once, at pod level.
             if get(pod_sc, "runAsNonRoot") is None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.resolver import BaseResolver
 
 from rules.kubernetes.nodes import as_str, path, strings, value
 
@@ -20,6 +21,13 @@ CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 _TEMPLATE_LINE = re.compile(r"^\s*(?:-\s+)?(?:[\w.\-\"']+:\s+)?\{\{[-\s]*(?!\s*\}\})", re.MULTILINE)
 # Expanding aliases beyond this many nodes is treated as an alias bomb.
 MAX_EXPANDED_NODES = 1_000_000
+
+
+class _PlainResolver(BaseResolver):
+    """Resolves no implicit tags: every plain scalar stays a string."""
+
+    def __init__(self, version: object = None, loadumper: object = None) -> None:
+        super().__init__(loadumper)
 
 
 class ManifestError(ValueError):
@@ -64,7 +72,7 @@ class PodSpec:
 
 def looks_like_template(text: str) -> bool:
     """True for Helm-style templates: `{{ }}` where YAML structure should be."""
-    return bool(_TEMPLATE_LINE.search(text))
+    return "{{" in text and bool(_TEMPLATE_LINE.search(text))
 
 
 def _refuse_duplicate_keys(mapping: MappingNode) -> None:
@@ -77,6 +85,22 @@ def _refuse_duplicate_keys(mapping: MappingNode) -> None:
             seen.add(key.value)
 
 
+def _refuse_duplicates_below(root: Node) -> None:
+    """Duplicate keys anywhere in a pod spec: we read and edit there, so we must not guess."""
+    stack = [root]
+    seen_nodes: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen_nodes:
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, MappingNode):
+            _refuse_duplicate_keys(node)
+            stack.extend(item for _key, item in node.value)
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+
+
 def _expanded_size(root: Node, limit: int) -> int:
     """How many nodes the document has once aliases are expanded (stops past `limit`)."""
     sizes: dict[int, int] = {}
@@ -86,7 +110,6 @@ def _expanded_size(root: Node, limit: int) -> int:
         if id(node) in sizes:
             continue
         if isinstance(node, MappingNode):
-            _refuse_duplicate_keys(node)
             children = [n for pair in node.value for n in pair]
         elif isinstance(node, SequenceNode):
             children = list(node.value)
@@ -107,6 +130,9 @@ def _expanded_size(root: Node, limit: int) -> int:
 def load_documents(text: str) -> list[MappingNode]:
     """Every document of a YAML or JSON stream that is a mapping; raises ManifestError."""
     loader = YAML(typ="safe", pure=False)
+    # Tags are not needed (scalars are read the way Kubernetes reads them, in nodes.py);
+    # the base resolver skips the versioned implicit-tag regexes, a third of parse time.
+    loader.Resolver = _PlainResolver
     documents: list[MappingNode] = []
     try:
         for document in loader.compose_all(text):
@@ -175,6 +201,7 @@ def pod_specs(document: MappingNode, depth: int = 0) -> list[PodSpec]:
     for spec, template in candidates:
         if _is_pod_spec(spec):
             assert isinstance(spec, MappingNode)
+            _refuse_duplicates_below(spec)
             return [
                 PodSpec(
                     label,
