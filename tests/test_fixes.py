@@ -220,3 +220,27 @@ def test_edits_that_cannot_be_composed_are_dropped_not_half_applied() -> None:
     a, b = LineEdit(1, 2, "x\n"), LineEdit(2, 3, "y\n")
     mapping = reconcile("1\n2\n3\n", [(a,), (b,)])
     assert mapping[a] is None and mapping[b] is None
+
+
+def test_suppressed_and_disabled_rules_change_nothing_through_shared_fixes() -> None:
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    unroot.dev/ignore: \"UR204\"\n"
+        "spec:\n  containers:\n  - name: a\n    image: x\n    securityContext:\n      privileged: true\n"
+    )
+    assert "privileged: true" in fix_all("pod.yaml", text)
+    plain = text.replace('    unroot.dev/ignore: "UR204"\n', "").replace("  annotations:\n", "")
+    assert "privileged: true" in fix_all("pod.yaml", plain, Options(disabled=frozenset({"UR204"})))
+    assert "privileged: false" in fix_all("pod.yaml", plain)
+
+
+def test_windows_pods_get_no_uid_in_the_fix() -> None:
+    text = "apiVersion: v1\nkind: Pod\nmetadata: {name: w}\nspec:\n  os: {name: windows}\n  containers:\n  - name: a\n    image: x\n"
+    fixed = fix_all("pod.yaml", text)
+    assert "runAsNonRoot: true" in fixed and "runAsUser" not in fixed
+    assert_valid_after_fix("pod.yaml", text, fixed)
+
+
+def test_sudo_with_a_user_switch_is_reported_but_not_rewritten() -> None:
+    text = "FROM debian:12\nRUN sudo -u postgres initdb -D /data\nUSER 1000\n"
+    (finding,) = [f for f in analyze("Dockerfile", text) if f.rule == "UR104"]
+    assert finding.fix is None

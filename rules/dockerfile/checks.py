@@ -62,6 +62,8 @@ RULES: tuple[Rule, ...] = (ROOT_USER, NO_USER, NON_NUMERIC_USER, SUDO_SETUID, PR
 _USER_NAME = "appuser"
 # `sudo` in command position: at a line start or after ; & | ( or a backtick.
 _SUDO_COMMAND = re.compile(r"(?:^|(?<=[;&|(`]))(\s*)sudo(?:\s+-[A-Za-z]+)*\s+", re.MULTILINE)
+# sudo that only runs the command (no -u/-g/-i/-s): dropping it changes nothing for root.
+_SUDO_PLAIN = re.compile(r"^sudo(?:\s+-[EHnS]+)*$")
 # Copying into these system paths is installing, not app files: never chgrp them.
 _SYSTEM_PATHS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/var/lib", "/opt/conda")
 _SUDO_INSTALL = re.compile(
@@ -326,7 +328,8 @@ def _sudo_findings(df: Dockerfile, chain: list[Stage], path: str) -> list[Findin
                 continue
             fix: Fix | None = None
             user = _user_at(chain, instruction.start_line, stage)
-            if reasons == ["runs a command with sudo"] and user is not None and _is_root(user) and not instruction.heredocs:
+            plain = all(_SUDO_PLAIN.match(m.group(0).strip()) for m in _SUDO_COMMAND.finditer(text))
+            if reasons == ["runs a command with sudo"] and plain and user is not None and _is_root(user) and not instruction.heredocs:
                 # The build already runs as root here, so sudo does nothing but add a binary.
                 lines = df.lines[instruction.start_line - 1 : instruction.end_line]
                 keyword = re.match(r"\s*\S+\s+", lines[0])

@@ -420,15 +420,29 @@ def _render(block: _Block, lines: tuple[str, ...], style: _Style) -> Fix | None:
     return Fix(_summary(block), (edit,))
 
 
+def _joined(fixes: list[Fix | None]) -> Fix | None:
+    """One fix made of several blocks' fixes."""
+    present = [fix for fix in fixes if fix is not None]
+    if not present:
+        return None
+    if len(present) == 1:
+        return present[0]
+    edits = tuple(dict.fromkeys(edit for fix in present for edit in fix.edits))
+    return Fix("; ".join(fix.summary for fix in present), edits)
+
+
 def _summary(block: _Block) -> str:
     parts = [f"{k}: {_scalar_text(block.scalars[k], False)}" for k in sorted(block.scalars, key=_KEY_ORDER.index)]
     if block.capabilities:
         parts.append("capabilities.drop: [ALL]")
     if block.seccomp:
         parts.append("seccompProfile: RuntimeDefault")
-    parts.extend(f"remove ignored {name}" for name in block.deletes)
     where = "the pod's securityContext" if block.is_pod else "the container's securityContext"
-    return f"Set {', '.join(parts)} in {where}"
+    sentences = [f"Set {', '.join(parts)} in {where}"] if parts else []
+    if block.deletes:
+        sentences.append(f"remove the ignored pod-level {', '.join(block.deletes)}")
+    text = "; ".join(sentences)
+    return text[:1].upper() + text[1:]
 
 
 @dataclass
@@ -440,7 +454,7 @@ class _Pending:
     line: int
     message: str
     subject: str
-    block: _Block | None = None
+    blocks: list[_Block] = field(default_factory=list)
     fix: Fix | None = None
 
 
@@ -458,8 +472,30 @@ class _PodCheck:
     def block(self, owner: MappingNode, is_pod: bool) -> _Block:
         return self.blocks.setdefault(id(owner), _Block(owner, is_pod))
 
+    def muted(self, rule: Rule) -> bool:
+        """A suppressed or disabled rule must not change the file through a shared fix."""
+        return rule.id in self.pod.suppressed or rule.id in self.options.disabled
+
+    def want(self, block: _Block, rule: Rule, key: str, wanted: bool | int) -> None:
+        """Ask for `key: wanted` in a securityContext on behalf of `rule`."""
+        if not self.muted(rule):
+            block.scalars[key] = wanted
+
+    def want_flag(self, block: _Block, rule: Rule, attribute: str) -> None:
+        """Ask for the seccomp or capabilities repair on behalf of `rule`."""
+        if not self.muted(rule):
+            setattr(block, attribute, True)
+
     def report(self, rule: Rule, line: int, message: str, subject: str, block: _Block | None, severity: Severity | None = None, fix: Fix | None = None) -> None:
-        self.pending.append(_Pending(rule, severity or rule.severity, line, message, subject, block, fix))
+        self.pending.append(_Pending(rule, severity or rule.severity, line, message, subject, [block] if block else [], fix))
+
+    def also(self, rule: Rule, subject: str, block: _Block) -> None:
+        """The latest `rule` finding about `subject` is fixed by `block`'s changes too."""
+        for item in reversed(self.pending):
+            if item.rule is rule and item.subject == subject:
+                if block not in item.blocks:
+                    item.blocks.append(block)
+                return
 
     def run(self) -> list[Finding]:
         pod = self.pod
@@ -484,7 +520,7 @@ class _PodCheck:
         for item in self.pending:
             if item.rule.id in suppressed:
                 continue
-            fix = item.fix if item.fix is not None else (fixes.get(id(item.block)) if item.block else None)
+            fix = item.fix if item.fix is not None else _joined([fixes.get(id(b)) for b in item.blocks])
             findings.append(
                 Finding(item.rule.id, item.severity, self.path, item.line, item.line, item.message, fix, item.subject)
             )
@@ -513,7 +549,9 @@ class _PodCheck:
         containers = self.pod.containers
         pair = get(pod_sc, "runAsUser")
         if pair and as_int(pair[1]) == 0 and not user_namespaced:
-            block.scalars["runAsUser"] = self.options.uid
+            self.want(block, RUN_AS_USER_ZERO, "runAsUser", self.options.uid)
+            if get(pod_sc, "runAsGroup") is None:
+                self.want(block, RUN_AS_USER_ZERO, "runAsGroup", self.options.gid)
             inheriting = [c for c in containers if get(_sc(c.node), "runAsUser") is None]
             if inheriting:
                 self.report(RUN_AS_USER_ZERO, first_line(pair[0]), f"{label} sets runAsUser: 0 in the pod's securityContext, so {_names(inheriting)} run as root.", subject, block)
@@ -522,7 +560,7 @@ class _PodCheck:
                 self.report(RUN_AS_USER_ZERO, first_line(pair[0]), f"{label} sets runAsUser: 0 in the pod's securityContext; every container overrides it, but the restricted standard forbids it.", subject, block, Severity.WARNING)
         pair = get(pod_sc, "runAsNonRoot")
         if pair and as_bool(pair[1]) is False and not user_namespaced:
-            block.scalars["runAsNonRoot"] = True
+            self.want(block, MAY_RUN_AS_ROOT, "runAsNonRoot", True)
             exposed = [
                 c for c in containers
                 if get(_sc(c.node), "runAsNonRoot") is None and not _non_zero(_effective(c, pod_sc, "runAsUser"))
@@ -534,7 +572,7 @@ class _PodCheck:
         seccomp_pair = get(pod_sc, "seccompProfile")
         seccomp_type = as_str(path(pod_sc, "seccompProfile", "type"))
         if seccomp_pair and seccomp_type == "Unconfined":
-            block.seccomp = True
+            self.want_flag(block, SECCOMP, "seccomp")
             self.report(SECCOMP, first_line(seccomp_pair[0]), f"{label} sets seccompProfile Unconfined for the whole pod.", subject, block)
         for name in ("runAsGroup", "fsGroup"):
             pair = get(pod_sc, name)
@@ -543,7 +581,7 @@ class _PodCheck:
         for name in CONTAINER_ONLY_FIELDS:
             pair = get(pod_sc, name)
             if pair:
-                if not is_flow(pod_sc or block.owner):
+                if not is_flow(pod_sc or block.owner) and not self.muted(MISPLACED_FIELDS):
                     block.deletes.append(name)
                 self.report(MISPLACED_FIELDS, first_line(pair[0]), f"{label} sets {name} in the pod's securityContext, where Kubernetes ignores it; it belongs in each container's securityContext.", subject, block)
 
@@ -568,32 +606,38 @@ class _PodCheck:
         # Who the process runs as.
         user_pair = own("runAsUser")
         if user_pair and as_int(user_pair[1]) == 0 and not user_namespaced:
-            block.scalars["runAsUser"] = self.options.uid
+            self.want(block, RUN_AS_USER_ZERO, "runAsUser", self.options.uid)
+            if effective("runAsGroup") is None:
+                self.want(block, RUN_AS_USER_ZERO, "runAsGroup", self.options.gid)
             self.report(RUN_AS_USER_ZERO, first_line(user_pair[0]), f"{subject} sets runAsUser: 0 and runs as root.", subject, block)
         if non_root is True and uid == 0:
             where = user_pair or get(pod_sc, "runAsUser")
             assert where is not None
             target = block if user_pair else pod_block
-            target.scalars["runAsUser"] = self.options.uid
+            self.want(target, NON_ROOT_CONFLICT, "runAsUser", self.options.uid)
             self.report(NON_ROOT_CONFLICT, first_line(where[0]), f"{subject} has runAsNonRoot: true but runAsUser: 0; the kubelet will refuse to start it.", subject, target)
         rnr_pair = own("runAsNonRoot")
         pod_rnr_false = as_bool(value(pod_sc, "runAsNonRoot")) is False
-        if not user_namespaced and non_root is not True and uid is None and get(pod_sc, "runAsUser") is None:
-            # Give the pod a UID so that runAsNonRoot: true does not stop a root image from starting.
-            pod_block.scalars["runAsUser"] = self.options.uid
+        if not user_namespaced and not windows and non_root is not True and uid is None and get(pod_sc, "runAsUser") is None:
+            # Give the pod a UID so that runAsNonRoot: true does not stop a root image from
+            # starting (Windows pods may not set one: Kubernetes rejects runAsUser there).
+            self.want(pod_block, MAY_RUN_AS_ROOT, "runAsUser", self.options.uid)
             if get(pod_sc, "runAsGroup") is None:
-                pod_block.scalars["runAsGroup"] = self.options.gid
+                self.want(pod_block, MAY_RUN_AS_ROOT, "runAsGroup", self.options.gid)
         if rnr_pair and as_bool(rnr_pair[1]) is False and not user_namespaced:
-            block.scalars["runAsNonRoot"] = True
+            self.want(block, MAY_RUN_AS_ROOT, "runAsNonRoot", True)
             if _non_zero(effective("runAsUser")):
                 self.report(MAY_RUN_AS_ROOT, first_line(rnr_pair[0]), f"{subject} sets runAsNonRoot: false; it runs as UID {uid}, but the restricted standard requires runAsNonRoot: true.", subject, block, Severity.WARNING)
             else:
                 self.report(MAY_RUN_AS_ROOT, first_line(rnr_pair[0]), f"{subject} sets runAsNonRoot: false and may run as root.", subject, block)
-        elif non_root is not True and not user_namespaced and uid != 0:
-            # Make runAsNonRoot true for every container at once, at pod level.
+        elif non_root is not True and not user_namespaced:
+            # Make runAsNonRoot true for every container at once, at pod level (also when
+            # the UID-0 fix gives a new UID, so that one run of the fixes is enough).
             if get(pod_sc, "runAsNonRoot") is None:
-                pod_block.scalars["runAsNonRoot"] = True
-            if uid is None and not pod_rnr_false:
+                self.want(pod_block, RUN_AS_USER_ZERO if uid == 0 else MAY_RUN_AS_ROOT, "runAsNonRoot", True)
+            if uid == 0:
+                self.also(RUN_AS_USER_ZERO, subject, pod_block)  # reported as UR202 above
+            elif uid is None and not pod_rnr_false:
                 self.report(MAY_RUN_AS_ROOT, anchor, f"{subject} may run as root: neither runAsNonRoot: true nor a non-zero runAsUser applies, so it runs as the image's user.", subject, pod_block)
             elif uid is not None and not pod_rnr_false:
                 self.report(MAY_RUN_AS_ROOT, anchor, f"{subject} runs as UID {uid} but runAsNonRoot is not true; the restricted standard requires runAsNonRoot: true.", subject, pod_block, Severity.WARNING)
@@ -610,7 +654,7 @@ class _PodCheck:
         # Root-equivalent powers.
         privileged = own("privileged")
         if privileged and as_bool(privileged[1]) is True:
-            block.scalars["privileged"] = False
+            self.want(block, PRIVILEGED, "privileged", False)
             self.report(PRIVILEGED, first_line(privileged[0]), f"{subject} is privileged: it has every capability and the host's devices.", subject, block)
         caps = value(sc, "capabilities")
         caps_pair = own("capabilities")
@@ -619,36 +663,36 @@ class _PodCheck:
         dangerous = [name for name, _ in added if name not in BASELINE_CAPABILITIES]
         extra = [name for name, _ in added if name in BASELINE_CAPABILITIES and name not in RESTRICTED_CAPABILITIES]
         if dangerous:
-            block.capabilities = True
+            self.want_flag(block, CAPABILITIES, "capabilities")
             self.report(CAPABILITIES, caps_line, f"{subject} adds capabilities {', '.join(dangerous)}, outside the baseline set: root-equivalent power.", subject, block)
         if windows:
             return  # the remaining controls are Linux-only, as in the Pod Security Standards
         if extra and not dangerous:
-            block.capabilities = True
+            self.want_flag(block, CAPABILITIES, "capabilities")
             self.report(CAPABILITIES, caps_line, f"{subject} adds capabilities {', '.join(extra)}; the restricted standard allows only NET_BIND_SERVICE.", subject, block, Severity.WARNING)
         dropped = [name for name, _ in strings(value(caps, "drop"))]
         if "ALL" not in dropped:
-            block.capabilities = True
+            self.want_flag(block, CAPABILITIES, "capabilities")
             detail = " ('all' must be written 'ALL')" if any(d.upper() == "ALL" for d in dropped) else ""
             self.report(CAPABILITIES, caps_line, f"{subject} does not drop ALL capabilities{detail}.", subject, block, Severity.WARNING)
         escalation = own("allowPrivilegeEscalation")
         if escalation and as_bool(escalation[1]) is True:
-            block.scalars["allowPrivilegeEscalation"] = False
+            self.want(block, PRIVILEGE_ESCALATION, "allowPrivilegeEscalation", False)
             self.report(PRIVILEGE_ESCALATION, first_line(escalation[0]), f"{subject} sets allowPrivilegeEscalation: true.", subject, block)
         elif escalation is None or as_bool(escalation[1]) is not False:
-            block.scalars["allowPrivilegeEscalation"] = False
+            self.want(block, PRIVILEGE_ESCALATION, "allowPrivilegeEscalation", False)
             self.report(PRIVILEGE_ESCALATION, anchor, f"{subject} does not set allowPrivilegeEscalation: false.", subject, block, Severity.WARNING)
         own_seccomp = as_str(path(sc, "seccompProfile", "type"))
         pod_seccomp = as_str(path(pod_sc, "seccompProfile", "type"))
         effective_seccomp = own_seccomp if get(sc, "seccompProfile") else pod_seccomp
         if own_seccomp == "Unconfined":
-            block.seccomp = True
+            self.want_flag(block, SECCOMP, "seccomp")
             pair = own("seccompProfile")
             assert pair is not None
             self.report(SECCOMP, first_line(pair[0]), f"{subject} sets seccompProfile Unconfined.", subject, block)
         elif effective_seccomp not in GOOD_SECCOMP and pod_seccomp != "Unconfined":
             target = block if get(sc, "seccompProfile") is not None else pod_block
-            target.seccomp = True
+            self.want_flag(target, SECCOMP, "seccomp")
             self.report(SECCOMP, anchor, f"{subject} has no seccomp profile; set RuntimeDefault.", subject, target, Severity.WARNING)
         read_only = own("readOnlyRootFilesystem")
         if not read_only or as_bool(read_only[1]) is not True:

@@ -134,9 +134,11 @@ def load_documents(text: str) -> list[MappingNode]:
     # the base resolver skips the versioned implicit-tag regexes, a third of parse time.
     loader.Resolver = _PlainResolver
     documents: list[MappingNode] = []
+    # Without an anchor there is no alias, so nothing can expand: skip the walk (a fifth of the time).
+    has_aliases = "&" in text and "*" in text
     try:
         for document in loader.compose_all(text):
-            if _expanded_size(document, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
+            if has_aliases and _expanded_size(document, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
                 raise ManifestError(
                     f"YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes (an alias bomb?)"
                 )
