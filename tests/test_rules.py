@@ -8,7 +8,7 @@ from validation import assert_valid_after_fix
 
 from rules.analyze import analyze
 from rules.fixes import apply
-from rules.model import Severity
+from rules.model import Rule, Severity
 from rules.registry import RULES, by_id
 
 
@@ -46,15 +46,15 @@ def test_rule_ids_are_unique_and_well_formed() -> None:
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
-def test_every_rule_has_firing_and_quiet_cases(rule: object) -> None:
-    cases = [c for c in CASES if c.rule == getattr(rule, "id")]
+def test_every_rule_has_firing_and_quiet_cases(rule: Rule) -> None:
+    cases = [c for c in CASES if c.rule == rule.id]
     assert any(c.fires for c in cases), "no case where the rule fires"
     assert any(not c.fires for c in cases), "no case where the rule stays quiet"
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
-def test_every_rule_fixes_or_says_why_not(rule: object) -> None:
-    rule_id = getattr(rule, "id")
+def test_every_rule_fixes_or_says_why_not(rule: Rule) -> None:
+    rule_id = rule.id
     reason = by_id()[rule_id].no_fix_reason
     fixed_somewhere = any(
         f.fix is not None

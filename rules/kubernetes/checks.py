@@ -255,11 +255,7 @@ def _flow_insert(rewriter: Rewriter, mapping: MappingNode, entries: list[str]) -
     rewriter.insert_at(first_line(mapping), int(mapping.start_mark.column) + 1, text)
 
 
-def _block_insert_children(rewriter: Rewriter, key: ScalarNode, mapping: MappingNode, new_lines: list[str]) -> None:
-    rewriter.insert_lines_after(first_line(key), new_lines)
-
-
-def _child_indent(mapping: MappingNode, lines: tuple[str, ...]) -> str:
+def _child_indent(mapping: MappingNode) -> str:
     first_key = mapping.value[0][0]
     return " " * int(first_key.start_mark.column)
 
@@ -303,7 +299,7 @@ def _fix_capabilities(rewriter: Rewriter, sc: MappingNode, style: _Style, json: 
         if is_flow(caps):
             _flow_insert(rewriter, caps, [f"{_key('drop', json)}: [{_scalar_text('ALL', json)}]"])
         else:
-            indent = _child_indent(caps, rewriter.lines)
+            indent = _child_indent(caps)
             rewriter.insert_lines_after(first_line(key), [f"{indent}drop:", f"{indent}{style.dash}- ALL"])
     else:
         drop_key, drop = drop_pair
@@ -385,7 +381,7 @@ def _render(block: _Block, lines: tuple[str, ...], style: _Style) -> Fix | None:
             if flow:
                 _flow_insert(rewriter, sc, [f"{_key(n, json)}: {_flow_value(n, block, json)}" for n in names])
             else:
-                indent = _child_indent(sc, lines)
+                indent = _child_indent(sc)
                 new_lines = [text for n in names for text in _block_lines(n, block, indent, style)]
                 rewriter.insert_lines_after(first_line(sc_pair[0]), new_lines)
     else:

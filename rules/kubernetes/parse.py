@@ -14,7 +14,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import BaseResolver
 
-from rules.kubernetes.nodes import as_str, path, strings, value
+from rules.kubernetes.nodes import as_str, path, value
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 # A line whose structure is a Go template: Helm and similar charts, not manifests.
@@ -28,6 +28,18 @@ class _PlainResolver(BaseResolver):
 
     def __init__(self, version: object = None, loadumper: object = None) -> None:
         super().__init__(loadumper)
+
+    def resolve(self, kind: object, value: object, implicit: object) -> object:
+        """The default tag of the node kind, without looking at the value."""
+        if kind is ScalarNode:
+            return self.DEFAULT_SCALAR_TAG
+        return self.DEFAULT_SEQUENCE_TAG if kind is SequenceNode else self.DEFAULT_MAPPING_TAG
+
+    def descend_resolver(self, current_node: object, current_index: object) -> None:
+        """Path resolvers are not used."""
+
+    def ascend_resolver(self) -> None:
+        """Path resolvers are not used."""
 
 
 class ManifestError(ValueError):
@@ -85,20 +97,19 @@ def _refuse_duplicate_keys(mapping: MappingNode) -> None:
             seen.add(key.value)
 
 
-def _refuse_duplicates_below(root: Node) -> None:
-    """Duplicate keys anywhere in a pod spec: we read and edit there, so we must not guess."""
-    stack = [root]
-    seen_nodes: set[int] = set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen_nodes:
-            continue
-        seen_nodes.add(id(node))
-        if isinstance(node, MappingNode):
-            _refuse_duplicate_keys(node)
-            stack.extend(item for _key, item in node.value)
-        elif isinstance(node, SequenceNode):
-            stack.extend(node.value)
+def _refuse_duplicates_below(spec: MappingNode) -> None:
+    """Duplicate keys where we read and edit (pod spec, containers, securityContexts): never guess."""
+    mappings: list[Node | None] = [spec, value(spec, "securityContext")]
+    for list_name in CONTAINER_LISTS:
+        items = value(spec, list_name)
+        if isinstance(items, SequenceNode):
+            for item in items.value:
+                context = value(item, "securityContext")
+                mappings += [item, context, value(context, "capabilities"), value(context, "seccompProfile")]
+    mappings += [value(mappings[1], "seccompProfile")]
+    for mapping in mappings:
+        if isinstance(mapping, MappingNode):
+            _refuse_duplicate_keys(mapping)
 
 
 def _expanded_size(root: Node, limit: int) -> int:
@@ -214,8 +225,3 @@ def pod_specs(document: MappingNode, depth: int = 0) -> list[PodSpec]:
                 )
             ]
     return []
-
-
-def capability_names(node: Node | None) -> list[tuple[str, ScalarNode]]:
-    """Capability names of an add/drop list, as written."""
-    return strings(node)
