@@ -113,29 +113,30 @@ def _refuse_duplicates_below(spec: MappingNode) -> None:
 
 
 def _expanded_size(root: Node, limit: int) -> int:
-    """How many nodes the document has once aliases are expanded (stops past `limit`)."""
+    """How many nodes the document has once aliases are expanded (stops past `limit`).
+
+    Each distinct collection is sized once, so an alias bomb costs the size of its text.
+    """
+    if not isinstance(root, (MappingNode, SequenceNode)):
+        return 1
     sizes: dict[int, int] = {}
-    stack: list[tuple[Node, bool]] = [(root, False)]
+    stack: list[Node] = [root]
     while stack:
-        node, children_done = stack.pop()
+        node = stack[-1]
         if id(node) in sizes:
+            stack.pop()
             continue
-        if isinstance(node, MappingNode):
-            children = [n for pair in node.value for n in pair]
-        elif isinstance(node, SequenceNode):
-            children = list(node.value)
-        else:
-            sizes[id(node)] = 1
+        children = [n for pair in node.value for n in pair] if isinstance(node, MappingNode) else node.value
+        pending = [c for c in children if isinstance(c, (MappingNode, SequenceNode)) and id(c) not in sizes]
+        if pending:
+            stack.extend(pending)
             continue
-        if children_done:
-            total = 1 + sum(sizes.get(id(child), 1) for child in children)
-            sizes[id(node)] = total
-            if total > limit:
-                return total
-        else:
-            stack.append((node, True))
-            stack.extend((child, False) for child in children if id(child) not in sizes)
-    return sizes.get(id(root), 1)
+        total = 1 + sum(sizes[id(c)] if isinstance(c, (MappingNode, SequenceNode)) else 1 for c in children)
+        sizes[id(node)] = total
+        stack.pop()
+        if total > limit:
+            return total
+    return sizes[id(root)]
 
 
 def load_documents(text: str) -> list[MappingNode]:
