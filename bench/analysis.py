@@ -776,9 +776,12 @@ class CheckovResult:
     problem: str | None
 
 
-def unroot_argv(python: str, root: Path, max_bytes: int) -> list[str]:
-    """The measured command."""
-    return [python, "-m", "bot.cli", "check", "--format", "json", "--max-bytes", str(max_bytes), str(root)]
+def unroot_argv(python: str, root: Path, max_bytes: int, jobs: int = 1) -> list[str]:
+    """The measured command; jobs=1 for the single-core figure, 0 lets unroot use every CPU."""
+    return [
+        python, "-m", "bot.cli", "check", "--format", "json", "--max-bytes", str(max_bytes),
+        "--jobs", str(jobs), str(root),
+    ]
 
 
 def unroot_env() -> dict[str, str]:
@@ -807,7 +810,8 @@ def run_unroot(python: str, input_set: InputSet, repeat: int, max_bytes: int, si
     runs: list[Run] = []
     problems: list[str] = []
     for _ in range(max(repeat, 1)):
-        run = measure(unroot_argv(python, input_set.root, max_bytes), cwd=workdir, env=unroot_env(), single_core=single_core)
+        jobs = 1 if single_core else 0
+        run = measure(unroot_argv(python, input_set.root, max_bytes, jobs), cwd=workdir, env=unroot_env(), single_core=single_core)
         runs.append(run)
         problem = _run_problem(run)
         if problem:

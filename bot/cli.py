@@ -8,6 +8,7 @@ import difflib
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from bot import report
@@ -72,21 +73,45 @@ def _read(path: Path, config: RepoConfig) -> tuple[str | None, list[Finding]]:
     return decoded, analyze(name, decoded, config.options)
 
 
-def _collect(paths: Sequence[str], config: RepoConfig) -> tuple[list[Finding], dict[str, str], int]:
+def _available_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _read_job(job: tuple[str, RepoConfig, bool]) -> tuple[str | None, list[Finding]]:
+    """Worker-process entry: analyse one file; the text comes back only when asked for."""
+    path, config, keep_text = job
+    text, found = _read(Path(path), config)
+    return (text if keep_text else None), found
+
+
+def _collect(
+    paths: Sequence[str], config: RepoConfig, jobs: int = 1, keep_text: bool = True
+) -> tuple[list[Finding], dict[str, str], int]:
+    """Analyse every file; with jobs > 1 and enough files, in that many processes (same order)."""
     findings: list[Finding] = []
     texts: dict[str, str] = {}
+    queue: list[str] = []
     count = 0
     for path in _walk(paths):
         if config.ignored(path.as_posix()):
             continue
         count += 1
         if file_kind(path.name) is None:
-            found = [skipped(path.as_posix(), "not a Dockerfile (Dockerfile, Containerfile, *.dockerfile) or manifest (.yaml, .yml, .json) by name")]
-            findings.extend(found)
+            findings.append(skipped(path.as_posix(), "not a Dockerfile (Dockerfile, Containerfile, *.dockerfile) or manifest (.yaml, .yml, .json) by name"))
             continue
-        text, found = _read(path, config)
+        queue.append(path.as_posix())
+    work = [(path, config, keep_text) for path in queue]
+    if jobs > 1 and len(work) >= 8:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(_read_job, work, chunksize=max(1, len(work) // (jobs * 4))))
+    else:
+        results = [_read_job(item) for item in work]
+    for name, (text, found) in zip(queue, results):
         if text is not None:
-            texts[path.as_posix()] = text
+            texts[name] = text
         findings.extend(found)
     return findings, texts, count
 
@@ -95,7 +120,8 @@ def _check(args: argparse.Namespace) -> int:
     config = _load_config(args.config)
     if args.max_bytes is not None:
         config = replace(config, options=replace(config.options, max_bytes=args.max_bytes))
-    findings, texts, count = _collect(args.paths, config)
+    jobs = args.jobs or min(_available_cpus(), 8)
+    findings, texts, count = _collect(args.paths, config, jobs, keep_text=args.format == "sarif")
     if args.format == "json":
         sys.stdout.write(report.as_json(findings))
     elif args.format == "sarif":
@@ -151,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
     check.add_argument("--config", help=f"configuration file (default: {CONFIG_PATH} if present)")
     check.add_argument("--max-bytes", type=int, help="skip files larger than this (default 1000000)")
+    check.add_argument(
+        "--jobs", type=int, default=0, metavar="N", help="processes to analyse files in (default: the CPUs available)"
+    )
     check.set_defaults(run=_check)
     fix = commands.add_parser("fix", help="apply every available fix in place")
     fix.add_argument("paths", nargs="+", metavar="PATH")

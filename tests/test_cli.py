@@ -125,3 +125,15 @@ def test_symlinks_inside_walked_directories_are_not_followed(tmp_path: Path) -> 
     (tmp_path / "real" / "link.yaml").symlink_to(outside)
     result = unroot("check", "real", cwd=tmp_path)
     assert result.returncode == 0 and "0 files" in result.stdout
+
+
+def test_parallel_jobs_give_the_same_report_in_the_same_order(tmp_path: Path) -> None:
+    for index in range(20):
+        (tmp_path / f"svc{index:02}").mkdir()
+        (tmp_path / f"svc{index:02}" / "Dockerfile").write_text(ROOT_DOCKERFILE if index % 2 else CLEAN_DOCKERFILE)
+        (tmp_path / f"pod{index:02}.yaml").write_text(POD)
+    serial = unroot("check", "--format", "json", "--jobs", "1", ".", cwd=tmp_path)
+    parallel = unroot("check", "--format", "json", "--jobs", "2", ".", cwd=tmp_path)
+    assert parallel.returncode == serial.returncode == 1
+    assert parallel.stdout == serial.stdout
+    assert len(json.loads(parallel.stdout)["findings"]) > 40
