@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 import difflib
+import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -168,6 +169,24 @@ def _fix(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from bot.config import AppSettings, SettingsError
+
+    try:
+        settings = AppSettings.from_env(os.environ)
+    except SettingsError as error:
+        raise UsageError(f"cannot start the server: {error}") from None
+    from aiohttp import web
+
+    from bot.app import make_app
+
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    host = args.host or settings.host
+    port = args.port or settings.port
+    web.run_app(make_app(settings), host=host, port=port, print=lambda _: None)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line grammar."""
     parser = argparse.ArgumentParser(prog="unroot", description="Keep containers from running as root.")
@@ -186,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("--diff", action="store_true", help="print a unified diff instead of writing files")
     fix.add_argument("--config", help=f"configuration file (default: {CONFIG_PATH} if present)")
     fix.set_defaults(run=_fix)
+    serve = commands.add_parser("serve", help="run the GitHub App webhook server (settings from the environment)")
+    serve.add_argument("--host", help="address to listen on (default: $HOST or 0.0.0.0)")
+    serve.add_argument("--port", type=int, help="port (default: $PORT or 8080)")
+    serve.set_defaults(run=_serve)
     return parser
 
 

@@ -1,9 +1,13 @@
-"""Repository configuration (`.github/unroot.yml`): rules on/off, severities, ignored paths, fix IDs."""
+"""Configuration: the App's settings from the environment, and a repository's `.github/unroot.yml`."""
 
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -80,3 +84,66 @@ def parse_config(text: str) -> RepoConfig:
         raise ConfigError("review.event: use COMMENT or REQUEST_CHANGES")
     options = Options(uid=uid, gid=gid, max_bytes=max_bytes, disabled=frozenset(disabled), severity_overrides=tuple(overrides))
     return RepoConfig(options, tuple(ignore), event == "REQUEST_CHANGES")
+
+
+class SettingsError(ValueError):
+    """The environment does not describe a runnable App; the message says what to set."""
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """How the App server runs, read once from the environment at start-up."""
+
+    app_id: str
+    private_key: str = field(repr=False)
+    webhook_secret: str = field(repr=False)
+    api_url: str = "https://api.github.com"
+    host: str = "0.0.0.0"
+    port: int = 8080
+    workers: int = 4
+    max_body_bytes: int = 25 * 1024 * 1024
+    docs_url: str = "https://github.com/unroot-dev/unroot/blob/main/rules/docs/{id}.md"
+
+    @property
+    def graphql_url(self) -> str:
+        """GraphQL endpoint: https://api.github.com/graphql, or https://HOST/api/graphql on GHES."""
+        base = self.api_url.rstrip("/")
+        if base.endswith("/api/v3"):
+            return base[: -len("/v3")] + "/graphql"
+        return base + "/graphql"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AppSettings:
+        """Settings from environment variables; raises SettingsError naming what is missing."""
+        missing = [name for name in ("GITHUB_APP_ID", "GITHUB_WEBHOOK_SECRET") if not env.get(name)]
+        key = env.get("GITHUB_PRIVATE_KEY", "")
+        key_path = env.get("GITHUB_PRIVATE_KEY_PATH", "")
+        if not key and not key_path:
+            missing.append("GITHUB_PRIVATE_KEY (PEM text) or GITHUB_PRIVATE_KEY_PATH")
+        if missing:
+            raise SettingsError("missing environment: " + ", ".join(missing))
+        if not key:
+            try:
+                key = Path(key_path).read_text(encoding="utf-8")
+            except OSError as error:
+                raise SettingsError(f"cannot read GITHUB_PRIVATE_KEY_PATH {key_path}: {error.strerror}") from None
+        key = key.replace("\\n", "\n")  # keys pasted into one-line env vars
+        try:
+            load_pem_private_key(key.encode("utf-8"), password=None)
+        except (ValueError, TypeError) as error:
+            raise SettingsError(f"the GitHub App private key does not parse as a PEM RSA key: {error}") from None
+        try:
+            port = int(env.get("PORT", "8080"))
+            workers = int(env.get("UNROOT_WORKERS", "4"))
+        except ValueError:
+            raise SettingsError("PORT and UNROOT_WORKERS must be whole numbers") from None
+        return cls(
+            app_id=env["GITHUB_APP_ID"],
+            private_key=key,
+            webhook_secret=env["GITHUB_WEBHOOK_SECRET"],
+            api_url=env.get("GITHUB_API_URL", "https://api.github.com").rstrip("/"),
+            host=env.get("HOST", "0.0.0.0"),
+            port=port,
+            workers=max(1, workers),
+            docs_url=env.get("UNROOT_DOCS_URL", cls.docs_url),
+        )

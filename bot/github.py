@@ -1,0 +1,266 @@
+"""Every call unroot makes to GitHub, typed, authenticated per installation, with retries."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from gidgethub import BadRequest, GitHubException
+from gidgethub.aiohttp import GitHubAPI
+
+from bot.auth import TokenCache
+from bot.plan import Annotation, FileChange, ReviewComment
+
+log = logging.getLogger(__name__)
+USER_AGENT = "unroot-app"
+CHECK_NAME = "unroot"
+MAX_FILES = 3000
+ANNOTATIONS_PER_REQUEST = 50
+# The Contents API answers files up to 1 MB; beyond it, the blob API (up to 100 MB).
+CONTENTS_LIMIT = 1024 * 1024
+
+Json = dict[str, Any]
+
+
+class GitHubError(RuntimeError):
+    """GitHub refused or failed a call after retries; `status` is its HTTP status (0: no answer)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class RetryPolicy:
+    """Bounded retries with exponential backoff and jitter for 5xx and connection errors."""
+
+    attempts: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+
+    def delay(self, attempt: int) -> float:
+        backoff: float = min(self.max_delay, self.base_delay * 2.0**attempt)
+        return backoff * (0.5 + random.random() / 2)
+
+
+def _status_of(error: BaseException) -> int:
+    code = getattr(error, "status_code", None)
+    return int(code) if code is not None else 0
+
+
+class InstallationClient:
+    """GitHub API calls for one installation; tokens are refreshed as they near expiry."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        tokens: TokenCache,
+        installation_id: int,
+        api_url: str,
+        graphql_url: str,
+        retry: RetryPolicy | None = None,
+        app_id: int | None = None,
+    ) -> None:
+        self.app_id = app_id
+        self._gh = GitHubAPI(session, USER_AGENT, base_url=api_url)
+        self._tokens = tokens
+        self._installation_id = installation_id
+        self._graphql_url = graphql_url
+        self._retry = retry or RetryPolicy()
+        self.calls = 0
+
+    async def _call(self, method: str, url: str, data: Any = None, **url_vars: Any) -> Any:
+        refused_once = False
+        for attempt in range(self._retry.attempts):
+            self._gh.oauth_token = await self._tokens.token(self._installation_id)
+            self.calls += 1
+            try:
+                if method == "GET":
+                    return await self._gh.getitem(url, url_vars)
+                if method == "POST":
+                    return await self._gh.post(url, url_vars, data=data)
+                if method == "PATCH":
+                    return await self._gh.patch(url, url_vars, data=data)
+                raise ValueError(method)
+            except BadRequest as error:
+                status = _status_of(error)
+                if status == 401 and not refused_once:
+                    refused_once = True  # token revoked or expired early: fetch a new one once
+                    self._tokens.forget(self._installation_id)
+                    continue
+                raise GitHubError(f"{method} {url}: {status} {error}", status) from None
+            except GitHubException as error:
+                status = _status_of(error)
+                if status < 500 or attempt + 1 == self._retry.attempts:
+                    raise GitHubError(f"{method} {url}: {status} {error}", status) from None
+            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+                if attempt + 1 == self._retry.attempts:
+                    raise GitHubError(f"{method} {url}: {type(error).__name__} {error}") from None
+            await asyncio.sleep(self._retry.delay(attempt))
+        raise GitHubError(f"{method} {url}: gave up")
+
+    async def _iterate(self, url: str, iterable_key: str | None = None, limit: int = MAX_FILES, **url_vars: Any) -> list[Json]:
+        items: list[Json] = []
+        for attempt in range(self._retry.attempts):
+            self._gh.oauth_token = await self._tokens.token(self._installation_id)
+            items = []
+            try:
+                kwargs: dict[str, Any] = {"iterable_key": iterable_key} if iterable_key else {}
+                async for item in self._gh.getiter(url, url_vars, **kwargs):
+                    items.append(item)
+                    if len(items) >= limit:
+                        break
+                self.calls += max(1, -(-len(items) // 100))  # one call a page of 100
+                return items
+            except GitHubException as error:
+                status = _status_of(error)
+                if status < 500 or attempt + 1 == self._retry.attempts:
+                    raise GitHubError(f"GET {url}: {status} {error}", status) from None
+            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+                if attempt + 1 == self._retry.attempts:
+                    raise GitHubError(f"GET {url}: {type(error).__name__} {error}") from None
+            await asyncio.sleep(self._retry.delay(attempt))
+        return items
+
+    # Repository and pull request reads.
+
+    async def repository(self, repo: str) -> Json:
+        result: Json = await self._call("GET", "/repos/{+repo}", repo=repo)
+        return result
+
+    async def pull_files(self, repo: str, number: int) -> list[FileChange]:
+        items = await self._iterate("/repos/{+repo}/pulls/{number}/files?per_page=100", repo=repo, number=number)
+        return [_file_change(item) for item in items]
+
+    async def compare_files(self, repo: str, base: str, head: str) -> list[FileChange]:
+        url = "/repos/{+repo}/compare/{base}...{head}?per_page=100"
+        items = await self._iterate(url, iterable_key="files", repo=repo, base=base, head=head)
+        return [_file_change(item) for item in items]
+
+    async def file_bytes(self, repo: str, path: str, ref: str) -> bytes | None:
+        """A file's content at `ref`; None when it does not exist (or is not a regular file)."""
+        try:
+            item = await self._call("GET", "/repos/{+repo}/contents/{+path}?ref={ref}", repo=repo, path=path, ref=ref)
+        except GitHubError as error:
+            if error.status == 404:
+                return None
+            raise
+        if not isinstance(item, dict) or item.get("type") != "file":
+            return None  # a directory, a symlink or a submodule: never followed
+        if item.get("encoding") == "base64" and item.get("content"):
+            return base64.b64decode(item["content"])
+        blob = await self._call("GET", "/repos/{+repo}/git/blobs/{sha}", repo=repo, sha=item["sha"])
+        return base64.b64decode(blob.get("content", ""))
+
+    # Check runs.
+
+    async def check_runs_for(self, repo: str, sha: str) -> list[Json]:
+        result = await self._call(
+            "GET", "/repos/{+repo}/commits/{sha}/check-runs?check_name={name}", repo=repo, sha=sha, name=CHECK_NAME
+        )
+        return list(result.get("check_runs", []))
+
+    async def create_check_run(self, repo: str, sha: str, title: str, summary: str) -> int:
+        data = {
+            "name": CHECK_NAME,
+            "head_sha": sha,
+            "status": "in_progress",
+            "output": {"title": title, "summary": summary},
+        }
+        result = await self._call("POST", "/repos/{+repo}/check-runs", data, repo=repo)
+        return int(result["id"])
+
+    async def restart_check_run(self, repo: str, check_run_id: int, title: str, summary: str) -> None:
+        data = {"status": "in_progress", "output": {"title": title, "summary": summary}}
+        await self._call("PATCH", "/repos/{+repo}/check-runs/{id}", data, repo=repo, id=check_run_id)
+
+    async def complete_check_run(
+        self,
+        repo: str,
+        check_run_id: int,
+        conclusion: str,
+        title: str,
+        summary: str,
+        annotations: Sequence[Annotation] = (),
+        actions: Sequence[Json] = (),
+        text: str | None = None,
+    ) -> None:
+        """Complete a run; annotations go 50 a request (GitHub appends those of later PATCHes)."""
+        batches = [list(annotations[i : i + ANNOTATIONS_PER_REQUEST]) for i in range(0, len(annotations), ANNOTATIONS_PER_REQUEST)]
+        output: Json = {"title": title, "summary": summary}
+        if text:
+            output["text"] = text
+        for batch in batches[1:]:
+            # Earlier batches while in progress; the last one completes the run.
+            await self._call(
+                "PATCH", "/repos/{+repo}/check-runs/{id}",
+                {"output": {**output, "annotations": [_annotation(a) for a in batch]}},
+                repo=repo, id=check_run_id,
+            )
+        final: Json = {"status": "completed", "conclusion": conclusion, "output": dict(output)}
+        if batches:
+            final["output"]["annotations"] = [_annotation(a) for a in batches[0]]
+        if actions:
+            final["actions"] = list(actions)
+        await self._call("PATCH", "/repos/{+repo}/check-runs/{id}", final, repo=repo, id=check_run_id)
+
+    # Reviews.
+
+    async def review_comments(self, repo: str, number: int) -> list[Json]:
+        return await self._iterate("/repos/{+repo}/pulls/{number}/comments?per_page=100", repo=repo, number=number, limit=10_000)
+
+    async def reviews(self, repo: str, number: int) -> list[Json]:
+        return await self._iterate("/repos/{+repo}/pulls/{number}/reviews?per_page=100", repo=repo, number=number, limit=10_000)
+
+    async def create_review(
+        self, repo: str, number: int, commit_id: str, body: str, event: str, comments: Sequence[ReviewComment]
+    ) -> Json:
+        data: Json = {
+            "commit_id": commit_id,
+            "body": body,
+            "event": event,
+            "comments": [_comment(c) for c in comments],
+        }
+        result: Json = await self._call("POST", "/repos/{+repo}/pulls/{number}/reviews", data, repo=repo, number=number)
+        return result
+
+    async def graphql(self, query: str, **variables: Any) -> Json:
+        self._gh.oauth_token = await self._tokens.token(self._installation_id)
+        self.calls += 1
+        try:
+            result: Json = await self._gh.graphql(query, endpoint=self._graphql_url, **variables)
+        except GitHubException as error:
+            raise GitHubError(f"GraphQL: {error}", _status_of(error)) from None
+        return result
+
+
+def _file_change(item: Json) -> FileChange:
+    return FileChange(path=str(item["filename"]), status=str(item.get("status", "modified")), patch=item.get("patch"))
+
+
+def _annotation(annotation: Annotation) -> Json:
+    data: Json = {
+        "path": annotation.path,
+        "start_line": annotation.start_line,
+        "end_line": annotation.end_line,
+        "annotation_level": annotation.annotation_level,
+        "title": annotation.title[:255],
+        "message": annotation.message[:64_000],
+    }
+    if annotation.raw_details:
+        data["raw_details"] = annotation.raw_details[:64_000]
+    return data
+
+
+def _comment(comment: ReviewComment) -> Json:
+    data: Json = {"path": comment.path, "line": comment.line, "side": "RIGHT", "body": comment.body}
+    if comment.start_line is not None:
+        data["start_line"] = comment.start_line
+        data["start_side"] = "RIGHT"
+    return data

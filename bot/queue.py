@@ -1,0 +1,161 @@
+"""The job queue: one job per (repository, head SHA), newer pushes supersede older ones.
+
+`MemoryQueue` is the embedded default; anything with the same methods (a Redis-backed
+queue, later) can take its place behind `JobQueue`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    """What one delivery asks for: analyse `head_sha` of `repo` and publish the result."""
+
+    kind: str  # "pull_request" or "push" (a re-run is one of these again)
+    installation_id: int
+    repo: str  # owner/name
+    head_sha: str
+    delivery_id: str
+    default_branch: str
+    pr_number: int | None = None
+    base_sha: str | None = None  # push: the commit before; None for a new branch
+    ref: str | None = None  # push: refs/heads/<branch>
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Identity for deduplication: the same commit of the same repository."""
+        return (self.repo, self.head_sha)
+
+    @property
+    def lane(self) -> tuple[str, str]:
+        """Jobs in one lane supersede each other: the same pull request or branch."""
+        if self.pr_number is not None:
+            return (self.repo, f"pr:{self.pr_number}")
+        return (self.repo, f"ref:{self.ref or self.head_sha}")
+
+
+Handler = Callable[[Job, Callable[[], bool]], Awaitable[None]]
+
+
+class JobQueue(Protocol):
+    """What the web app needs from a queue."""
+
+    def submit(self, job: Job) -> bool:
+        """Queue a job; False when the same commit is already queued or running."""
+
+    def depth(self) -> int:
+        """Jobs waiting to start."""
+
+    def running(self) -> int:
+        """Jobs being worked on."""
+
+    async def start(self, handler: Handler) -> None:
+        """Start the workers."""
+
+    async def stop(self) -> None:
+        """Stop the workers (running jobs are cancelled)."""
+
+
+@dataclass
+class _Slot:
+    job: Job
+    current: bool = True
+
+
+class MemoryQueue:
+    """An asyncio queue with bounded concurrency, deduplication and supersession."""
+
+    def __init__(self, workers: int = 4) -> None:
+        self._workers = workers
+        self._ready: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        self._pending: dict[tuple[str, str], Job] = {}  # lane -> newest job not yet started
+        self._running: dict[tuple[str, str], _Slot] = {}  # key -> slot
+        self._tasks: list[asyncio.Task[None]] = []
+        self.superseded = 0
+
+    def submit(self, job: Job) -> bool:
+        for waiting in self._pending.values():
+            if waiting.key == job.key:
+                if job.kind == "pull_request" and waiting.kind != "pull_request":
+                    self._pending[waiting.lane] = job  # the review needs the PR job; same commit
+                return False
+        if job.key in self._running and not (job.kind == "pull_request" and self._running[job.key].job.kind != "pull_request"):
+            return False
+        previous = self._pending.get(job.lane)
+        if previous is not None:
+            self.superseded += 1
+            log.info("superseded queued job", extra={"repo": job.repo, "sha": previous.head_sha})
+        else:
+            self._ready.put_nowait(job.lane)
+        self._pending[job.lane] = job
+        for slot in self._running.values():
+            if slot.job.lane == job.lane and slot.job.head_sha != job.head_sha and slot.current:
+                slot.current = False  # the running job must not publish a stale review
+                self.superseded += 1
+        return True
+
+    def depth(self) -> int:
+        return len(self._pending)
+
+    def running(self) -> int:
+        return len(self._running)
+
+    async def start(self, handler: Handler) -> None:
+        for index in range(self._workers):
+            self._tasks.append(asyncio.create_task(self._work(handler), name=f"unroot-worker-{index}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def join(self) -> None:
+        """Wait until nothing is queued or running (tests and benchmarks)."""
+        while self._pending or self._running:
+            await asyncio.sleep(0.005)
+
+    async def _work(self, handler: Handler) -> None:
+        while True:
+            lane = await self._ready.get()
+            job = self._pending.pop(lane, None)
+            if job is None:
+                continue
+            slot = _Slot(job)
+            self._running[job.key] = slot
+            try:
+                await handler(job, lambda: slot.current)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the handler completes its own check run; never kill the worker
+                log.exception("job failed", extra={"repo": job.repo, "sha": job.head_sha, "delivery": job.delivery_id})
+            finally:
+                if self._running.get(job.key) is slot:
+                    del self._running[job.key]
+
+
+@dataclass
+class DeliveryLog:
+    """Recently seen `X-GitHub-Delivery` ids: a redelivery of the same event runs once."""
+
+    capacity: int = 10_000
+    _seen: OrderedDict[str, None] = field(default_factory=OrderedDict)
+
+    def first_time(self, delivery_id: str) -> bool:
+        """True the first time an id is seen (and remembers it)."""
+        if delivery_id in self._seen:
+            self._seen.move_to_end(delivery_id)
+            return False
+        self._seen[delivery_id] = None
+        if len(self._seen) > self.capacity:
+            self._seen.popitem(last=False)
+        return True
