@@ -139,9 +139,10 @@ class InstallationClient:
         return [_file_change(item) for item in items]
 
     async def compare_files(self, repo: str, base: str, head: str) -> list[FileChange]:
-        url = "/repos/{+repo}/compare/{base}...{head}?per_page=100"
-        items = await self._iterate(url, iterable_key="files", repo=repo, base=base, head=head)
-        return [_file_change(item) for item in items]
+        """Files changed between two commits. Compare pages through commits, not files: the
+        first page carries the files (GitHub lists at most 300), so one call is all there is."""
+        result = await self._call("GET", "/repos/{+repo}/compare/{base}...{head}?per_page=1", repo=repo, base=base, head=head)
+        return [_file_change(item) for item in result.get("files", [])]
 
     async def file_bytes(self, repo: str, path: str, ref: str) -> bytes | None:
         """A file's content at `ref`; None when it does not exist (or is not a regular file)."""
@@ -151,8 +152,10 @@ class InstallationClient:
             if error.status == 404:
                 return None
             raise
-        if not isinstance(item, dict) or item.get("type") != "file":
-            return None  # a directory, a symlink or a submodule: never followed
+        if not isinstance(item, dict) or item.get("type") != "file" or item.get("path", path) != path:
+            # A directory, a submodule, or a symlink (GitHub answers a link to a file with the
+            # target, under the target's path): links are never followed.
+            return None
         if item.get("encoding") == "base64" and item.get("content"):
             return base64.b64decode(item["content"])
         blob = await self._call("GET", "/repos/{+repo}/git/blobs/{sha}", repo=repo, sha=item["sha"])
@@ -251,11 +254,17 @@ def _annotation(annotation: Annotation) -> Json:
         "end_line": annotation.end_line,
         "annotation_level": annotation.annotation_level,
         "title": annotation.title[:255],
-        "message": annotation.message[:64_000],
+        "message": _clip_bytes(annotation.message, 64_000),
     }
     if annotation.raw_details:
-        data["raw_details"] = annotation.raw_details[:64_000]
+        data["raw_details"] = _clip_bytes(annotation.raw_details, 64_000)
     return data
+
+
+def _clip_bytes(text: str, limit: int) -> str:
+    """At most `limit` UTF-8 bytes (GitHub counts bytes), cut on a character boundary."""
+    data = text.encode("utf-8")
+    return text if len(data) <= limit else data[:limit].decode("utf-8", errors="ignore")
 
 
 def _comment(comment: ReviewComment) -> Json:

@@ -1,0 +1,260 @@
+"""End to end: the real `unroot serve` app over HTTP, signed deliveries, the fake GitHub."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from fakegithub import FakeGitHub, PullRequest
+
+from bot.app import STATE, make_app
+from bot.config import AppSettings
+from bot.github import RetryPolicy
+from rules.analyze import analyze
+from rules.model import Severity
+
+SECRET = "e2e-secret"
+PAYLOADS = Path(__file__).parent / "data" / "webhooks"
+ROOT_DOCKERFILE = "FROM python:3.12-slim\nWORKDIR /srv\nCOPY . .\nUSER root\nCMD [\"python\", \"app.py\"]\n"
+POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: app\n    image: example/app:1\n"
+
+
+@dataclass
+class Bot:
+    """The running app and a way to send it deliveries."""
+
+    server: TestServer
+    session: aiohttp.ClientSession
+    fake: FakeGitHub
+
+    async def deliver(self, event: str, payload: dict[str, Any], delivery: str | None = None, secret: str = SECRET) -> aiohttp.ClientResponse:
+        body = json.dumps(payload).encode()
+        signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        headers = {
+            "X-GitHub-Event": event,
+            "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+            "X-Hub-Signature-256": signature,
+            "Content-Type": "application/json",
+        }
+        response = await self.session.post(self.server.make_url("/webhook"), data=body, headers=headers)
+        await response.read()
+        return response
+
+    async def idle(self) -> None:
+        await self.server.app[STATE].queue.join()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+async def bot(fake_github: FakeGitHub) -> AsyncIterator[Bot]:
+    settings = AppSettings(
+        app_id=str(fake_github.app.app_id),
+        private_key=fake_github.app.private_pem,
+        webhook_secret=SECRET,
+        api_url=fake_github.base_url,
+        workers=4,
+    )
+    app = make_app(settings)
+    app[STATE].retry = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    async with aiohttp.ClientSession() as session:
+        yield Bot(server, session, fake_github)
+    await server.close()
+
+
+def pr_payload(fake: FakeGitHub, pr: PullRequest, action: str = "opened") -> dict[str, Any]:
+    """A real pull_request payload (from @octokit/webhooks-examples) pointed at the fake's PR."""
+    data: dict[str, Any] = copy.deepcopy(json.loads((PAYLOADS / "pull_request.opened.json").read_text()))
+    repo = fake.repo(pr.repo)
+    data["action"] = action
+    data["number"] = pr.number
+    data["installation"] = {"id": 1}
+    data["repository"].update(full_name=repo.full_name, default_branch=repo.default_branch, id=repo.id)
+    data["pull_request"].update(number=pr.number)
+    data["pull_request"]["head"].update(sha=pr.head_sha, ref=pr.head_ref)
+    data["pull_request"]["base"].update(sha=pr.base_sha, ref=pr.base_ref)
+    return data
+
+
+def apply_suggestions(text: str, comments: list[Any]) -> str:
+    """GitHub's semantics: a suggestion replaces lines start_line..line of the file."""
+    lines = text.split("\n")
+    edits = []
+    for comment in comments:
+        body = comment.body
+        if "```suggestion" not in body:
+            continue
+        fence_start = body.index("```suggestion")
+        fence = body[body.rfind("\n", 0, fence_start) + 1 : fence_start + 3].strip()
+        fence = "`" * (len(fence) - len(fence.lstrip("`"))) if fence.startswith("`") else "```"
+        start = body.index("\n", fence_start) + 1
+        end = body.index("\n" + fence, start)
+        suggestion = body[start:end]
+        first = comment.start_line or comment.line
+        edits.append((first, comment.line, suggestion))
+    for first, last, suggestion in sorted(edits, reverse=True):
+        lines[first - 1 : last] = suggestion.split("\n") if suggestion else []
+    return "\n".join(lines)
+
+
+def completed_runs(fake: FakeGitHub, repo: str, sha: str) -> list[Any]:
+    return [run for run in fake.check_runs_for(repo, sha=sha) if run.name == "unroot"]
+
+
+async def test_pull_request_gets_one_review_whose_suggestions_fix_the_files(bot: Bot) -> None:
+    fake = bot.fake
+    pr = fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE, "k8s/pod.yaml": POD})
+    response = await bot.deliver("pull_request", pr_payload(fake, pr))
+    assert response.status == 202
+    await bot.idle()
+
+    (run,) = completed_runs(fake, pr.repo, pr.head_sha)
+    assert run.status == "completed" and run.conclusion == "failure"
+    assert len(run.annotations) >= 2
+    (review,) = fake.reviews_for(pr.repo, pr.number)
+    assert review.state == "COMMENTED" and review.commit_id == pr.head_sha
+    comments = fake.comments_for(pr.repo, pr.number)
+    assert comments and all("<!-- unroot:" in c.body for c in comments)
+    assert not [r for r in fake.requests if r.status == 422], "GitHub would have refused a request"
+    for path, text in (("Dockerfile", ROOT_DOCKERFILE), ("k8s/pod.yaml", POD)):
+        fixed = apply_suggestions(text, [c for c in comments if c.path == path])
+        assert fixed != text
+        assert not [f for f in analyze(path, fixed) if f.severity is Severity.ERROR], fixed
+
+
+async def test_a_readme_only_pull_request_still_gets_a_successful_check(bot: Bot) -> None:
+    fake = bot.fake
+    pr = fake.setup_pull({"README.md": "hi\n"}, {"README.md": "hello\n"})
+    await bot.deliver("pull_request", pr_payload(fake, pr))
+    await bot.idle()
+    (run,) = completed_runs(fake, pr.repo, pr.head_sha)
+    assert run.conclusion == "success"
+    assert fake.reviews_for(pr.repo, pr.number) == []
+
+
+async def test_a_second_push_posts_no_duplicate_and_a_fix_resolves_the_thread(bot: Bot) -> None:
+    fake = bot.fake
+    pr = fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE})
+    await bot.deliver("pull_request", pr_payload(fake, pr))
+    await bot.idle()
+    first = len(fake.comments_for(pr.repo, pr.number))
+    assert first >= 1
+
+    # An unrelated change: the finding's line is unchanged, so nothing is posted again.
+    fake.push_pull(pr.repo, pr.number, {"README.md": "hi again\n"})
+    pr = fake.pull(pr.repo, pr.number)
+    await bot.deliver("pull_request", pr_payload(fake, pr, "synchronize"))
+    await bot.idle()
+    assert len(fake.comments_for(pr.repo, pr.number)) == first
+    assert len(completed_runs(fake, pr.repo, pr.head_sha)) == 1
+
+    # The author fixes it: the bot's thread is resolved.
+    fake.push_pull(pr.repo, pr.number, {"Dockerfile": ROOT_DOCKERFILE.replace("USER root", "USER 10001:10001")})
+    pr = fake.pull(pr.repo, pr.number)
+    await bot.deliver("pull_request", pr_payload(fake, pr, "synchronize"))
+    await bot.idle()
+    threads = fake.threads_for(pr.repo, pr.number)
+    assert threads and all(t.is_resolved for t in threads)
+    (run,) = completed_runs(fake, pr.repo, pr.head_sha)
+    assert run.conclusion == "success"
+
+
+async def test_redelivery_runs_once_and_a_bad_signature_is_refused(bot: Bot) -> None:
+    fake = bot.fake
+    pr = fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE})
+    payload = pr_payload(fake, pr)
+    assert (await bot.deliver("pull_request", payload, delivery="same-id")).status == 202
+    assert (await bot.deliver("pull_request", payload, delivery="same-id")).status == 200
+    forged = await bot.deliver("pull_request", payload, delivery="other", secret="wrong")
+    assert forged.status == 401
+    await bot.idle()
+    assert len(completed_runs(fake, pr.repo, pr.head_sha)) == 1
+    assert len(fake.reviews_for(pr.repo, pr.number)) == 1
+
+
+async def test_push_to_a_branch_gets_a_check_run(bot: Bot) -> None:
+    fake = bot.fake
+    pr = fake.setup_pull({"README.md": "hi\n"}, {"deploy/pod.yaml": POD})
+    payload = json.loads((PAYLOADS / "push.event.json").read_text())
+    repo = fake.repo(pr.repo)
+    payload.update(ref=f"refs/heads/{pr.head_ref}", before="0" * 40, after=pr.head_sha, deleted=False, installation={"id": 1})
+    payload["repository"].update(full_name=repo.full_name, default_branch=repo.default_branch, id=repo.id)
+    assert (await bot.deliver("push", payload)).status == 202
+    await bot.idle()
+    (run,) = completed_runs(fake, pr.repo, pr.head_sha)
+    assert run.conclusion == "failure"
+    assert any(a["path"] == "deploy/pod.yaml" for a in run.annotations)
+
+
+async def test_fork_pull_request_is_read_by_sha_from_the_base_repository(bot: Bot) -> None:
+    fake = bot.fake
+    pr = fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE}, head_repo="alice/app")
+    assert pr.is_fork
+    await bot.deliver("pull_request", pr_payload(fake, pr))
+    await bot.idle()
+    (run,) = completed_runs(fake, pr.repo, pr.head_sha)
+    assert run.conclusion == "failure"
+    assert len(fake.reviews_for(pr.repo, pr.number)) == 1
+
+
+async def test_130_manifests_paginate_and_annotations_go_50_at_a_time(bot: Bot) -> None:
+    fake = bot.fake
+    files = {f"k8s/app{index:03}.yaml": POD.replace("name: web", f"name: web{index}") for index in range(130)}
+    pr = fake.setup_pull({"README.md": "hi\n"}, files)
+    await bot.deliver("pull_request", pr_payload(fake, pr))
+    await bot.idle()
+    (run,) = completed_runs(fake, pr.repo, pr.head_sha)
+    assert {a["path"] for a in run.annotations} == set(files)
+    assert all(len(body.get("output", {}).get("annotations", [])) <= 50 for body in run.bodies)
+    (review,) = fake.reviews_for(pr.repo, pr.number)
+    assert len(fake.comments_for(pr.repo, pr.number)) <= 30
+    assert not [r for r in fake.requests if r.status >= 400 and not r.path.endswith("/.github/unroot.yml")]
+
+
+async def test_github_5xx_is_retried_and_a_job_that_still_fails_completes_its_check(bot: Bot) -> None:
+    fake = bot.fake
+    pr = fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE})
+    fake.fail_next(2, status=502, path=r"/pulls/\d+/files")
+    await bot.deliver("pull_request", pr_payload(fake, pr))
+    await bot.idle()
+    (run,) = completed_runs(fake, pr.repo, pr.head_sha)
+    assert run.conclusion == "failure" and run.output["title"] != "" and "could not finish" not in run.output["title"]
+
+    pr2 = fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE}, head="other")
+    fake.fail_next(50, status=502, path=r"/pulls/\d+/files")
+    await bot.deliver("pull_request", pr_payload(fake, pr2))
+    await bot.idle()
+    fake.clear_faults()
+    (broken,) = completed_runs(fake, pr2.repo, pr2.head_sha)
+    assert broken.status == "completed" and broken.conclusion == "failure"
+    assert broken.output["title"].startswith("unroot could not finish")
+    assert [a["identifier"] for a in broken.actions] == ["rerun"]
+
+
+async def test_healthz_reports_queue_depth(bot: Bot) -> None:
+    response = await bot.session.get(bot.server.make_url("/healthz"))
+    body = await response.json()
+    assert response.status == 200 and body["status"] == "ok" and body["queue_depth"] == 0
+
+
+async def test_ping_and_malformed_bodies(bot: Bot) -> None:
+    assert (await bot.deliver("ping", {"zen": "Keep it logically awesome."})).status == 200
+    body = b"{not json"
+    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    response = await bot.session.post(
+        bot.server.make_url("/webhook"), data=body,
+        headers={"X-GitHub-Event": "push", "X-GitHub-Delivery": "x", "X-Hub-Signature-256": signature, "Content-Type": "application/json"},
+    )
+    assert response.status == 400
+    unknown = await bot.deliver("star", {"action": "created", "installation": {"id": 1}})
+    assert unknown.status == 202
