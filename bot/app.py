@@ -117,6 +117,7 @@ def make_app(settings: AppSettings, queue: JobQueue | None = None) -> web.Applic
         timeout = aiohttp.ClientTimeout(total=30, connect=10)
         state.session = aiohttp.ClientSession(timeout=timeout)
         state.tokens = TokenCache(settings.app_id, settings.private_key, state.fetch_token)
+        state.tokens.app_jwt()  # load the key and the crypto backend now, not during the first webhook
         await state.queue.start(state.run_job)
         yield
         await state.queue.stop()

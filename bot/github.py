@@ -134,9 +134,17 @@ class InstallationClient:
         result: Json = await self._call("GET", "/repos/{+repo}", repo=repo)
         return result
 
-    async def pull_files(self, repo: str, number: int) -> list[FileChange]:
-        items = await self._iterate("/repos/{+repo}/pulls/{number}/files?per_page=100", repo=repo, number=number)
-        return [_file_change(item) for item in items]
+    async def pull_files(self, repo: str, number: int, changed_files: int | None = None) -> list[FileChange]:
+        """The PR's files (GitHub lists up to 3000). With the count from the webhook, all pages
+        are asked for at once instead of following Link headers one by one."""
+        if changed_files is None:
+            items = await self._iterate("/repos/{+repo}/pulls/{number}/files?per_page=100", repo=repo, number=number)
+            return [_file_change(item) for item in items]
+        pages = max(1, -(-min(changed_files, MAX_FILES) // 100))
+        url = "/repos/{+repo}/pulls/{number}/files?per_page=100&page={page}"
+        # The count comes with the webhook for this very head commit, so the pages are known.
+        results = await asyncio.gather(*(self._call("GET", url, repo=repo, number=number, page=p) for p in range(1, pages + 1)))
+        return [_file_change(item) for page in results for item in page]
 
     async def compare_files(self, repo: str, base: str, head: str) -> list[FileChange]:
         """Files changed between two commits. Compare pages through commits, not files: the
@@ -182,6 +190,13 @@ class InstallationClient:
     async def restart_check_run(self, repo: str, check_run_id: int, title: str, summary: str) -> None:
         data = {"status": "in_progress", "output": {"title": title, "summary": summary}}
         await self._call("PATCH", "/repos/{+repo}/check-runs/{id}", data, repo=repo, id=check_run_id)
+
+    async def add_annotations(self, repo: str, check_run_id: int, title: str, annotations: Sequence[Annotation]) -> None:
+        """Add annotations to a run in progress, 50 a request, one request after another."""
+        for start in range(0, len(annotations), ANNOTATIONS_PER_REQUEST):
+            batch = annotations[start : start + ANNOTATIONS_PER_REQUEST]
+            output = {"title": title, "summary": "unroot is publishing its findings.", "annotations": [_annotation(a) for a in batch]}
+            await self._call("PATCH", "/repos/{+repo}/check-runs/{id}", {"output": output}, repo=repo, id=check_run_id)
 
     async def complete_check_run(
         self,

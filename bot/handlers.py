@@ -33,7 +33,16 @@ def _base(event: sansio.Event) -> dict[str, Any]:
 async def pull_request(event: sansio.Event, submit: Submit, app_id: int) -> None:
     """A pull request's head changed: full review of its head commit."""
     pull = event.data["pull_request"]
-    submit(Job(kind="pull_request", head_sha=str(pull["head"]["sha"]), pr_number=int(event.data["number"]), **_base(event)))
+    changed = pull.get("changed_files")
+    submit(
+        Job(
+            kind="pull_request",
+            head_sha=str(pull["head"]["sha"]),
+            pr_number=int(event.data["number"]),
+            changed_files=int(changed) if isinstance(changed, int) else None,
+            **_base(event),
+        )
+    )
 
 
 @router.register("push")

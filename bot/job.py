@@ -9,31 +9,51 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.config import CONFIG_PATH, ConfigError, RepoConfig, parse_config
-from bot.github import GitHubError, InstallationClient
-from bot.plan import FileChange, Plan, fingerprints_in, plan_review
+from bot.github import ANNOTATIONS_PER_REQUEST, GitHubError, InstallationClient
+from bot.plan import FileChange, Plan, fingerprints_in, group_annotations, plan_review
 from bot.queue import Job
-from rules.analyze import analyze_bytes, file_kind
+from rules.analyze import analyze_bytes, file_kind, skipped
 from rules.model import Finding
 
 log = logging.getLogger(__name__)
-FETCH_CONCURRENCY = 16
 RERUN_ACTION = {"label": "Re-run unroot", "description": "Analyse this commit again", "identifier": "rerun"}
 
-THREADS_QUERY = """
-query($owner: String!, $name: String!, $number: Int!, $after: String) {
+# One round trip for everything known before the file list: the config on the default
+# branch, and (for a pull request) the bot's earlier threads and review bodies.
+META_QUERY = """
+query($owner: String!, $name: String!, $config: String!, $number: Int!, $pull: Boolean!, $after: String) {
   repository(owner: $owner, name: $name) {
-    pullRequest(number: $number) {
+    config: object(expression: $config) { ... on Blob { text isTruncated } }
+    pullRequest(number: $number) @include(if: $pull) {
       reviewThreads(first: 100, after: $after) {
-        nodes { id isResolved comments(first: 1) { nodes { body databaseId } } }
+        nodes { id isResolved comments(first: 1) { nodes { body } } }
         pageInfo { hasNextPage endCursor }
       }
+      reviews(last: 100) { nodes { body } }
     }
   }
 }
 """
-RESOLVE_MUTATION = """
-mutation($threadId: ID!) { resolveReviewThread(input: {threadId: $threadId}) { thread { id isResolved } } }
-"""
+BLOBS_PER_QUERY = 50
+
+
+@dataclass(frozen=True)
+class Thread:
+    """One of the bot's review threads: its GraphQL id and the findings it is about."""
+
+    id: str
+    fingerprints: frozenset[str]
+    resolved: bool
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What the meta query tells."""
+
+    config: RepoConfig
+    config_problem: str | None
+    commented: frozenset[str]
+    threads: tuple[Thread, ...]
 
 
 @dataclass(frozen=True)
@@ -57,84 +77,131 @@ async def _check_run(client: InstallationClient, job: Job) -> int:
     return await client.create_check_run(job.repo, job.head_sha, title, summary)
 
 
-async def _config(client: InstallationClient, job: Job) -> tuple[RepoConfig, str | None]:
-    """The repository config from the default branch only: a PR cannot switch its own check off."""
-    raw = await client.file_bytes(job.repo, CONFIG_PATH, job.default_branch)
-    if raw is None:
-        return RepoConfig(), None
-    try:
-        return parse_config(raw.decode("utf-8", errors="replace")), None
-    except ConfigError as error:
-        return RepoConfig(), f"{CONFIG_PATH} on {job.default_branch} was ignored: {error}"
+async def _meta(client: InstallationClient, job: Job) -> Meta:
+    """Config from the default branch only (a PR cannot switch its own check off), and the bot's
+    earlier findings on this pull request."""
+    owner, name = job.repo.split("/", 1)
+    variables: dict[str, Any] = {
+        "owner": owner, "name": name, "config": f"{job.default_branch}:{CONFIG_PATH}",
+        "number": job.pr_number or 0, "pull": job.pr_number is not None, "after": None,
+    }
+    data = await client.graphql(META_QUERY, **variables)
+    repository = data.get("repository") or {}
+    config, problem = RepoConfig(), None
+    blob = repository.get("config") or {}
+    if blob.get("text") is not None:
+        try:
+            config = parse_config(str(blob["text"]))
+        except ConfigError as error:
+            problem = f"{CONFIG_PATH} on {job.default_branch} was ignored: {error}"
+    threads: list[Thread] = []
+    commented: set[str] = set()
+    pull = repository.get("pullRequest") or {}
+    for review in (pull.get("reviews") or {}).get("nodes") or []:
+        commented |= fingerprints_in(str(review.get("body") or ""))
+    page = pull.get("reviewThreads")
+    for _ in range(50):
+        if not page:
+            break
+        for node in page.get("nodes") or []:
+            comments = (node.get("comments") or {}).get("nodes") or []
+            marks = frozenset(fingerprints_in(str(comments[0].get("body") or ""))) if comments else frozenset()
+            if marks:
+                threads.append(Thread(str(node["id"]), marks, bool(node.get("isResolved"))))
+                commented |= marks
+        if not (page.get("pageInfo") or {}).get("hasNextPage"):
+            break
+        variables["after"] = page["pageInfo"]["endCursor"]
+        more = await client.graphql(META_QUERY, **variables)
+        page = ((more.get("repository") or {}).get("pullRequest") or {}).get("reviewThreads")
+    return Meta(config, problem, frozenset(commented), tuple(threads))
 
 
 async def _changes(client: InstallationClient, job: Job) -> list[FileChange]:
     if job.pr_number is not None:
-        return await client.pull_files(job.repo, job.pr_number)
+        return await client.pull_files(job.repo, job.pr_number, job.changed_files)
     base = job.base_sha if job.base_sha and set(job.base_sha) != {"0"} else job.default_branch
     if base == job.head_sha:
         return []
     return await client.compare_files(job.repo, base, job.head_sha)
 
 
-async def _existing_fingerprints(client: InstallationClient, job: Job) -> frozenset[str]:
-    if job.pr_number is None:
-        return frozenset()
-    # Inline comments and review bodies both carry markers (findings outside the diff live in bodies).
-    comments, reviews = await asyncio.gather(
-        client.review_comments(job.repo, job.pr_number), client.reviews(job.repo, job.pr_number)
-    )
-    found: set[str] = set()
-    for comment in [*comments, *reviews]:
-        user = comment.get("user") or {}
-        if user.get("type") == "Bot":
-            found |= fingerprints_in(str(comment.get("body", "")))
-    return frozenset(found)
+async def _blobs(client: InstallationClient, job: Job, paths: list[str]) -> dict[str, dict[str, Any] | None]:
+    """Blob facts and text of many files at the head commit, 50 per GraphQL query, queries in parallel."""
+    owner, name = job.repo.split("/", 1)
+
+    async def batch(chunk: list[str]) -> dict[str, dict[str, Any] | None]:
+        fields = "\n".join(
+            f"f{i}: object(expression: $e{i}) {{ ... on Blob {{ text isBinary isTruncated byteSize }} }}" for i in range(len(chunk))
+        )
+        params = "".join(f", $e{i}: String!" for i in range(len(chunk)))
+        query = f"query($owner: String!, $name: String!{params}) {{ repository(owner: $owner, name: $name) {{ {fields} }} }}"
+        variables = {f"e{i}": f"{job.head_sha}:{path}" for i, path in enumerate(chunk)}
+        data = await client.graphql(query, owner=owner, name=name, **variables)
+        repository = data.get("repository") or {}
+        return {path: repository.get(f"f{i}") for i, path in enumerate(chunk)}
+
+    chunks = [paths[i : i + BLOBS_PER_QUERY] for i in range(0, len(paths), BLOBS_PER_QUERY)]
+    found: dict[str, dict[str, Any] | None] = {}
+    for part in await asyncio.gather(*(batch(chunk) for chunk in chunks)):
+        found.update(part)
+    return found
 
 
 async def _analyse(
     client: InstallationClient, job: Job, changes: list[FileChange], config: RepoConfig
 ) -> tuple[list[Finding], dict[str, str]]:
     relevant = [
-        change for change in changes
+        change.path for change in changes
         if change.status != "removed" and file_kind(change.path) is not None and not config.ignored(change.path)
     ]
-    gate = asyncio.Semaphore(FETCH_CONCURRENCY)
-
-    async def one(change: FileChange) -> tuple[list[Finding], str | None]:
-        async with gate:
-            data = await client.file_bytes(job.repo, change.path, job.head_sha)
-        if data is None:
-            return [], None  # a symlink or submodule: never followed
-        findings = analyze_bytes(change.path, data, config.options)
-        skipped = any(f.rule == "UR001" for f in findings)
-        return findings, None if skipped else data.decode("utf-8", errors="replace").lstrip("\ufeff")
-
-    results = await asyncio.gather(*(one(change) for change in relevant))
-    findings = [f for found, _ in results for f in found]
-    texts = {change.path: text for change, (_, text) in zip(relevant, results) if text is not None}
+    blobs = await _blobs(client, job, relevant) if relevant else {}
+    findings: list[Finding] = []
+    texts: dict[str, str] = {}
+    limit = config.options.max_bytes
+    for path in relevant:
+        blob = blobs.get(path)
+        if blob is None:
+            continue  # gone at this commit, or a submodule
+        if int(blob.get("byteSize") or 0) > limit:
+            findings.append(skipped(path, f"{int(blob['byteSize']):,} bytes is over the {limit:,}-byte limit"))
+            continue
+        if blob.get("isBinary") or (blob.get("text") is None and not blob.get("isTruncated")):
+            findings.append(skipped(path, "binary file"))
+            continue
+        if blob.get("isTruncated"):
+            data = await client.file_bytes(job.repo, path, job.head_sha)  # rare: the blob API has it whole
+            if data is None:
+                continue
+        else:
+            data = str(blob["text"]).encode("utf-8")
+        found = analyze_bytes(path, data, config.options)
+        findings.extend(found)
+        if not any(f.rule == "UR001" for f in found):
+            texts[path] = data.decode("utf-8", errors="replace").lstrip("\ufeff")
     return findings, texts
 
 
-async def _resolve_gone_threads(client: InstallationClient, job: Job, current: frozenset[str]) -> int:
-    """Resolve the bot's review threads whose finding no longer exists."""
-    owner, name = job.repo.split("/", 1)
-    resolved = 0
-    after: str | None = None
-    for _page in range(20):
-        data: dict[str, Any] = await client.graphql(THREADS_QUERY, owner=owner, name=name, number=job.pr_number, after=after)
-        threads = data["repository"]["pullRequest"]["reviewThreads"]
-        for thread in threads["nodes"]:
-            if thread["isResolved"] or not thread["comments"]["nodes"]:
-                continue
-            marks = fingerprints_in(str(thread["comments"]["nodes"][0].get("body", "")))
-            if marks and not marks & current:
-                await client.graphql(RESOLVE_MUTATION, threadId=thread["id"])
-                resolved += 1
-        if not threads["pageInfo"]["hasNextPage"]:
-            break
-        after = threads["pageInfo"]["endCursor"]
-    return resolved
+async def _resolve_gone_threads(client: InstallationClient, threads: tuple[Thread, ...], current: frozenset[str]) -> int:
+    """Resolve, in one mutation, the bot's open threads whose findings are all gone."""
+    stale = [t.id for t in threads if not t.resolved and not t.fingerprints & current]
+    if not stale:
+        return 0
+    fields = " ".join(f"r{i}: resolveReviewThread(input: {{threadId: $t{i}}}) {{ thread {{ id }} }}" for i in range(len(stale)))
+    params = ", ".join(f"$t{i}: ID!" for i in range(len(stale)))
+    await client.graphql(f"mutation({params}) {{ {fields} }}", **{f"t{i}": thread for i, thread in enumerate(stale)})
+    return len(stale)
+
+
+async def _publish_review(
+    client: InstallationClient, job: Job, plan: Plan, meta: Meta, is_current: Callable[[], bool]
+) -> tuple[bool, int]:
+    """Post the review and resolve gone threads (pull requests whose job is still current)."""
+    if job.pr_number is None or not is_current():
+        return False, 0
+    posted = await _post_review(client, job, plan)
+    resolved = await _resolve_gone_threads(client, meta.threads, plan.fingerprints)
+    return posted, resolved
 
 
 async def _post_review(client: InstallationClient, job: Job, plan: Plan) -> bool:
@@ -161,26 +228,28 @@ async def run(
     check_task = asyncio.create_task(_check_run(client, job))
     check_run_id: int | None = None
     try:
-        (config, config_problem), changes, existing = await asyncio.gather(
-            _config(client, job), _changes(client, job), _existing_fingerprints(client, job)
-        )
-        check_run_id = await check_task
-        findings, texts = await _analyse(client, job, changes, config)
+        meta, changes = await asyncio.gather(_meta(client, job), _changes(client, job))
+        findings, texts = await _analyse(client, job, changes, meta.config)
         plan = plan_review(
-            findings, changes, texts, existing,
-            max_comments=max_comments, request_changes=config.request_changes, docs_url=docs_url,
+            findings, changes, texts, meta.commented,
+            max_comments=max_comments, request_changes=meta.config.request_changes, docs_url=docs_url,
             files_checked=sum(1 for c in changes if file_kind(c.path) is not None),
         )
-        posted = resolved = 0
-        if job.pr_number is not None and is_current():
-            posted = int(await _post_review(client, job, plan))
-            stale = {fp for fp in existing if fp not in plan.fingerprints}
-            if stale:
-                resolved = await _resolve_gone_threads(client, job, plan.fingerprints)
-        summary = plan.summary if config_problem is None else f"> **Note:** {config_problem}\n\n{plan.summary}"
+        check_run_id = await check_task
+        annotations = group_annotations(plan.annotations)
+        # The review and the first annotation batches are independent writes: send them side by side.
+        review_task = asyncio.create_task(_publish_review(client, job, plan, meta, is_current))
+        head, rest = annotations[:ANNOTATIONS_PER_REQUEST], annotations[ANNOTATIONS_PER_REQUEST:]
+        # Extra batches go at most two at a time (GitHub appends them in any order): few
+        # concurrent writes, as GitHub asks, but a 300-file PR is not 6 writes deep.
+        batches = [rest[i : i + ANNOTATIONS_PER_REQUEST] for i in range(0, len(rest), ANNOTATIONS_PER_REQUEST)]
+        for pair in range(0, len(batches), 2):
+            await asyncio.gather(*(client.add_annotations(job.repo, check_run_id, plan.title, b) for b in batches[pair : pair + 2]))
+        posted, resolved = await review_task
+        summary = plan.summary if meta.config_problem is None else f"> **Note:** {meta.config_problem}\n\n{plan.summary}"
         # A superseded job still completes its run: the analysis is true for that commit.
-        await client.complete_check_run(job.repo, check_run_id, plan.conclusion, plan.title, summary[:65_000], plan.annotations)
-        return Outcome(plan.conclusion, len(findings), bool(posted), resolved)
+        await client.complete_check_run(job.repo, check_run_id, plan.conclusion, plan.title, summary[:65_000], head)
+        return Outcome(plan.conclusion, len(findings), posted, resolved)
     except Exception as error:  # noqa: BLE001 - any failure must still complete the check run
         reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
         log.exception("job failed", extra={"repo": job.repo, "sha": job.head_sha, "delivery": job.delivery_id})

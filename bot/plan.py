@@ -589,3 +589,30 @@ def plan_review(
         summary=_summary(ordered, title, files_checked, rules, docs_url),
         fingerprints=frozenset(fp for _, fp in pairs),
     )
+
+
+_LEVEL_RANK = {"notice": 0, "warning": 1, "failure": 2}
+
+
+def group_annotations(annotations: Sequence[Annotation]) -> list[Annotation]:
+    """One annotation per place: findings on the same lines of a file share it (GitHub shows one
+    box per place anyway), which keeps the check-run requests few on large pull requests."""
+    places: dict[tuple[str, int, int], list[Annotation]] = {}
+    for annotation in annotations:
+        places.setdefault((annotation.path, annotation.start_line, annotation.end_line), []).append(annotation)
+    grouped: list[Annotation] = []
+    for (path, start, end), items in places.items():
+        if len(items) == 1:
+            grouped.append(items[0])
+            continue
+        level = max((a.annotation_level for a in items), key=lambda lvl: _LEVEL_RANK.get(lvl, 0))
+        ids = ", ".join(dict.fromkeys(a.title.split(" ", 1)[0] for a in items))
+        message = "\n".join(f"- {a.title}: {a.message}" for a in items)
+        details = "\n\n".join(dict.fromkeys(a.raw_details for a in items if a.raw_details)) or None
+        grouped.append(
+            Annotation(
+                path, start, end, level, f"{ids}: {len(items)} findings"[:MAX_ANNOTATION_TITLE],
+                _clip_bytes(message, MAX_ANNOTATION_BYTES), _clip_bytes(details, MAX_ANNOTATION_BYTES) if details else None,
+            )
+        )
+    return grouped

@@ -29,6 +29,7 @@ class Job:
     pr_number: int | None = None
     base_sha: str | None = None  # push: the commit before; None for a new branch
     ref: str | None = None  # push: refs/heads/<branch>
+    changed_files: int | None = None  # pull_request: how many files the PR changes (page count)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -72,18 +72,37 @@ from __future__ import annotations
 #   POST/PATCH bodies of check runs, reviews and access tokens are validated against
 #   tests/data/openapi-subset.json (from @octokit/openapi; tools/make_openapi_subset.py): 422.
 # GraphQL (POST /graphql, /api/graphql): a real parser, validator and executor over a small
-#   schema: Query.repository(owner, name) / node(id) / viewer; Repository.pullRequest(number);
+#   schema (GQL_SCHEMA): Query.repository(owner, name) / node(id) / viewer;
+#   Repository {id databaseId name nameWithOwner owner isPrivate url pullRequest(number)
+#   object(expression: "<rev>:<path>" | oid: GitObjectID)}: GitObject interface {id oid
+#   abbreviatedOid repository}, null when the rev or path does not exist; rev = branch, tag,
+#   SHA (a fork PR's head SHA too), read with real git. Blob {byteSize isBinary isTruncated
+#   text}: isBinary = a NUL byte or not UTF-8 (text null); text cut at BLOB_TEXT_LIMIT
+#   (512,000 bytes, as GitHub does) with isTruncated; a symlink's blob is its target text.
+#   Tree {entries {name path type mode (Int, e.g. 0o120000 = a symlink) oid size extension
+#   object}}; Commit {message messageHeadline authoredDate committedDate url tree}; Tag {name
+#   message target}. Many aliased `object` fields of one Repository are read with one
+#   `git cat-file --batch` (and, like everything in one query, count as ONE request).
+#   PullRequest {… headRefOid baseRefOid reviewThreads(…) reviews(first|last ≤ 100, after,
+#   before, author, states)}; PullRequestReview {id databaseId body state author {login}
+#   commit {oid} submittedAt createdAt url comments(first …)}: the recorded reviews, oldest
+#   first; a PENDING one only when the viewer (the bot) wrote it.
 #   PullRequest.reviewThreads(first|last ≤ 100, after, before) {nodes edges pageInfo totalCount};
 #   PullRequestReviewThread {id isResolved isOutdated path line startLine diffSide
 #   comments(first …)}; PullRequestReviewComment {id databaseId body path line author {login}
 #   isMinimized minimizedReason url …}; mutations resolveReviewThread, unresolveReviewThread
-#   (input: {threadId}), minimizeComment(input: {subjectId, classifier}). Variables, aliases,
-#   fragments, @include/@skip. Unknown fields, arguments, operations: 200 {"errors": [...]}.
+#   (input: {threadId}), minimizeComment(input: {subjectId, classifier}). node(id) finds threads,
+#   review comments and reviews. Variables, aliases, fragments (inline `... on Blob` too),
+#   __typename, @include/@skip, fields of one response key merged. Unknown fields, arguments,
+#   operations, invalid enum/oid values: 200 {"errors": [...]} and no data; connections need
+#   first or last (≤ 100): that field is null with an error. No other limits (node count, cost).
 # =====================================================================================
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import functools
+import inspect
 import itertools
 import json
 import posixpath
@@ -185,6 +204,11 @@ def to_sentence(items: Sequence[str]) -> str:
     if len(items) == 2:
         return f"{items[0]} and {items[1]}"
     return ", ".join(items[:-1]) + ", and " + items[-1]
+
+
+def _same_login(a: str, b: str) -> bool:
+    """Whether two logins name one account (case-insensitive; "app" and "app[bot]" alike)."""
+    return a.lower().removesuffix("[bot]") == b.lower().removesuffix("[bot]")
 
 
 def _ids(start: int = 1) -> Callable[[], int]:
@@ -371,6 +395,89 @@ def diff_files(git: GitRepo, base: str, head: str, *, max_patch_chars: int) -> l
     return out
 
 
+
+# ----------------------------------------------------------------------------- git objects (GraphQL)
+
+
+@dataclass(frozen=True)
+class RawGitObject:
+    """One object as `git cat-file --batch` prints it."""
+
+    oid: str
+    type: str  # blob, tree, commit, tag
+    data: bytes
+
+
+_BATCH_HEADER = re.compile(rb"([0-9a-f]{40}|[0-9a-f]{64}) (blob|tree|commit|tag) (\d+)")
+
+
+def _cat_file_batch(git: GitRepo, names: Sequence[str]) -> list[RawGitObject | None]:
+    out = git.git_bytes("cat-file", "--batch", input="".join(f"{n}\n" for n in names).encode())
+    found: list[RawGitObject | None] = []
+    pos = 0
+    for _ in names:
+        end = out.index(b"\n", pos)
+        m = _BATCH_HEADER.fullmatch(out[pos:end])
+        pos = end + 1
+        if m is None:  # "<name> missing" / "<name> ambiguous"
+            found.append(None)
+            continue
+        size = int(m[3])
+        found.append(RawGitObject(m[1].decode(), m[2].decode(), out[pos : pos + size]))
+        pos += size + 1
+    return found
+
+
+def _plain_rev(name: str) -> bool:
+    """Whether NAME is a revision GitHub could know: not the index (":path", ":0:path"), a reflog
+    or upstream ("@{…}"), or a path relative to the working directory ("rev:./x", "rev:../x")."""
+    if not name or any(c in name for c in "\n\r\0") or name.startswith(":") or "@{" in name:
+        return False
+    _, colon, path = name.partition(":")
+    return not (colon and (path.startswith(("./", "../")) or path in (".", "..")))
+
+
+def read_git_objects(git: GitRepo, names: Sequence[str]) -> list[RawGitObject | None]:
+    """The objects that NAMES ("<rev>:<path>", "<rev>", an oid) resolve to in GIT, None where none does.
+
+    One `git cat-file --batch` for all of them; should git give up on the whole batch (a path
+    like "main:../x" is fatal to it), each name is read on its own.
+    """
+    usable = [n for n in names if _plain_rev(n)]
+    found: dict[str, RawGitObject | None] = {}
+    if usable:
+        try:
+            found = dict(zip(usable, _cat_file_batch(git, usable), strict=True))
+        except (GitError, ValueError):
+            for name in usable:
+                try:
+                    found[name] = _cat_file_batch(git, [name])[0]
+                except (GitError, ValueError):
+                    found[name] = None
+    return [found.get(n) for n in names]
+
+
+BLOB_TEXT_LIMIT = 512_000  # GraphQL Blob.text is cut at exactly 512,000 bytes (isTruncated: true)
+
+
+def blob_text(data: bytes) -> tuple[bool, bool, str | None]:
+    """(isBinary, isTruncated, text) of a blob as GitHub's GraphQL Blob reports it.
+
+    Binary: a NUL byte anywhere, or not valid UTF-8. Text: the first BLOB_TEXT_LIMIT bytes
+    (less the tail of a character the cut splits), null when binary.
+    """
+    truncated = len(data) > BLOB_TEXT_LIMIT
+    if b"\0" in data:
+        return True, truncated, None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True, truncated, None
+    if truncated:
+        text = data[:BLOB_TEXT_LIMIT].decode("utf-8", errors="ignore")
+    return False, truncated, text
+
+
 # ----------------------------------------------------------------------------- state
 
 
@@ -507,6 +614,7 @@ class Review:
     comment_ids: list[int]
     submitted_at: float | None
     user: str
+    created_at: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -971,13 +1079,42 @@ def _f(type_: str, *args: str, required: Iterable[str] = ()) -> FieldDef:
 
 CONN_ARGS = ("first", "last", "after", "before")
 GQL_SCALARS = frozenset(
-    {"ID", "String", "Int", "Boolean", "Float", "DateTime", "URI", "GitObjectID", "DiffSide", "HTML"}
+    {
+        "ID",
+        "String",
+        "Int",
+        "Boolean",
+        "Float",
+        "DateTime",
+        "URI",
+        "GitObjectID",
+        "DiffSide",
+        "HTML",
+        "PullRequestReviewState",
+    }
 )
+REVIEW_STATES = frozenset({"PENDING", "COMMENTED", "APPROVED", "CHANGES_REQUESTED", "DISMISSED"})
 GQL_INTERFACES: dict[str, frozenset[str]] = {
-    "Node": frozenset({"Repository", "PullRequest", "PullRequestReviewThread", "PullRequestReviewComment", "Bot"}),
+    "Node": frozenset(
+        {
+            "Repository",
+            "PullRequest",
+            "PullRequestReview",
+            "PullRequestReviewThread",
+            "PullRequestReviewComment",
+            "Bot",
+            "User",
+            "Organization",
+            "Blob",
+            "Tree",
+            "Commit",
+            "Tag",
+        }
+    ),
     "Actor": frozenset({"Bot", "User"}),
     "Minimizable": frozenset({"PullRequestReviewComment"}),
-    "Comment": frozenset({"PullRequestReviewComment"}),
+    "Comment": frozenset({"PullRequestReview", "PullRequestReviewComment"}),
+    "GitObject": frozenset({"Blob", "Tree", "Commit", "Tag"}),
     "RepositoryOwner": frozenset({"User", "Organization"}),
 }
 GQL_SCHEMA: dict[str, dict[str, FieldDef]] = {
@@ -1008,6 +1145,7 @@ GQL_SCHEMA: dict[str, dict[str, FieldDef]] = {
         "isPrivate": _f("Boolean"),
         "url": _f("URI"),
         "pullRequest": _f("PullRequest", "number", required=("number",)),
+        "object": _f("GitObject", "expression", "oid"),
     },
     "PullRequest": {
         "id": _f("ID"),
@@ -1022,6 +1160,30 @@ GQL_SCHEMA: dict[str, dict[str, FieldDef]] = {
         "baseRefName": _f("String"),
         "baseRefOid": _f("GitObjectID"),
         "reviewThreads": _f("PullRequestReviewThreadConnection", *CONN_ARGS),
+        "reviews": _f("PullRequestReviewConnection", *CONN_ARGS, "author", "states"),
+    },
+    "PullRequestReviewConnection": {
+        "nodes": _f("[PullRequestReview]"),
+        "edges": _f("[PullRequestReviewEdge]"),
+        "pageInfo": _f("PageInfo"),
+        "totalCount": _f("Int"),
+    },
+    "PullRequestReviewEdge": {"node": _f("PullRequestReview"), "cursor": _f("String")},
+    "PullRequestReview": {
+        "id": _f("ID"),
+        "databaseId": _f("Int"),
+        "fullDatabaseId": _f("String"),
+        "body": _f("String"),
+        "bodyText": _f("String"),
+        "state": _f("PullRequestReviewState"),
+        "author": _f("Actor"),
+        "commit": _f("Commit"),
+        "submittedAt": _f("DateTime"),
+        "createdAt": _f("DateTime"),
+        "url": _f("URI"),
+        "viewerDidAuthor": _f("Boolean"),
+        "pullRequest": _f("PullRequest"),
+        "comments": _f("PullRequestReviewCommentConnection", *CONN_ARGS),
     },
     "PullRequestReviewThreadConnection": {
         "nodes": _f("[PullRequestReviewThread]"),
@@ -1074,7 +1236,61 @@ GQL_SCHEMA: dict[str, dict[str, FieldDef]] = {
         "minimizedReason": _f("String"),
         "viewerCanMinimize": _f("Boolean"),
     },
-    "Commit": {"oid": _f("GitObjectID")},
+    "GitObject": {
+        "id": _f("ID"),
+        "oid": _f("GitObjectID"),
+        "abbreviatedOid": _f("String"),
+        "repository": _f("Repository"),
+    },
+    "Blob": {
+        "id": _f("ID"),
+        "oid": _f("GitObjectID"),
+        "abbreviatedOid": _f("String"),
+        "repository": _f("Repository"),
+        "byteSize": _f("Int"),
+        "isBinary": _f("Boolean"),
+        "isTruncated": _f("Boolean"),
+        "text": _f("String"),
+    },
+    "Tree": {
+        "id": _f("ID"),
+        "oid": _f("GitObjectID"),
+        "abbreviatedOid": _f("String"),
+        "repository": _f("Repository"),
+        "entries": _f("[TreeEntry]"),
+    },
+    "TreeEntry": {
+        "name": _f("String"),
+        "path": _f("String"),
+        "type": _f("String"),
+        "mode": _f("Int"),
+        "oid": _f("GitObjectID"),
+        "size": _f("Int"),
+        "extension": _f("String"),
+        "object": _f("GitObject"),
+        "repository": _f("Repository"),
+    },
+    "Commit": {
+        "id": _f("ID"),
+        "oid": _f("GitObjectID"),
+        "abbreviatedOid": _f("String"),
+        "repository": _f("Repository"),
+        "message": _f("String"),
+        "messageHeadline": _f("String"),
+        "authoredDate": _f("DateTime"),
+        "committedDate": _f("DateTime"),
+        "url": _f("URI"),
+        "tree": _f("Tree"),
+    },
+    "Tag": {
+        "id": _f("ID"),
+        "oid": _f("GitObjectID"),
+        "abbreviatedOid": _f("String"),
+        "repository": _f("Repository"),
+        "name": _f("String"),
+        "message": _f("String"),
+        "target": _f("GitObject"),
+    },
     "PageInfo": {
         "hasNextPage": _f("Boolean"),
         "hasPreviousPage": _f("Boolean"),
@@ -1101,7 +1317,11 @@ class GraphQLExecutor:
     """Validates a document against GQL_SCHEMA and executes it over plain dict objects.
 
     Runtime objects are dicts with "__typename" and, per field, a value or a callable
-    taking the field's (variable-substituted) arguments.
+    taking the field's (variable-substituted) arguments and returning the value or an
+    awaitable of it. An optional "__prefetch__" callable gets [(field name, arguments)] of
+    all the fields selected on the object before any is resolved (sync or async), so that
+    a resolver can batch work, e.g. many aliased `object(expression:)` fields in one git call.
+    Fields of one object are resolved one after the other (mutations must be serial anyway).
     """
 
     def __init__(self, query: str, variables: Mapping[str, Any] | None, operation_name: str | None) -> None:
@@ -1265,9 +1485,9 @@ class GraphQLExecutor:
                 return False
         return True
 
-    def execute(self, root: dict[str, Any]) -> dict[str, Any]:
+    async def execute(self, root: dict[str, Any]) -> dict[str, Any]:
         """The response body: {"data": ...} plus "errors" when a field failed to resolve."""
-        data = self._object(self.operation.selections, root, [])
+        data = await self._object(self.operation.selections, root, [])
         body: dict[str, Any] = {"data": data}
         if self.errors:
             body["errors"] = self.errors
@@ -1289,10 +1509,37 @@ class GraphQLExecutor:
                     out.extend(self._collect(frag.selections, typename))
         return out
 
-    def _object(self, selections: list[Any], obj: dict[str, Any], path: list[str | int]) -> dict[str, Any]:
+    def _merged(self, fields: list[GField]) -> list[GField]:
+        """FIELDS with those of one response key merged (their sub-selections joined), as GraphQL does."""
+        by_key: dict[str, GField] = {}
+        for sel in fields:
+            prev = by_key.get(sel.key)
+            if prev is None:
+                by_key[sel.key] = sel
+                continue
+            if prev.name != sel.name or self._arg(prev.args) != self._arg(sel.args):
+                raise GraphQLError(
+                    f"Field '{sel.key}' has a field conflict: {prev.name} or {sel.name}?"
+                    if prev.name != sel.name
+                    else f"Field '{sel.key}' has an argument conflict",
+                    locations=[{"line": prev.line, "column": prev.column}, {"line": sel.line, "column": sel.column}],
+                )
+            if prev.selections is not None and sel.selections is not None:
+                by_key[sel.key] = dataclasses.replace(prev, selections=[*prev.selections, *sel.selections])
+        return list(by_key.values())
+
+    async def _object(self, selections: list[Any], obj: dict[str, Any], path: list[str | int]) -> dict[str, Any]:
         typename = cast(str, obj["__typename"])
         out: dict[str, Any] = {}
-        for sel in self._collect(selections, typename):
+        fields = self._merged(self._collect(selections, typename))
+        prefetch = obj.get("__prefetch__")
+        if callable(prefetch):
+            pending = prefetch(
+                [(sel.name, {k: self._arg(v) for k, v in sel.args.items()}) for sel in fields if sel.name != "__typename"]
+            )
+            if inspect.isawaitable(pending):
+                await pending
+        for sel in fields:
             where = [*path, sel.key]
             if sel.name == "__typename":
                 out[sel.key] = typename
@@ -1301,6 +1548,8 @@ class GraphQLExecutor:
             raw = obj.get(sel.name)
             try:
                 value = raw({k: self._arg(v) for k, v in sel.args.items()}) if callable(raw) else raw
+                if inspect.isawaitable(value):
+                    value = await value
             except ResolveError as exc:
                 self.errors.append(
                     {
@@ -1311,18 +1560,19 @@ class GraphQLExecutor:
                     }
                 )
                 value = None
-            out[sel.key] = self._complete(fdef, sel, value, where)
+            out[sel.key] = await self._complete(fdef, sel, value, where)
         return out
 
-    def _complete(self, fdef: FieldDef, sel: GField, value: Any, path: list[str | int]) -> Any:
+    async def _complete(self, fdef: FieldDef, sel: GField, value: Any, path: list[str | int]) -> Any:
         if value is None or sel.selections is None:
             return value
         _, is_list = _gql_base(fdef.type)
         if is_list:
             return [
-                None if item is None else self._object(sel.selections, item, [*path, i]) for i, item in enumerate(value)
+                None if item is None else await self._object(sel.selections, item, [*path, i])
+                for i, item in enumerate(value)
             ]
-        return self._object(sel.selections, value, path)
+        return await self._object(sel.selections, value, path)
 
 
 def _cursor(index: int) -> str:
@@ -3287,7 +3537,7 @@ class FakeGitHub:
             executor = GraphQLExecutor(body["query"], variables, body.get("operationName"))
             token = cast(Token, ctx.token)
             root = self._gql_mutation(token) if executor.root_type == "Mutation" else self._gql_query(token)
-            result = executor.execute(root)
+            result = await executor.execute(root)
         except GraphQLError as exc:
             err: dict[str, Any] = {"message": exc.message}
             if exc.path is not None:
@@ -3318,7 +3568,10 @@ class FakeGitHub:
             return self._gql_thread(token, thread)
         comment = next((c for c in self.review_comments.values() if c.node_id == nid), None)
         if comment is not None and self._gql_visible(token, comment.repo):
-            return self._gql_comment(comment)
+            return self._gql_comment(token, comment)
+        review = next((r for r in self.reviews.values() if node_id("PRR", r.id) == nid), None)
+        if review is not None and self._gql_visible(token, review.repo) and self._review_visible(review):
+            return self._gql_review(token, review)
         return None
 
     def _gql_visible(self, token: Token, full: str) -> bool:
@@ -3341,6 +3594,39 @@ class FakeGitHub:
                 raise ResolveError(f"Could not resolve to a PullRequest with the number of {args['number']}.")
             return self._gql_pull(token, pr)
 
+        objects: dict[str, RawGitObject | None] = {}  # this Repository field's reads, by cat-file name
+
+        def object_name(args: Mapping[str, Any]) -> str | None:
+            expression, oid = args.get("expression"), args.get("oid")
+            if expression is not None:
+                return str(expression)
+            if oid is not None:
+                if not isinstance(oid, str) or not re.fullmatch(r"[0-9a-f]{40}", oid):
+                    raise GraphQLError(
+                        f"Argument 'oid' on Field 'object' has an invalid value ({json.dumps(oid)}). "
+                        "Expected type 'GitObjectID'."
+                    )
+                return oid
+            return None
+
+        async def prefetch(fields: list[tuple[str, dict[str, Any]]]) -> None:
+            names = sorted({n for name, args in fields if name == "object" and (n := object_name(args)) is not None})
+            names = [n for n in names if n not in objects]
+            if names:
+                objects.update(zip(names, await asyncio.to_thread(read_git_objects, repo.git, names), strict=True))
+
+        async def git_object(args: Mapping[str, Any]) -> dict[str, Any] | None:
+            name = object_name(args)
+            if name is None:
+                return None
+            if name not in objects:
+                await prefetch([("object", dict(args))])
+            raw = objects[name]
+            if raw is None:
+                return None
+            path = name.partition(":")[2].strip("/") if args.get("expression") is not None else None
+            return self._gql_git_object(token, repo, raw, path)
+
         return {
             "__typename": "Repository",
             "id": node_id("R", repo.id),
@@ -3355,6 +3641,8 @@ class FakeGitHub:
             "isPrivate": repo.private,
             "url": f"{HTML_ROOT}/{repo.full_name}",
             "pullRequest": pull_request,
+            "object": git_object,
+            "__prefetch__": prefetch,
         }
 
     def _gql_pull(self, token: Token, pr: PullRequest) -> dict[str, Any]:
@@ -3367,6 +3655,25 @@ class FakeGitHub:
             return connection(
                 visible, args, "reviewThreads", "PullRequestReviewThreadEdge", "PullRequestReviewThreadConnection"
             )
+
+        def reviews(args: Mapping[str, Any]) -> Any:
+            states = args.get("states")
+            if states is not None and not isinstance(states, list):
+                states = [states]  # GraphQL input coercion: a single value is a list of one
+            if states is not None and any(s not in REVIEW_STATES for s in states):
+                raise GraphQLError(
+                    f"Argument 'states' on Field 'reviews' has an invalid value ({json.dumps(states)}). "
+                    "Expected type '[PullRequestReviewState!]'."
+                )
+            author = args.get("author")
+            items = [
+                self._gql_review(token, r)
+                for r in self.reviews_for(pr.repo, pr.number)
+                if self._review_visible(r)
+                and (states is None or r.state in states)
+                and (author is None or _same_login(str(author), r.user))
+            ]
+            return connection(items, args, "reviews", "PullRequestReviewEdge", "PullRequestReviewConnection")
 
         return {
             "__typename": "PullRequest",
@@ -3382,6 +3689,7 @@ class FakeGitHub:
             "baseRefName": pr.base_ref,
             "baseRefOid": pr.base_sha,
             "reviewThreads": review_threads,
+            "reviews": reviews,
         }
 
     def _gql_thread(self, token: Token, t: ReviewThread) -> dict[str, Any]:
@@ -3389,7 +3697,7 @@ class FakeGitHub:
         outdated = self._outdated(first)
 
         def comments(args: Mapping[str, Any]) -> Any:
-            items = [self._gql_comment(self.review_comments[i]) for i in t.comment_ids]
+            items = [self._gql_comment(token, self.review_comments[i]) for i in t.comment_ids]
             return connection(
                 items, args, "comments", "PullRequestReviewCommentEdge", "PullRequestReviewCommentConnection"
             )
@@ -3414,7 +3722,166 @@ class FakeGitHub:
             "comments": comments,
         }
 
-    def _gql_comment(self, c: ReviewComment) -> dict[str, Any]:
+    def _review_visible(self, review: Review) -> bool:
+        """Pending reviews show to their author only (the viewer is always the app's bot)."""
+        return review.state != "PENDING" or review.user == self.app.bot_login
+
+    def _gql_actor(self, login: str) -> dict[str, Any]:
+        if login == self.app.bot_login:
+            return self._gql_bot()
+        return {
+            "__typename": "User",
+            "id": node_id("U", self._owner_id(login)),
+            "login": login,
+            "url": f"{HTML_ROOT}/{login}",
+            "avatarUrl": lambda args: f"{HTML_ROOT}/avatars/{login}",
+        }
+
+    def _gql_review(self, token: Token, r: Review) -> dict[str, Any]:
+        def comments(args: Mapping[str, Any]) -> Any:
+            items = [self._gql_comment(token, self.review_comments[i]) for i in r.comment_ids]
+            return connection(
+                items, args, "comments", "PullRequestReviewCommentEdge", "PullRequestReviewCommentConnection"
+            )
+
+        return {
+            "__typename": "PullRequestReview",
+            "id": node_id("PRR", r.id),
+            "databaseId": r.id,
+            "fullDatabaseId": str(r.id),
+            "body": r.body,
+            "bodyText": r.body,
+            "state": r.state,
+            "author": self._gql_actor(r.user),
+            "commit": self._gql_commit(token, self.repo(r.repo), r.commit_id),
+            "submittedAt": None if r.submitted_at is None else iso(r.submitted_at),
+            "createdAt": iso(r.created_at),
+            "url": f"{HTML_ROOT}/{r.repo}/pull/{r.pull_number}#pullrequestreview-{r.id}",
+            "viewerDidAuthor": r.user == self.app.bot_login,
+            "pullRequest": lambda args: self._gql_pull(token, self.pulls[(r.repo, r.pull_number)]),
+            "comments": comments,
+        }
+
+    def _gql_git_common(self, token: Token, repo: FakeRepo, typename: str, oid: str) -> dict[str, Any]:
+        prefix = {"Blob": "B", "Tree": "T", "Commit": "C", "Tag": "TAG"}[typename]
+        return {
+            "__typename": typename,
+            "id": node_id(prefix, int(oid[:8], 16)),
+            "oid": oid,
+            "abbreviatedOid": oid[:7],
+            "repository": lambda args: self._gql_repo(token, repo),
+        }
+
+    def _gql_commit(self, token: Token, repo: FakeRepo, sha: str) -> dict[str, Any]:
+        async def info() -> dict[str, Any]:
+            try:
+                return await asyncio.to_thread(self._commit_info, repo, sha)
+            except GitError as exc:
+                raise ResolveError(f"Could not resolve to a Commit with the oid of '{sha}'.") from exc
+
+        async def message(args: Mapping[str, Any]) -> str:
+            return cast(str, (await info())["message"])
+
+        async def headline(args: Mapping[str, Any]) -> str:
+            return cast(str, (await info())["message"]).split("\n", 1)[0]
+
+        async def authored(args: Mapping[str, Any]) -> str:
+            return cast(str, (await info())["author"]["date"])
+
+        async def committed(args: Mapping[str, Any]) -> str:
+            return cast(str, (await info())["committer"]["date"])
+
+        async def tree(args: Mapping[str, Any]) -> dict[str, Any]:
+            return self._gql_tree(token, repo, cast(str, (await info())["tree"]), "")
+
+        return {
+            **self._gql_git_common(token, repo, "Commit", sha),
+            "message": message,
+            "messageHeadline": headline,
+            "authoredDate": authored,
+            "committedDate": committed,
+            "url": f"{HTML_ROOT}/{repo.full_name}/commit/{sha}",
+            "tree": tree,
+        }
+
+    def _gql_tree(self, token: Token, repo: FakeRepo, oid: str, path: str | None) -> dict[str, Any]:
+        """A Tree; its entries' paths are PATH/name (just the name when PATH is None: read by oid)."""
+        loaded: dict[str, RawGitObject | None] = {}
+
+        async def entries(args: Mapping[str, Any]) -> list[dict[str, Any]]:
+            out = await asyncio.to_thread(repo.git.git_bytes, "ls-tree", "-z", "--long", oid)
+            rows: list[tuple[str, str, str, int, str]] = []
+            for record in out.split(b"\0"):
+                if record:
+                    meta, raw_name = record.split(b"\t", 1)
+                    r_mode, r_kind, r_obj, r_size = meta.decode().split()
+                    rows.append((r_mode, r_kind, r_obj, int(r_size) if r_size.isdigit() else 0, raw_name.decode()))
+
+            def entry_object(obj: str, kind: str, full: str) -> Callable[[Any], Awaitable[dict[str, Any] | None]]:
+                async def resolve(args: Any) -> dict[str, Any] | None:
+                    if kind == "commit":
+                        return None  # a submodule: the commit is in another repository
+                    if not loaded:  # the first entry's object: read all the entries' objects at once
+                        wanted = [o for _, k, o, _, _ in rows if k != "commit"]
+                        found = await asyncio.to_thread(read_git_objects, repo.git, wanted)
+                        loaded.update(zip(wanted, found, strict=True))
+                    raw = loaded.get(obj)
+                    return None if raw is None else self._gql_git_object(token, repo, raw, full)
+
+                return resolve
+
+            result = []
+            for mode, kind, obj, size, name in rows:
+                full = f"{path}/{name}" if path else name
+                stem, dot, ext = name.rpartition(".")
+                result.append(
+                    {
+                        "__typename": "TreeEntry",
+                        "name": name,
+                        "path": full,
+                        "type": kind,
+                        "mode": int(mode, 8),
+                        "oid": obj,
+                        "size": size,
+                        "extension": f".{ext}" if dot and stem else None,
+                        "object": entry_object(obj, kind, full),
+                        "repository": lambda args: self._gql_repo(token, repo),
+                    }
+                )
+            return result
+
+        return {**self._gql_git_common(token, repo, "Tree", oid), "entries": entries}
+
+    def _gql_git_object(self, token: Token, repo: FakeRepo, raw: RawGitObject, path: str | None) -> dict[str, Any]:
+        """A Blob, Tree, Commit or Tag (PATH: where the expression found it, for Tree entries' paths)."""
+        if raw.type == "blob":
+            is_binary, truncated, text = blob_text(raw.data)
+            return {
+                **self._gql_git_common(token, repo, "Blob", raw.oid),
+                "byteSize": len(raw.data),
+                "isBinary": is_binary,
+                "isTruncated": truncated,
+                "text": text,
+            }
+        if raw.type == "tree":
+            return self._gql_tree(token, repo, raw.oid, path)
+        if raw.type == "commit":
+            return self._gql_commit(token, repo, raw.oid)
+        head, _, message = raw.data.decode("utf-8", errors="replace").partition("\n\n")
+        fields = dict(line.split(" ", 1) for line in head.splitlines() if " " in line)
+
+        async def target(args: Mapping[str, Any]) -> dict[str, Any] | None:
+            found = (await asyncio.to_thread(read_git_objects, repo.git, [fields.get("object", "")]))[0]
+            return None if found is None else self._gql_git_object(token, repo, found, None)
+
+        return {
+            **self._gql_git_common(token, repo, "Tag", raw.oid),
+            "name": fields.get("tag", ""),
+            "message": message,
+            "target": target,
+        }
+
+    def _gql_comment(self, token: Token, c: ReviewComment) -> dict[str, Any]:
         outdated = self._outdated(c)
         return {
             "__typename": "PullRequestReviewComment",
@@ -3430,8 +3897,8 @@ class FakeGitHub:
             "outdated": outdated,
             "url": f"{HTML_ROOT}/{c.repo}/pull/{c.pull_number}#discussion_r{c.id}",
             "createdAt": iso(c.created_at),
-            "author": self._gql_bot(),
-            "commit": {"__typename": "Commit", "oid": c.commit_id},
+            "author": self._gql_actor(c.user),
+            "commit": self._gql_commit(token, self.repo(c.repo), c.commit_id),
             "isMinimized": c.minimized_reason is not None,
             "minimizedReason": c.minimized_reason,
             "viewerCanMinimize": True,
@@ -3488,7 +3955,7 @@ class FakeGitHub:
             comment.minimized_reason = MINIMIZE_REASONS[classifier]
             return {
                 "__typename": "MinimizeCommentPayload",
-                "minimizedComment": self._gql_comment(comment),
+                "minimizedComment": self._gql_comment(token, comment),
                 "clientMutationId": inp.get("clientMutationId"),
             }
 

@@ -72,7 +72,7 @@ async def bot(fake_github: FakeGitHub) -> AsyncIterator[Bot]:
     await server.close()
 
 
-def pr_payload(fake: FakeGitHub, pr: PullRequest, action: str = "opened") -> dict[str, Any]:
+def pr_payload(fake: FakeGitHub, pr: PullRequest, action: str = "opened", changed_files: int | None = None) -> dict[str, Any]:
     """A real pull_request payload (from @octokit/webhooks-examples) pointed at the fake's PR."""
     data: dict[str, Any] = copy.deepcopy(json.loads((PAYLOADS / "pull_request.opened.json").read_text()))
     repo = fake.repo(pr.repo)
@@ -81,6 +81,10 @@ def pr_payload(fake: FakeGitHub, pr: PullRequest, action: str = "opened") -> dic
     data["installation"] = {"id": 1}
     data["repository"].update(full_name=repo.full_name, default_branch=repo.default_branch, id=repo.id)
     data["pull_request"].update(number=pr.number)
+    if changed_files is None:
+        data["pull_request"].pop("changed_files", None)  # then the bot follows the Link headers
+    else:
+        data["pull_request"]["changed_files"] = changed_files
     data["pull_request"]["head"].update(sha=pr.head_sha, ref=pr.head_ref)
     data["pull_request"]["base"].update(sha=pr.base_sha, ref=pr.base_ref)
     return data
@@ -211,7 +215,7 @@ async def test_130_manifests_paginate_and_annotations_go_50_at_a_time(bot: Bot) 
     fake = bot.fake
     files = {f"k8s/app{index:03}.yaml": POD.replace("name: web", f"name: web{index}") for index in range(130)}
     pr = fake.setup_pull({"README.md": "hi\n"}, files)
-    await bot.deliver("pull_request", pr_payload(fake, pr))
+    await bot.deliver("pull_request", pr_payload(fake, pr, changed_files=130))
     await bot.idle()
     (run,) = completed_runs(fake, pr.repo, pr.head_sha)
     assert {a["path"] for a in run.annotations} == set(files)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -503,6 +504,177 @@ async def test_graphql_lists_and_resolves_review_threads(fake: FakeGitHub, sessi
         id=nodes[0]["comments"]["nodes"][0]["id"],
     )
     assert minimized["minimizeComment"]["minimizedComment"] == {"isMinimized": True, "minimizedReason": "outdated"}
+
+
+
+async def test_graphql_reads_many_blobs_by_expression_in_one_request(
+    fake: FakeGitHub, session: aiohttp.ClientSession
+) -> None:
+    big = "x" * 511_999 + "é\n"  # 512,002 bytes: cut at 512,000 splits the "é"
+    pr = fake.setup_pull(
+        {"Dockerfile": "FROM alpine\n"},
+        {
+            "Dockerfile": "FROM alpine\nUSER 0\n",
+            "logo.png": b"\x89PNG\r\n\x1a\n\0\0",
+            "latin1.txt": b"caf\xe9\n",
+            "big.txt": big,
+            "link": Symlink("Dockerfile"),
+            "deploy/app.yaml": "kind: Pod\n",
+        },
+        head_repo="alice/app",  # a fork: its head is only readable by SHA in the base repo
+    )
+    gh = client(session, fake)
+    before = fake.calls["POST /graphql"]
+    query = """query($owner: String!, $name: String!, $a: String!, $b: String!, $c: String!) {
+      repository(owner: $owner, name: $name) {
+        a: object(expression: $a) { __typename ... on Blob { text byteSize isBinary isTruncated oid } }
+        b: object(expression: $b) { ... on Blob { text byteSize isBinary isTruncated } }
+        c: object(expression: $c) { ... on Blob { text byteSize isBinary isTruncated } }
+      }
+    }"""
+    data = await gh.graphql(
+        query,
+        endpoint=fake.graphql_url,
+        owner="octo",
+        name="app",
+        a=f"{pr.head_sha}:Dockerfile",
+        b=f"{pr.head_sha}:missing.txt",
+        c=f"{pr.head_sha}:logo.png",
+    )
+    a, b, c = (data["repository"][k] for k in "abc")
+    git = fake.repo("octo/app").git
+    assert a == {
+        "__typename": "Blob",
+        "text": "FROM alpine\nUSER 0\n",
+        "byteSize": 19,
+        "isBinary": False,
+        "isTruncated": False,
+        "oid": git.git("rev-parse", f"{pr.head_sha}:Dockerfile").strip(),
+    }
+    assert b is None
+    assert c == {"text": None, "byteSize": 10, "isBinary": True, "isTruncated": False}
+    assert fake.calls["POST /graphql"] == before + 1
+
+    # 100 aliases (as many as the bot asks for at once), other kinds of blobs, bad revs: one request
+    paths = ["Dockerfile", "latin1.txt", "big.txt", "link", "deploy", "nope", "../x", "deploy/app.yaml"]
+    exprs = [f"{pr.head_sha}:{p}" for p in paths] + ["no-such-branch:Dockerfile", "main:Dockerfile"]
+    exprs += [":Dockerfile", "main@{0}:Dockerfile"]  # git's index and reflogs: nothing GitHub has
+    exprs += [f"{pr.head_sha}:Dockerfile"] * (100 - len(exprs))
+    fields = " ".join(
+        f"f{i}: object(expression: {json.dumps(e)}) {{ __typename ... on Blob {{ text byteSize isBinary isTruncated }}"
+        " ... on Tree { entries { name path type mode } } }"
+        for i, e in enumerate(exprs)
+    )
+    before = len(fake.requests)
+    many = (await gh.graphql(f'{{ repository(owner: "octo", name: "app") {{ {fields} }} }}', endpoint=fake.graphql_url))[
+        "repository"
+    ]
+    assert len(fake.requests) == before + 1 and fake.requests[-1].route == "/graphql"
+    assert len(many) == 100 and all(many[f"f{i}"] == many["f0"] for i in range(12, 100))
+    assert many["f1"] == {"__typename": "Blob", "text": None, "byteSize": 5, "isBinary": True, "isTruncated": False}
+    assert many["f2"]["isTruncated"] and not many["f2"]["isBinary"] and many["f2"]["byteSize"] == 512_002
+    assert many["f2"]["text"] == "x" * 511_999  # 512,000 bytes, less the half of the split character
+    assert many["f3"]["text"] == "Dockerfile" and many["f3"]["byteSize"] == 10  # a symlink's blob: its target
+    assert many["f4"] == {
+        "__typename": "Tree",
+        "entries": [{"name": "app.yaml", "path": "deploy/app.yaml", "type": "blob", "mode": 0o100644}],
+    }
+    assert [many[f"f{i}"] for i in (5, 6, 8, 10, 11)] == [None] * 5
+    assert many["f7"]["text"] == "kind: Pod\n" and many["f9"]["text"] == "FROM alpine\n"
+
+    # the root tree tells a symlink by its mode; entries' objects and Commit/oid lookups work too
+    root = await gh.graphql(
+        """query($e: String!, $oid: GitObjectID!) { repository(owner: "octo", name: "app") {
+          tree: object(expression: $e) { ... on Tree { entries { name type mode object { __typename oid } } } }
+          commit: object(oid: $oid) { ... on Commit { oid abbreviatedOid messageHeadline tree { oid } } }
+        } }""",
+        endpoint=fake.graphql_url,
+        e=f"{pr.head_sha}:",
+        oid=pr.head_sha,
+    )
+    entries = {e["name"]: e for e in root["repository"]["tree"]["entries"]}
+    assert entries["link"]["mode"] == 0o120000 and entries["link"]["type"] == "blob"
+    assert entries["Dockerfile"]["mode"] == 0o100644 and entries["deploy"]["mode"] == 0o040000
+    assert entries["deploy"]["object"]["__typename"] == "Tree"
+    assert entries["link"]["object"]["oid"] == git.git("rev-parse", f"{pr.head_sha}:link").strip()
+    commit = root["repository"]["commit"]
+    assert commit["oid"] == pr.head_sha and commit["abbreviatedOid"] == pr.head_sha[:7]
+    assert commit["tree"]["oid"] == git.git("rev-parse", f"{pr.head_sha}^{{tree}}").strip()
+
+    # GitObject is an interface: only its own fields without a fragment; bad oids are errors
+    for bad in (
+        '{ repository(owner: "octo", name: "app") { object(expression: "main:Dockerfile") { text } } }',
+        '{ repository(owner: "octo", name: "app") { object(oid: "main") { oid } } }',
+        '{ repository(owner: "octo", name: "app") { object(expression: "main:Dockerfile") { ... on PullRequest { id } } } }',
+    ):
+        with pytest.raises(QueryError):
+            await gh.graphql(bad, endpoint=fake.graphql_url)
+
+
+async def test_graphql_lists_pull_request_reviews(fake: FakeGitHub, session: aiohttp.ClientSession) -> None:
+    pr = fake.setup_pull({"Dockerfile": DOCKERFILE}, {"Dockerfile": edited(DOCKERFILE, {4: "USER 1\n"})})
+    gh = client(session, fake)
+    posted = await gh.post(
+        "/repos/octo/app/pulls/1/reviews",
+        data={
+            "body": "unroot found 1 problem",
+            "event": "COMMENT",
+            "comments": [{"path": "Dockerfile", "line": 4, "side": "RIGHT", "body": "runs as root"}],
+        },
+    )
+    await gh.post("/repos/octo/app/pulls/1/reviews", data={"body": "second", "event": "COMMENT"})
+    query = """query($n: Int!, $last: Int, $first: Int, $before: String, $author: String) {
+      repository(owner: "octo", name: "app") { pullRequest(number: $n) {
+        reviews(last: $last, first: $first, before: $before, author: $author) {
+          totalCount
+          pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+          nodes { id databaseId body state author { login } commit { oid } submittedAt
+                  comments(first: 10) { nodes { body } } }
+        }
+      } }
+    }"""
+    data = await gh.graphql(query, endpoint=fake.graphql_url, n=1, last=100)
+    reviews = data["repository"]["pullRequest"]["reviews"]
+    assert reviews["totalCount"] == 2 and [r["body"] for r in reviews["nodes"]] == ["unroot found 1 problem", "second"]
+    first = reviews["nodes"][0]
+    assert first["databaseId"] == posted["id"] and first["id"] == posted["node_id"]
+    assert first["state"] == "COMMENTED" and first["author"] == {"login": "unroot"}
+    assert first["commit"] == {"oid": pr.head_sha} and first["submittedAt"] == posted["submitted_at"]
+    assert first["comments"]["nodes"] == [{"body": "runs as root"}]
+
+    page = (await gh.graphql(query, endpoint=fake.graphql_url, n=1, last=1))["repository"]["pullRequest"]["reviews"]
+    assert [r["body"] for r in page["nodes"]] == ["second"] and page["pageInfo"]["hasPreviousPage"]
+    older = await gh.graphql(query, endpoint=fake.graphql_url, n=1, last=1, before=page["pageInfo"]["startCursor"])
+    assert [r["body"] for r in older["repository"]["pullRequest"]["reviews"]["nodes"]] == ["unroot found 1 problem"]
+    for author, count in (("unroot[bot]", 2), ("UNROOT", 2), ("someone-else", 0)):
+        found = await gh.graphql(query, endpoint=fake.graphql_url, n=1, first=10, author=author)
+        assert found["repository"]["pullRequest"]["reviews"]["totalCount"] == count
+    for bad in ({"first": 101}, {}):  # over the limit; no first/last at all
+        with pytest.raises(QueryError):
+            await gh.graphql(query, endpoint=fake.graphql_url, n=1, **bad)
+
+    # the node id resolves; states filters (the bot's own pending review shows to the bot)
+    await gh.post("/repos/octo/app/pulls/1/reviews", data={"body": "draft"})
+    node = await gh.graphql(
+        "query($id: ID!) { node(id: $id) { __typename ... on PullRequestReview { body } } }",
+        endpoint=fake.graphql_url,
+        id=first["id"],
+    )
+    assert node["node"] == {"__typename": "PullRequestReview", "body": "unroot found 1 problem"}
+    pending = await gh.graphql(
+        '{ repository(owner: "octo", name: "app") { pullRequest(number: 1) {'
+        " reviews(first: 5, states: [PENDING]) { nodes { body state submittedAt } } } } }",
+        endpoint=fake.graphql_url,
+    )
+    assert pending["repository"]["pullRequest"]["reviews"]["nodes"] == [
+        {"body": "draft", "state": "PENDING", "submittedAt": None}
+    ]
+    with pytest.raises(QueryError):
+        await gh.graphql(
+            '{ repository(owner: "octo", name: "app") { pullRequest(number: 1) {'
+            " reviews(first: 5, states: [NOPE]) { totalCount } } } }",
+            endpoint=fake.graphql_url,
+        )
 
 
 # ----------------------------------------------------------------------------- GHES, faults, misc
