@@ -262,3 +262,39 @@ async def test_ping_and_malformed_bodies(bot: Bot) -> None:
     assert response.status == 400
     unknown = await bot.deliver("star", {"action": "created", "installation": {"id": 1}})
     assert unknown.status == 202
+
+
+async def test_github_enterprise_base_url_derives_rest_and_graphql(fake_github: FakeGitHub) -> None:
+    settings = AppSettings(
+        app_id=str(fake_github.app.app_id), private_key=fake_github.app.private_pem,
+        webhook_secret=SECRET, api_url=fake_github.ghes_base_url,
+    )
+    assert settings.graphql_url == fake_github.ghes_graphql_url
+    server = TestServer(make_app(settings), host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as session:
+            ghes = Bot(server, session, fake_github)
+            pr = fake_github.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE})
+            await ghes.deliver("pull_request", pr_payload(fake_github, pr))
+            await ghes.idle()
+    finally:
+        await server.close()
+    (run,) = completed_runs(fake_github, pr.repo, pr.head_sha)
+    # A wrong GraphQL URL (say /api/v3/graphql) would 404 and the run would say it could not finish.
+    assert run.conclusion == "failure" and "could not finish" not in run.output["title"]
+    assert len(fake_github.reviews_for(pr.repo, pr.number)) == 1
+
+
+async def test_installation_token_expiring_mid_job_is_refreshed(bot: Bot) -> None:
+    fake = bot.fake
+    fake.token_lifetime = 1.0  # every token dies within a second
+    bot.server.app[STATE].tokens._margin = 0.0  # type: ignore[attr-defined]
+    fake.latency = 0.3  # so a job outlives its first token
+    pr = fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE})
+    await bot.deliver("pull_request", pr_payload(fake, pr))
+    await bot.idle()
+    fake.latency = 0.0
+    (run,) = completed_runs(fake, pr.repo, pr.head_sha)
+    assert run.conclusion == "failure" and "could not finish" not in run.output["title"]
+    assert len(fake.requests_to("POST", "/app/installations/{installation_id}/access_tokens")) >= 2
