@@ -298,3 +298,16 @@ async def test_installation_token_expiring_mid_job_is_refreshed(bot: Bot) -> Non
     (run,) = completed_runs(fake, pr.repo, pr.head_sha)
     assert run.conclusion == "failure" and "could not finish" not in run.output["title"]
     assert len(fake.requests_to("POST", "/app/installations/{installation_id}/access_tokens")) >= 2
+
+
+async def test_a_review_github_refuses_is_posted_again_without_inline_comments(bot: Bot) -> None:
+    fake = bot.fake
+    pr = fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE})
+    fake.fail_next(1, status=422, method="POST", path=r"/pulls/\d+/reviews", message="Pull request review thread line must be part of the diff")
+    await bot.deliver("pull_request", pr_payload(fake, pr))
+    await bot.idle()
+    (review,) = fake.reviews_for(pr.repo, pr.number)
+    assert fake.comments_for(pr.repo, pr.number) == []
+    assert "<!-- unroot:" in review.body and "```suggestion" in review.body
+    (run,) = completed_runs(fake, pr.repo, pr.head_sha)
+    assert run.conclusion == "failure" and "could not finish" not in run.output["title"]
