@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -14,7 +15,7 @@ from gidgethub import ValidationFailure, sansio
 from bot import handlers, job
 from bot.auth import TokenCache
 from bot.config import AppSettings
-from bot.github import InstallationClient, RetryPolicy
+from bot.github import Counters, GitHubError, InstallationClient, RetryPolicy
 from bot.queue import DeliveryLog, Job, JobQueue, MemoryQueue
 
 log = logging.getLogger(__name__)
@@ -30,24 +31,29 @@ class State:
     session: aiohttp.ClientSession | None = None
     tokens: TokenCache | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    counters: Counters = field(default_factory=Counters)
     accepted: int = 0
 
     def client(self, installation_id: int) -> InstallationClient:
         assert self.session is not None and self.tokens is not None
         return InstallationClient(
             self.session, self.tokens, installation_id, self.settings.api_url, self.settings.graphql_url,
-            self.retry, int(self.settings.app_id),
+            self.retry, int(self.settings.app_id), self.counters,
         )
 
     async def fetch_token(self, installation_id: int, app_jwt: str) -> tuple[str, str]:
         assert self.session is not None
         url = f"{self.settings.api_url}/app/installations/{installation_id}/access_tokens"
         headers = {"Authorization": f"Bearer {app_jwt}", "Accept": "application/vnd.github+json", "User-Agent": "unroot-app"}
-        async with self.session.post(url, headers=headers) as response:
-            body = await response.json(content_type=None)
-            if response.status != 201:
-                raise RuntimeError(f"installation token for {installation_id}: {response.status} {body.get('message', '')}")
-            return str(body["token"]), str(body["expires_at"])
+        try:
+            async with self.session.post(url, headers=headers) as response:
+                body = await response.json(content_type=None)
+                if response.status != 201:
+                    message = body.get("message", "") if isinstance(body, dict) else ""
+                    raise GitHubError(f"installation token for {installation_id}: {response.status} {message}", response.status)
+                return str(body["token"]), str(body["expires_at"])
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+            raise GitHubError(f"installation token for {installation_id}: {type(error).__name__} {error}") from None
 
     async def run_job(self, work: Job, is_current: Callable[[], bool]) -> None:
         outcome = await job.run(work, self.client(work.installation_id), is_current, self.settings.docs_url)
@@ -111,6 +117,7 @@ def make_app(settings: AppSettings, queue: JobQueue | None = None) -> web.Applic
     """Build the app; nothing starts until aiohttp runs it (sessions and workers in cleanup_ctx)."""
     app = web.Application(client_max_size=settings.max_body_bytes)
     state = State(settings, queue or MemoryQueue(settings.workers))
+    state.retry = RetryPolicy(secondary_floor=settings.secondary_limit_floor)
     app[STATE] = state
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:

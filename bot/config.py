@@ -102,6 +102,7 @@ class AppSettings:
     port: int = 8080
     workers: int = 4
     max_body_bytes: int = 25 * 1024 * 1024
+    secondary_limit_floor: float = 60.0  # seconds to wait on a secondary rate limit without retry-after
     docs_url: str = "https://github.com/unroot-dev/unroot/blob/main/rules/docs/{id}.md"
 
     @property
@@ -135,8 +136,9 @@ class AppSettings:
         try:
             port = int(env.get("PORT", "8080"))
             workers = int(env.get("UNROOT_WORKERS", "4"))
+            floor = float(env.get("UNROOT_SECONDARY_LIMIT_FLOOR", "60"))
         except ValueError:
-            raise SettingsError("PORT and UNROOT_WORKERS must be whole numbers") from None
+            raise SettingsError("PORT, UNROOT_WORKERS and UNROOT_SECONDARY_LIMIT_FLOOR must be numbers") from None
         return cls(
             app_id=env["GITHUB_APP_ID"],
             private_key=key,
@@ -145,5 +147,6 @@ class AppSettings:
             host=env.get("HOST", "0.0.0.0"),
             port=port,
             workers=max(1, workers),
+            secondary_limit_floor=max(0.0, floor),
             docs_url=env.get("UNROOT_DOCS_URL", cls.docs_url),
         )

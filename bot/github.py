@@ -6,12 +6,20 @@ import asyncio
 import base64
 import logging
 import random
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
-from gidgethub import BadRequest, GitHubException
+from gidgethub import (
+    BadGraphQLRequest,
+    BadRequest,
+    GitHubException,
+    GraphQLAuthorizationFailure,
+    QueryError,
+    RateLimitExceeded,
+)
 from gidgethub.aiohttp import GitHubAPI
 
 from bot.auth import TokenCache
@@ -26,6 +34,7 @@ ANNOTATIONS_PER_REQUEST = 50
 CONTENTS_LIMIT = 1024 * 1024
 
 Json = dict[str, Any]
+T = TypeVar("T")
 
 
 class GitHubError(RuntimeError):
@@ -38,20 +47,60 @@ class GitHubError(RuntimeError):
 
 @dataclass
 class RetryPolicy:
-    """Bounded retries with exponential backoff and jitter for 5xx and connection errors."""
+    """How long to keep trying: bounded in attempts and in total time.
 
-    attempts: int = 4
+    5xx answers, connection errors and timeouts back off exponentially with jitter;
+    rate limits wait as GitHub says (retry-after, x-ratelimit-reset), and a secondary
+    limit without a retry-after waits at least `secondary_floor` seconds (GitHub asks
+    for a minute; tests lower it).
+    """
+
+    attempts: int = 6
     base_delay: float = 0.5
     max_delay: float = 8.0
+    secondary_floor: float = 60.0
+    max_total: float = 600.0
 
     def delay(self, attempt: int) -> float:
         backoff: float = min(self.max_delay, self.base_delay * 2.0**attempt)
         return backoff * (0.5 + random.random() / 2)
 
 
+@dataclass
+class Counters:
+    """What the client did, for /metrics."""
+
+    calls: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+
+
 def _status_of(error: BaseException) -> int:
     code = getattr(error, "status_code", None)
     return int(code) if code is not None else 0
+
+
+def _rate_limit_wait(error: BaseException, policy: RetryPolicy, now: float) -> float | None:
+    """Seconds to wait when `error` is a rate limit (primary or secondary); None otherwise."""
+    if isinstance(error, RateLimitExceeded):
+        reset = error.rate_limit.reset_datetime.timestamp() if error.rate_limit else now + policy.secondary_floor
+        return max(1.0, reset - now)
+    status = _status_of(error)
+    if status not in (403, 429):
+        return None
+    headers = {k.lower(): v for k, v in (getattr(error, "headers", None) or {}).items()}
+    retry_after = headers.get("retry-after")
+    if retry_after is not None:
+        try:
+            return max(0.0, float(retry_after))
+        except ValueError:
+            return policy.secondary_floor
+    if headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset"):
+        return max(1.0, float(headers["x-ratelimit-reset"]) - now)
+    text = str(error).lower() + str(getattr(error, "response", "")).lower()
+    if "rate limit" in text or status == 429:
+        return policy.secondary_floor
+    return None
 
 
 class InstallationClient:
@@ -66,6 +115,7 @@ class InstallationClient:
         graphql_url: str,
         retry: RetryPolicy | None = None,
         app_id: int | None = None,
+        counters: Counters | None = None,
     ) -> None:
         self.app_id = app_id
         self._gh = GitHubAPI(session, USER_AGENT, base_url=api_url)
@@ -73,60 +123,86 @@ class InstallationClient:
         self._installation_id = installation_id
         self._graphql_url = graphql_url
         self._retry = retry or RetryPolicy()
-        self.calls = 0
+        self.counters = counters or Counters()
 
-    async def _call(self, method: str, url: str, data: Any = None, **url_vars: Any) -> Any:
+    @property
+    def calls(self) -> int:
+        return self.counters.calls
+
+    async def _retrying(self, label: str, operation: Callable[[], Awaitable[T]]) -> T:
+        """The one place that decides to retry, wait or give up, for every call."""
+        deadline = time.monotonic() + self._retry.max_total
         refused_once = False
-        for attempt in range(self._retry.attempts):
-            self._gh.oauth_token = await self._tokens.token(self._installation_id)
-            self.calls += 1
+        attempt = 0
+        while True:
             try:
-                if method == "GET":
-                    return await self._gh.getitem(url, url_vars)
-                if method == "POST":
-                    return await self._gh.post(url, url_vars, data=data)
-                if method == "PATCH":
-                    return await self._gh.patch(url, url_vars, data=data)
-                raise ValueError(method)
-            except BadRequest as error:
-                status = _status_of(error)
+                self._gh.oauth_token = await self._tokens.token(self._installation_id)
+                self.counters.calls += 1
+                return await operation()
+            except GitHubError as error:  # the installation token could not be had
+                if error.status and error.status < 500:
+                    raise
+                wait, problem = self._retry.delay(attempt), f"{label}: {error}"
+            except (GraphQLAuthorizationFailure, BadRequest) as error:
+                status = 401 if isinstance(error, GraphQLAuthorizationFailure) else _status_of(error)
                 if status == 401 and not refused_once:
                     refused_once = True  # token revoked or expired early: fetch a new one once
                     self._tokens.forget(self._installation_id)
                     continue
-                raise GitHubError(f"{method} {url}: {status} {error}", status) from None
-            except GitHubException as error:
+                limited = _rate_limit_wait(error, self._retry, time.time())
+                if limited is None:
+                    raise GitHubError(f"{label}: {status} {error}", status) from None
+                wait = limited
+                self.counters.rate_limited += 1
+                log.warning("rate limited on %s: waiting %.1f s", label, wait)
+                problem = f"{label}: rate limited by GitHub ({status})"
+            except BadGraphQLRequest as error:
                 status = _status_of(error)
-                if status < 500 or attempt + 1 == self._retry.attempts:
-                    raise GitHubError(f"{method} {url}: {status} {error}", status) from None
+                limited = _rate_limit_wait(error, self._retry, time.time()) if status in (403, 429) else None
+                if limited is None:
+                    raise GitHubError(f"{label}: {status} {error}", status) from None
+                wait = limited
+                self.counters.rate_limited += 1
+                problem = f"{label}: rate limited by GitHub ({status})"
+            except QueryError as error:
+                raise GitHubError(f"{label}: {error}") from None
+            except GitHubException as error:  # 5xx and other answers
+                status = _status_of(error)
+                if status < 500:
+                    raise GitHubError(f"{label}: {status} {error}", status) from None
+                wait, problem = self._retry.delay(attempt), f"{label}: GitHub answered {status}"
             except (aiohttp.ClientError, asyncio.TimeoutError) as error:
-                if attempt + 1 == self._retry.attempts:
-                    raise GitHubError(f"{method} {url}: {type(error).__name__} {error}") from None
-            await asyncio.sleep(self._retry.delay(attempt))
-        raise GitHubError(f"{method} {url}: gave up")
+                wait, problem = self._retry.delay(attempt), f"{label}: {type(error).__name__} {error}".strip()
+            attempt += 1
+            if attempt >= self._retry.attempts or time.monotonic() + wait > deadline:
+                raise GitHubError(f"{problem} (gave up after {attempt} attempts)")
+            self.counters.retries += 1
+            await asyncio.sleep(wait)
+
+    async def _call(self, method: str, url: str, data: Any = None, **url_vars: Any) -> Any:
+        async def operation() -> Any:
+            if method == "GET":
+                return await self._gh.getitem(url, url_vars)
+            if method == "POST":
+                return await self._gh.post(url, url_vars, data=data)
+            if method == "PATCH":
+                return await self._gh.patch(url, url_vars, data=data)
+            raise ValueError(method)
+
+        return await self._retrying(f"{method} {url}", operation)
 
     async def _iterate(self, url: str, iterable_key: str | None = None, limit: int = MAX_FILES, **url_vars: Any) -> list[Json]:
-        items: list[Json] = []
-        for attempt in range(self._retry.attempts):
-            self._gh.oauth_token = await self._tokens.token(self._installation_id)
-            items = []
-            try:
-                kwargs: dict[str, Any] = {"iterable_key": iterable_key} if iterable_key else {}
-                async for item in self._gh.getiter(url, url_vars, **kwargs):
-                    items.append(item)
-                    if len(items) >= limit:
-                        break
-                self.calls += max(1, -(-len(items) // 100))  # one call a page of 100
-                return items
-            except GitHubException as error:
-                status = _status_of(error)
-                if status < 500 or attempt + 1 == self._retry.attempts:
-                    raise GitHubError(f"GET {url}: {status} {error}", status) from None
-            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
-                if attempt + 1 == self._retry.attempts:
-                    raise GitHubError(f"GET {url}: {type(error).__name__} {error}") from None
-            await asyncio.sleep(self._retry.delay(attempt))
-        return items
+        async def operation() -> list[Json]:
+            items: list[Json] = []
+            kwargs: dict[str, Any] = {"iterable_key": iterable_key} if iterable_key else {}
+            async for item in self._gh.getiter(url, url_vars, **kwargs):
+                items.append(item)
+                if len(items) >= limit:
+                    break
+            self.counters.calls += max(0, -(-len(items) // 100) - 1)  # one call a page of 100
+            return items
+
+        return await self._retrying(f"GET {url}", operation)
 
     # Repository and pull request reads.
 
@@ -249,13 +325,11 @@ class InstallationClient:
         return result
 
     async def graphql(self, query: str, **variables: Any) -> Json:
-        self._gh.oauth_token = await self._tokens.token(self._installation_id)
-        self.calls += 1
-        try:
+        async def operation() -> Json:
             result: Json = await self._gh.graphql(query, endpoint=self._graphql_url, **variables)
-        except GitHubException as error:
-            raise GitHubError(f"GraphQL: {error}", _status_of(error)) from None
-        return result
+            return result
+
+        return await self._retrying("GraphQL", operation)
 
 
 def _file_change(item: Json) -> FileChange:

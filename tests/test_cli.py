@@ -137,3 +137,10 @@ def test_parallel_jobs_give_the_same_report_in_the_same_order(tmp_path: Path) ->
     assert parallel.returncode == serial.returncode == 1
     assert parallel.stdout == serial.stdout
     assert len(json.loads(parallel.stdout)["findings"]) > 40
+
+
+def test_our_own_image_and_deployment_pass_with_zero_findings() -> None:
+    root = Path(__file__).resolve().parents[1]
+    result = unroot("check", "--format", "json", "Dockerfile", "deploy", cwd=root)
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["findings"] == []

@@ -311,3 +311,31 @@ async def test_a_review_github_refuses_is_posted_again_without_inline_comments(b
     assert "<!-- unroot:" in review.body and "```suggestion" in review.body
     (run,) = completed_runs(fake, pr.repo, pr.head_sha)
     assert run.conclusion == "failure" and "could not finish" not in run.output["title"]
+
+
+async def test_rate_limits_wait_as_github_says_and_the_job_completes(bot: Bot) -> None:
+    fake = bot.fake
+    bot.server.app[STATE].retry = RetryPolicy(attempts=6, base_delay=0.01, max_delay=0.05, secondary_floor=0.05)
+    pr = fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE})
+    fake.rate_limit_next(2, retry_after=0, method="POST", path=r"/pulls/\d+/reviews")  # secondary limit
+    fake.primary_rate_limit_next(1, reset_in=1, path=r"/pulls/\d+/files")  # x-ratelimit-remaining: 0
+    await bot.deliver("pull_request", pr_payload(fake, pr))
+    await bot.idle()
+    (run,) = completed_runs(fake, pr.repo, pr.head_sha)
+    assert run.conclusion == "failure" and "could not finish" not in run.output["title"]
+    assert len(fake.reviews_for(pr.repo, pr.number)) == 1
+    assert bot.server.app[STATE].counters.rate_limited == 3
+
+
+async def test_a_secondary_limit_without_retry_after_waits_the_floor(bot: Bot) -> None:
+    from bot.github import _rate_limit_wait
+    from gidgethub import BadRequest
+    import http
+
+    policy = RetryPolicy(secondary_floor=60.0)
+    error = BadRequest(http.HTTPStatus(403), "You have exceeded a secondary rate limit", headers={})
+    assert _rate_limit_wait(error, policy, 0.0) == 60.0
+    with_header = BadRequest(http.HTTPStatus(403), "limited", headers={"Retry-After": "7"})
+    assert _rate_limit_wait(with_header, policy, 0.0) == 7.0
+    forbidden = BadRequest(http.HTTPStatus(403), "Resource not accessible by integration", headers={})
+    assert _rate_limit_wait(forbidden, policy, 0.0) is None
