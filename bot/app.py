@@ -16,7 +16,7 @@ from bot import handlers, job
 from bot.auth import TokenCache
 from bot.config import AppSettings
 from bot.github import Counters, GitHubError, InstallationClient, RetryPolicy
-from bot.queue import DeliveryLog, Job, JobQueue, MemoryQueue
+from bot.queue import DeliveryLog, Job, JobQueue, MemoryQueue, QueueClosed
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,9 @@ class State:
                 return str(body["token"]), str(body["expires_at"])
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
             raise GitHubError(f"installation token for {installation_id}: {type(error).__name__} {error}") from None
+
+    async def abandon(self, work: Job) -> None:
+        await job.interrupted(self.client(work.installation_id), work)
 
     async def run_job(self, work: Job, is_current: Callable[[], bool]) -> None:
         outcome = await job.run(work, self.client(work.installation_id), is_current, self.settings.docs_url)
@@ -99,6 +102,9 @@ async def webhook(request: web.Request) -> web.Response:
     try:
         event = sansio.Event(data, event=event_name, delivery_id=delivery_id)
         await handlers.router.dispatch(event, submit, int(state.settings.app_id))
+    except QueueClosed:
+        state.deliveries.forget(delivery_id)  # let GitHub's redelivery through once we are back
+        return _json(503, error="shutting down; redeliver later")
     except (KeyError, TypeError, ValueError) as error:
         log.warning("delivery %s (%s) not understood: %r", delivery_id, event_name, error)
         return _json(400, error=f"payload not understood: {error!r}")
@@ -127,7 +133,9 @@ def make_app(settings: AppSettings, queue: JobQueue | None = None) -> web.Applic
         state.tokens.app_jwt()  # load the key and the crypto backend now, not during the first webhook
         await state.queue.start(state.run_job)
         yield
-        await state.queue.stop()
+        # SIGTERM: aiohttp has stopped listening; running jobs get the grace period, the rest
+        # have their check runs completed as interrupted, with a Re-run button.
+        await state.queue.drain(settings.shutdown_grace, state.abandon)
         await state.session.close()
 
     app.cleanup_ctx.append(lifecycle)

@@ -102,6 +102,7 @@ class AppSettings:
     port: int = 8080
     workers: int = 4
     max_body_bytes: int = 25 * 1024 * 1024
+    shutdown_grace: float = 25.0  # seconds running jobs may finish after SIGTERM
     secondary_limit_floor: float = 60.0  # seconds to wait on a secondary rate limit without retry-after
     docs_url: str = "https://github.com/unroot-dev/unroot/blob/main/rules/docs/{id}.md"
 
@@ -137,6 +138,7 @@ class AppSettings:
             port = int(env.get("PORT", "8080"))
             workers = int(env.get("UNROOT_WORKERS", "4"))
             floor = float(env.get("UNROOT_SECONDARY_LIMIT_FLOOR", "60"))
+            grace = float(env.get("UNROOT_SHUTDOWN_GRACE", "25"))
         except ValueError:
             raise SettingsError("PORT, UNROOT_WORKERS and UNROOT_SECONDARY_LIMIT_FLOOR must be numbers") from None
         return cls(
@@ -148,5 +150,6 @@ class AppSettings:
             port=port,
             workers=max(1, workers),
             secondary_limit_floor=max(0.0, floor),
+            shutdown_grace=max(0.0, grace),
             docs_url=env.get("UNROOT_DOCS_URL", cls.docs_url),
         )

@@ -250,6 +250,13 @@ async def run(
         # A superseded job still completes its run: the analysis is true for that commit.
         await client.complete_check_run(job.repo, check_run_id, plan.conclusion, plan.title, summary[:65_000], head)
         return Outcome(plan.conclusion, len(findings), posted, resolved)
+    except asyncio.CancelledError:
+        # The server is stopping and the grace period is over: say so on the run, then stop.
+        if check_run_id is None and check_task.done() and not check_task.cancelled() and check_task.exception() is None:
+            check_run_id = check_task.result()
+        check_task.cancel()
+        await asyncio.wait_for(interrupted(client, job, check_run_id), timeout=10)
+        raise
     except Exception as error:  # noqa: BLE001 - any failure must still complete the check run
         reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
         log.exception("job failed", extra={"repo": job.repo, "sha": job.head_sha, "delivery": job.delivery_id})
@@ -265,3 +272,18 @@ async def run(
             actions=[RERUN_ACTION],
         )
         return Outcome("failure", 0, False, 0)
+
+
+INTERRUPTED_TITLE = "unroot was interrupted: the server restarted"
+
+
+async def interrupted(client: InstallationClient, job: Job, check_run_id: int | None = None) -> None:
+    """Complete the commit's check run as cancelled with a Re-run button (a job cut short or never
+    started because the server stopped): a required check must never wait forever."""
+    if check_run_id is None:
+        check_run_id = await _check_run(client, job)
+    await client.complete_check_run(
+        job.repo, check_run_id, "cancelled", INTERRUPTED_TITLE,
+        f"unroot stopped before it finished {job.head_sha[:12]}. Use **Re-run unroot** to check it again.",
+        actions=[RERUN_ACTION],
+    )

@@ -16,6 +16,10 @@ from typing import Protocol
 log = logging.getLogger(__name__)
 
 
+class QueueClosed(RuntimeError):
+    """The queue is draining for shutdown; deliveries must be refused so GitHub can redeliver."""
+
+
 @dataclass(frozen=True)
 class Job:
     """What one delivery asks for: analyse `head_sha` of `repo` and publish the result."""
@@ -65,6 +69,10 @@ class JobQueue(Protocol):
     async def stop(self) -> None:
         """Stop the workers (running jobs are cancelled)."""
 
+    async def drain(self, grace: float, abandoned: Callable[[Job], Awaitable[None]]) -> None:
+        """Take no more jobs, let running ones finish for `grace` seconds, then cancel them; queued
+        jobs that never started are handed to `abandoned`."""
+
 
 @dataclass
 class _Slot:
@@ -81,9 +89,12 @@ class MemoryQueue:
         self._pending: dict[tuple[str, str], Job] = {}  # lane -> newest job not yet started
         self._running: dict[tuple[str, str], _Slot] = {}  # key -> slot
         self._tasks: list[asyncio.Task[None]] = []
+        self._closed = False
         self.superseded = 0
 
     def submit(self, job: Job) -> bool:
+        if self._closed:
+            raise QueueClosed("shutting down")
         for waiting in self._pending.values():
             if waiting.key == job.key:
                 if job.kind == "pull_request" and waiting.kind != "pull_request":
@@ -113,6 +124,19 @@ class MemoryQueue:
     async def start(self, handler: Handler) -> None:
         for index in range(self._workers):
             self._tasks.append(asyncio.create_task(self._work(handler), name=f"unroot-worker-{index}"))
+
+    async def drain(self, grace: float, abandoned: Callable[[Job], Awaitable[None]]) -> None:
+        self._closed = True
+        waiting = list(self._pending.values())
+        self._pending.clear()
+        deadline = asyncio.get_running_loop().time() + grace
+        while self._running and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        await self.stop()  # cancels what is still running: each job marks its run interrupted
+        results = await asyncio.gather(*(abandoned(job) for job in waiting), return_exceptions=True)
+        for job, result in zip(waiting, results):
+            if isinstance(result, BaseException):
+                log.error("could not mark %s %s interrupted: %r", job.repo, job.head_sha, result)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -150,6 +174,10 @@ class DeliveryLog:
 
     capacity: int = 10_000
     _seen: OrderedDict[str, None] = field(default_factory=OrderedDict)
+
+    def forget(self, delivery_id: str) -> None:
+        """Forget an id whose delivery could not be taken, so a redelivery is accepted."""
+        self._seen.pop(delivery_id, None)
 
     def first_time(self, delivery_id: str) -> bool:
         """True the first time an id is seen (and remembers it)."""
