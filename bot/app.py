@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from gidgethub import ValidationFailure, sansio
 from bot import handlers, job
 from bot.auth import TokenCache
 from bot.config import AppSettings
+from bot.observability import CONTENT_TYPE, Metrics, Redactor
 from bot.github import Counters, GitHubError, InstallationClient, RetryPolicy
 from bot.queue import DeliveryLog, Job, JobQueue, MemoryQueue, QueueClosed
 
@@ -32,6 +34,8 @@ class State:
     tokens: TokenCache | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     counters: Counters = field(default_factory=Counters)
+    redactor: Redactor = field(default_factory=Redactor)
+    metrics: Metrics | None = None
     accepted: int = 0
 
     def client(self, installation_id: int) -> InstallationClient:
@@ -59,8 +63,23 @@ class State:
         await job.interrupted(self.client(work.installation_id), work)
 
     async def run_job(self, work: Job, is_current: Callable[[], bool]) -> None:
-        outcome = await job.run(work, self.client(work.installation_id), is_current, self.settings.docs_url)
-        log.info("job done: %s %s %s %s findings", work.repo, work.head_sha[:12], outcome.conclusion, outcome.findings)
+        context = {"delivery": work.delivery_id, "repo": work.repo, "pr": work.pr_number, "sha": work.head_sha}
+        log.info("job started", extra=context)
+        started = time.monotonic()
+        outcome_name = "error"
+        try:
+            outcome = await job.run(work, self.client(work.installation_id), is_current, self.settings.docs_url)
+            outcome_name = outcome.conclusion
+            log.info(
+                "job done", extra={**context, "conclusion": outcome.conclusion, "findings": outcome.findings, "review": outcome.review_posted}
+            )
+        except asyncio.CancelledError:
+            outcome_name = "interrupted"
+            raise
+        finally:
+            if self.metrics is not None:
+                self.metrics.jobs.labels(outcome_name).inc()
+                self.metrics.job_seconds.observe(time.monotonic() - started)
 
 
 STATE = web.AppKey("state", State)
@@ -73,14 +92,22 @@ def _json(http_status: int, **body: object) -> web.Response:
 async def webhook(request: web.Request) -> web.Response:
     """Verify, deduplicate, turn into jobs and acknowledge; the work happens in the queue."""
     state = request.app[STATE]
+    response = await _answer(request, state)
+    if state.metrics is not None:
+        state.metrics.deliveries.labels(request.headers.get("X-GitHub-Event", "unknown"), str(response.status)).inc()
+    return response
+
+
+async def _answer(request: web.Request, state: State) -> web.Response:
     body = await request.read()
-    signature = request.headers.get("X-Hub-Signature-256")
-    if not signature:
-        return _json(401, error="missing X-Hub-Signature-256")
-    try:
-        sansio.validate_event(body, signature=signature, secret=state.settings.webhook_secret)
-    except ValidationFailure:
-        return _json(401, error="bad signature")
+    if state.settings.webhook_secret:
+        signature = request.headers.get("X-Hub-Signature-256")
+        if not signature:
+            return _json(401, error="missing X-Hub-Signature-256")
+        try:
+            sansio.validate_event(body, signature=signature, secret=state.settings.webhook_secret)
+        except ValidationFailure:
+            return _json(401, error="bad signature")
     event_name = request.headers.get("X-GitHub-Event")
     delivery_id = request.headers.get("X-GitHub-Delivery")
     if not event_name or not delivery_id:
@@ -116,7 +143,17 @@ async def healthz(request: web.Request) -> web.Response:
     """Readiness and queue depth."""
     state = request.app[STATE]
     ready = state.session is not None and not state.session.closed
-    return _json(200 if ready else 503, status="ok" if ready else "starting", queue_depth=state.queue.depth(), running=state.queue.running())
+    return _json(
+        200 if ready else 503, status="ok" if ready else "starting", queue_depth=state.queue.depth(),
+        running=state.queue.running(), insecure=not state.settings.webhook_secret,
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text exposition."""
+    state = request.app[STATE]
+    assert state.metrics is not None
+    return web.Response(body=state.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
 
 def make_app(settings: AppSettings, queue: JobQueue | None = None) -> web.Application:
@@ -124,12 +161,17 @@ def make_app(settings: AppSettings, queue: JobQueue | None = None) -> web.Applic
     app = web.Application(client_max_size=settings.max_body_bytes)
     state = State(settings, queue or MemoryQueue(settings.workers))
     state.retry = RetryPolicy(secondary_floor=settings.secondary_limit_floor)
+    state.metrics = Metrics(state.counters, state.queue.depth, state.queue.running)
+    for secret in (settings.webhook_secret, settings.private_key):
+        state.redactor.add(secret)
+    if not settings.webhook_secret:
+        log.warning("INSECURE: webhook signatures are NOT verified (--insecure-no-secret); anyone can trigger jobs")
     app[STATE] = state
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         timeout = aiohttp.ClientTimeout(total=30, connect=10)
         state.session = aiohttp.ClientSession(timeout=timeout)
-        state.tokens = TokenCache(settings.app_id, settings.private_key, state.fetch_token)
+        state.tokens = TokenCache(settings.app_id, settings.private_key, state.fetch_token, on_token=state.redactor.add)
         state.tokens.app_jwt()  # load the key and the crypto backend now, not during the first webhook
         await state.queue.start(state.run_job)
         yield
@@ -141,4 +183,5 @@ def make_app(settings: AppSettings, queue: JobQueue | None = None) -> web.Applic
     app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/webhook", webhook)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
     return app

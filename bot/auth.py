@@ -56,7 +56,9 @@ class TokenCache:
         fetch: Fetch,
         clock: Callable[[], float] = time.time,
         margin: float = REFRESH_MARGIN_SECONDS,
+        on_token: Callable[[str], None] | None = None,
     ) -> None:
+        self._on_token = on_token
         self._app_id = app_id
         self._margin = margin
         self._private_key = load_key(private_key)
@@ -82,6 +84,8 @@ class TokenCache:
                 return cached.token
             token, expires_at = await self._fetch(installation_id, self.app_jwt())
             self.fetches += 1
+            if self._on_token is not None:
+                self._on_token(token)  # so that the log redactor knows it
             expiry = datetime.fromisoformat(expires_at.replace("Z", "+00:00")).timestamp()
             self._tokens[installation_id] = InstallationToken(token, expiry)
             return token

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 import difflib
-import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -173,17 +172,23 @@ def _serve(args: argparse.Namespace) -> int:
     from bot.config import AppSettings, SettingsError
 
     try:
-        settings = AppSettings.from_env(os.environ)
+        settings = AppSettings.from_env(os.environ, insecure_no_secret=args.insecure_no_secret)
     except SettingsError as error:
         raise UsageError(f"cannot start the server: {error}") from None
+    if args.insecure_no_secret and not settings.webhook_secret:
+        print("unroot: WARNING: --insecure-no-secret: webhook signatures are NOT verified. Local experiments only.", file=sys.stderr)
     from aiohttp import web
 
     from bot.app import make_app
 
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = make_app(settings)
+    from bot.app import STATE
+    from bot.observability import configure_logging
+
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"), app[STATE].redactor, as_json=os.environ.get("LOG_FORMAT", "json") == "json")
     host = args.host or settings.host
     port = args.port or settings.port
-    web.run_app(make_app(settings), host=host, port=port, print=lambda _: None)
+    web.run_app(app, host=host, port=port, print=lambda _: None)
     return EXIT_OK
 
 
@@ -208,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the GitHub App webhook server (settings from the environment)")
     serve.add_argument("--host", help="address to listen on (default: $HOST or 0.0.0.0)")
     serve.add_argument("--port", type=int, help="port (default: $PORT or 8080)")
+    serve.add_argument(
+        "--insecure-no-secret", action="store_true", help="start without GITHUB_WEBHOOK_SECRET (no signature check): local experiments only"
+    )
     serve.set_defaults(run=_serve)
     return parser
 

@@ -339,3 +339,77 @@ async def test_a_secondary_limit_without_retry_after_waits_the_floor(bot: Bot) -
     assert _rate_limit_wait(with_header, policy, 0.0) == 7.0
     forbidden = BadRequest(http.HTTPStatus(403), "Resource not accessible by integration", headers={})
     assert _rate_limit_wait(forbidden, policy, 0.0) is None
+
+
+async def test_metrics_count_deliveries_jobs_and_api_calls(bot: Bot) -> None:
+    fake = bot.fake
+    pr = fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE})
+    await bot.deliver("pull_request", pr_payload(fake, pr))
+    await bot.idle()
+    response = await bot.session.get(bot.server.make_url("/metrics"))
+    text = await response.text()
+    assert response.status == 200 and response.headers["Content-Type"].startswith("text/plain")
+    assert 'unroot_deliveries_total{answer="202",event="pull_request"} 1.0' in text
+    assert 'unroot_jobs_total{outcome="failure"} 1.0' in text
+    assert "unroot_job_duration_seconds_count 1.0" in text
+    assert "unroot_queue_depth 0.0" in text
+    calls = [line for line in text.splitlines() if line.startswith("unroot_github_api_calls_total ")]
+    assert calls and float(calls[0].split()[1]) >= 5
+
+
+async def test_no_secret_reaches_the_logs_even_at_debug(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    fake = bot.fake
+    caplog.set_level(logging.DEBUG)
+    pr = fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE})
+    fake.fail_next(1, status=502, path=r"/pulls/\d+/files")  # a retry, a warning path
+    await bot.deliver("pull_request", pr_payload(fake, pr))
+    await bot.deliver("pull_request", pr_payload(fake, pr), secret="wrong")
+    await bot.idle()
+    logged = caplog.text + "".join(str(r.__dict__) for r in caplog.records)
+    assert "job done" in logged  # debug logging did capture the job
+    secrets = [SECRET, *fake.tokens.keys(), *[l for l in fake.app.private_pem.splitlines() if len(l) > 20]]
+    assert fake.tokens and not [s for s in secrets if s in logged]
+
+
+def test_serve_refuses_to_start_without_a_secret_unless_told_it_is_insecure(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from fakegithub import shared_app_key
+
+    env = {**os.environ, "GITHUB_APP_ID": "1", "GITHUB_PRIVATE_KEY": shared_app_key().private_pem, "PORT": "1"}
+    env.pop("GITHUB_WEBHOOK_SECRET", None)
+    refused = subprocess.run([sys.executable, "-m", "bot.cli", "serve"], env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "GITHUB_WEBHOOK_SECRET" in refused.stderr
+    from bot.config import AppSettings
+
+    insecure = AppSettings.from_env(env, insecure_no_secret=True)
+    assert insecure.webhook_secret == ""
+
+
+async def test_insecure_mode_accepts_unsigned_deliveries_and_says_so(fake_github: FakeGitHub) -> None:
+    settings = AppSettings(app_id=str(fake_github.app.app_id), private_key=fake_github.app.private_pem, webhook_secret="", api_url=fake_github.base_url)
+    server = TestServer(make_app(settings), host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as session:
+            health = await (await session.get(server.make_url("/healthz"))).json()
+            assert health["insecure"] is True
+            response = await session.post(
+                server.make_url("/webhook"), data=b'{"zen": "x"}',
+                headers={"X-GitHub-Event": "ping", "X-GitHub-Delivery": "1", "Content-Type": "application/json"},
+            )
+            assert response.status == 200
+    finally:
+        await server.close()
+
+
+async def test_a_body_over_the_limit_gets_413(bot: Bot) -> None:
+    response = await bot.session.post(
+        bot.server.make_url("/webhook"), data=b"{" + b" " * (26 * 1024 * 1024) + b"}",
+        headers={"X-GitHub-Event": "push", "X-GitHub-Delivery": "big", "Content-Type": "application/json"},
+    )
+    assert response.status == 413

@@ -1,0 +1,87 @@
+"""Structured JSON logs with secrets redacted, and Prometheus metrics for /metrics."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
+from pythonjsonlogger.json import JsonFormatter
+
+from bot.github import Counters
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class Redactor(logging.Filter):
+    """Replaces every known secret (tokens, the webhook secret, the key) in a log record's text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: set[str] = set()
+
+    def add(self, secret: str) -> None:
+        if secret and len(secret) >= 8:
+            self._secrets.add(secret)
+            for line in secret.splitlines():  # a PEM key may be logged line by line
+                if len(line.strip()) >= 16:
+                    self._secrets.add(line.strip())
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._secrets:
+            return True
+        text = record.getMessage()
+        exc = record.exc_text or ""
+        if any(secret in text or secret in exc for secret in self._secrets):
+            for secret in self._secrets:
+                text = text.replace(secret, "[redacted]")
+                exc = exc.replace(secret, "[redacted]")
+            record.msg, record.args = text, ()
+            record.exc_text = exc or None
+        return True
+
+
+def configure_logging(level: str, redactor: Redactor, as_json: bool = True) -> None:
+    """Root logging: one line of JSON per record (extra fields such as repo, sha, delivery kept)."""
+    handler = logging.StreamHandler()
+    if as_json:
+        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.addFilter(redactor)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+class _ClientCounters(Collector):
+    def __init__(self, counters: Counters) -> None:
+        self._counters = counters
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily("unroot_github_api_calls", "Calls made to GitHub", value=self._counters.calls)
+        yield CounterMetricFamily("unroot_github_retries", "Calls retried after a fault or limit", value=self._counters.retries)
+        yield CounterMetricFamily("unroot_github_rate_limited", "Rate-limit answers from GitHub", value=self._counters.rate_limited)
+
+
+class Metrics:
+    """The App's metrics, in a registry of its own (nothing global, nothing at import)."""
+
+    def __init__(self, counters: Counters, queue_depth: Callable[[], int], running: Callable[[], int]) -> None:
+        self.registry = CollectorRegistry()
+        self.deliveries = Counter("unroot_deliveries", "Webhook deliveries by event and answer", ["event", "answer"], registry=self.registry)
+        self.jobs = Counter("unroot_jobs", "Jobs by outcome", ["outcome"], registry=self.registry)
+        self.job_seconds = Histogram(
+            "unroot_job_duration_seconds", "Time from job start to completed check run",
+            buckets=(0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300), registry=self.registry,
+        )
+        depth = Gauge("unroot_queue_depth", "Jobs waiting to start", registry=self.registry)
+        depth.set_function(lambda: float(queue_depth()))
+        busy = Gauge("unroot_jobs_running", "Jobs being worked on", registry=self.registry)
+        busy.set_function(lambda: float(running()))
+        self.registry.register(_ClientCounters(counters))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
