@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from urllib.parse import quote
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ MAX_ANNOTATION_TITLE = 255
 
 _LEVEL = {Severity.ERROR: "failure", Severity.WARNING: "warning", Severity.NOTICE: "notice"}
 _HUNK = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
-_MARKER = re.compile(r"<!-- unroot:(UR\d+:.+?:[0-9a-f]{12}) -->", re.DOTALL)
+_MARKER = re.compile(r"<!-- unroot:(UR\d+:[^\s<>]+?:[0-9a-f]{12}) -->")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`])")
 _BACKTICKS = re.compile(r"`+")
 
@@ -144,7 +145,9 @@ def fingerprint(finding: Finding, head_text: str) -> str:
     anchored = "\n".join(line.rstrip() for line in lines[max(finding.line, 1) - 1 : max(finding.end_line, finding.line)])
     key = "\x00".join((finding.rule, finding.path, finding.subject, anchored))
     digest = hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()[:12]
-    return f"{finding.rule}:{finding.path}:{digest}"
+    # The path is percent-encoded: a hostile file name must not close the HTML comment
+    # ("-->") or forge another marker.
+    return f"{finding.rule}:{quote(finding.path, safe='/')}:{digest}"
 
 
 def marker(fp: str) -> str:
@@ -172,9 +175,15 @@ def _block(language: str, content: str) -> str:
     return f"{fence}{language}\n{inner}{fence}"
 
 
+def _defang(text: str) -> str:
+    """Text from the repository (paths, container names) must not open an HTML comment: a
+    planted `<!-- unroot:... -->` would pass for one of our fingerprint markers."""
+    return text.replace("<!--", "<!\u200b--")
+
+
 def _code(text: str) -> str:
     """Inline code that survives backticks and pipes inside `text`."""
-    text = text.replace("\n", " ").replace("|", "\\|")
+    text = _defang(text).replace("\n", " ").replace("|", "\\|")
     longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
     ticks = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
@@ -340,7 +349,7 @@ def _explain(group: _Group, rules: Mapping[str, Rule], docs_url: str) -> list[st
     """Rule, title, severity, messages, why and docs link for every finding of a group."""
     by_rule: dict[tuple[str, Severity], list[str]] = {}
     for finding in group.findings:
-        by_rule.setdefault((finding.rule, finding.severity), []).append(finding.message)
+        by_rule.setdefault((finding.rule, finding.severity), []).append(_defang(finding.message))
     parts: list[str] = []
     explained: set[str] = set()
     for (rule_id, severity), messages in by_rule.items():
@@ -376,7 +385,7 @@ def _markers(group: _Group) -> str:
 
 
 def _too_large(group: _Group) -> str:
-    return f"_The fix is too large to show here; run `unroot fix {group.path}`._"
+    return f"_The fix is too large to show here; run {_code('unroot fix ' + group.path)}._"
 
 
 def _comment(placed: _Placed, head_lines: Sequence[str], rules: Mapping[str, Rule], docs_url: str) -> ReviewComment:
@@ -519,7 +528,7 @@ def _summary(findings: Sequence[Finding], title: str, files_checked: int, rules:
         f"| {_code(path)} | {c[Severity.ERROR]} | {c[Severity.WARNING]} | {c[Severity.NOTICE]} |"
         for path, c in sorted(per_file.items(), key=lambda kv: (-kv[1][Severity.ERROR], -kv[1][Severity.WARNING], kv[0]))
     ]
-    skip_rows = [f"- {_code(f.path)}: {f.message}" for f in sorted(skipped, key=lambda f: f.path)]
+    skip_rows = [f"- {_code(f.path)}: {_defang(f.message)}" for f in sorted(skipped, key=lambda f: f.path)]
     fixed = "\n".join([*head, *rule_rows, *help_lines])
     budget = MAX_SUMMARY - len(fixed) - 200
     parts = ["\n\n".join(["\n".join(head), "\n".join(rule_rows)]) if rule_rows else "\n".join(head)]

@@ -84,6 +84,12 @@ def analyze(path: str, text: str, options: Options | None = None) -> list[Findin
     """Findings for one file's text, with config applied, sorted by line."""
     options = options or Options()
     kind = file_kind(path)
+    if kind is None:
+        return []
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:  # lone surrogates: not text any parser can read
+        return [skipped(path, f"not valid Unicode text (character {error.start})")]
     if text.startswith(_BOM):
         text = text[1:]
     if kind is FileKind.DOCKERFILE:

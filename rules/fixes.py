@@ -22,10 +22,8 @@ class EditConflict(ValueError):
 
 def newline_of(text: str) -> str:
     """The file's line ending: that of its first line ("\\n" when it has none)."""
-    first = text.find("\n")
-    if first > 0 and text[first - 1] == "\r":
-        return "\r\n"
-    return "\n"
+    match = re.search(r"\r\n|\r|\n", text)
+    return match.group() if match else "\n"
 
 
 def merge_edits(edits: Iterable[LineEdit]) -> list[LineEdit]:

@@ -6,7 +6,7 @@ import re
 import shlex
 from dataclasses import dataclass
 
-from rules.dockerfile.parse import Dockerfile, Instruction, Stage, expand, parse, stage_variables
+from rules.dockerfile.parse import Dockerfile, Instruction, Stage, expand, parse, walk
 from rules.images import WELL_KNOWN_USERS, DefaultUser, Distro, default_user, distro_of, parse_image
 from rules.model import FileKind, Finding, Fix, LineEdit, Options, Rule, Severity
 
@@ -61,7 +61,8 @@ RULES: tuple[Rule, ...] = (ROOT_USER, NO_USER, NON_NUMERIC_USER, SUDO_SETUID, PR
 
 _USER_NAME = "appuser"
 # `sudo` in command position: at a line start or after ; & | ( or a backtick.
-_SUDO_COMMAND = re.compile(r"(?:^|(?<=[;&|(`]))(\s*)sudo(?:\s+-[A-Za-z]+)*\s+", re.MULTILINE)
+# `[ \t]*`, not `\s*`: with MULTILINE, `\s*` would rescan every blank line after each line start.
+_SUDO_COMMAND = re.compile(r"(?:^|(?<=[;&|(`]))([ \t]*)sudo(?:[ \t]+-[A-Za-z]+)*[ \t]+", re.MULTILINE)
 # sudo that only runs the command (no -u/-g/-i/-s): dropping it changes nothing for root.
 _SUDO_PLAIN = re.compile(r"^sudo(?:\s+-[EHnS]+)*$")
 # Copying into these system paths is installing, not app files: never chgrp them.
@@ -103,21 +104,25 @@ def _stage_label(stage: Stage) -> str:
     return f"stage '{stage.alias}'" if stage.alias else f"stage {stage.index + 1} (FROM {stage.base})"
 
 
-def _effective_user(df: Dockerfile, chain: list[Stage]) -> _UserSetting | None:
-    """The last USER along the chain; None when no USER is set anywhere in it."""
+def _user_steps(chain: list[Stage]) -> tuple[_UserSetting | None, dict[int, str | None]]:
+    """One pass over the chain: the last USER, and the user part in effect before each RUN
+    (keyed by the RUN's start line; None when it depends on a build argument)."""
     found: _UserSetting | None = None
+    before_run: dict[int, str | None] = {}
+    current: str | None = "root"
     for stage in chain:
-        for instruction in stage.instructions:
-            if instruction.keyword != "USER":
-                continue
-            variables = {**stage.global_args, **stage_variables(stage, instruction.start_line)}
-            expanded = expand(instruction.value.strip(), variables)
-            if expanded is None:
-                user, group = "", None  # depends on a build argument we cannot know
-            else:
-                user, group = _split_user(expanded)
-            found = _UserSetting(user, group, instruction, stage)
-    return found
+        for instruction, variables in walk(stage):
+            if instruction.keyword == "RUN":
+                before_run[instruction.start_line] = current
+            elif instruction.keyword == "USER":
+                expanded = expand(instruction.value.strip(), variables)
+                if expanded is None:
+                    user, group = "", None  # depends on a build argument we cannot know
+                else:
+                    user, group = _split_user(expanded)
+                found = _UserSetting(user, group, instruction, stage)
+                current = user or None
+    return found, before_run
 
 
 def _run_texts(stage: Stage) -> list[tuple[Instruction, str]]:
@@ -295,23 +300,7 @@ def _numeric_fix(df: Dockerfile, chain: list[Stage], setting: _UserSetting) -> F
     return Fix(summary, (LineEdit(instruction.start_line, instruction.start_line, f"{prefix} {spec}{trailing}\n"),))
 
 
-def _user_at(chain: list[Stage], line: int, stage: Stage) -> str | None:
-    """The user part in effect just before `line` in `stage`; None if it depends on a build arg."""
-    current = "root"
-    for candidate in chain:
-        for instruction in candidate.instructions:
-            if candidate is stage and instruction.start_line >= line:
-                return current
-            if instruction.keyword == "USER":
-                variables = {**candidate.global_args, **stage_variables(candidate, instruction.start_line)}
-                expanded = expand(instruction.value.strip(), variables)
-                current = _split_user(expanded)[0] if expanded is not None else ""
-        if candidate is stage:
-            break
-    return current or None
-
-
-def _sudo_findings(df: Dockerfile, chain: list[Stage], path: str) -> list[Finding]:
+def _sudo_findings(df: Dockerfile, chain: list[Stage], path: str, users: dict[int, str | None]) -> list[Finding]:
     findings: list[Finding] = []
     for stage in chain:
         for instruction, text in _run_texts(stage):
@@ -327,7 +316,7 @@ def _sudo_findings(df: Dockerfile, chain: list[Stage], path: str) -> list[Findin
             if not reasons:
                 continue
             fix: Fix | None = None
-            user = _user_at(chain, instruction.start_line, stage)
+            user = users.get(instruction.start_line)
             plain = all(_SUDO_PLAIN.match(m.group(0).strip()) for m in _SUDO_COMMAND.finditer(text))
             if reasons == ["runs a command with sudo"] and plain and user is not None and _is_root(user) and not instruction.heredocs:
                 # The build already runs as root here, so sudo does nothing but add a binary.
@@ -357,10 +346,9 @@ def _sudo_findings(df: Dockerfile, chain: list[Stage], path: str) -> list[Findin
 def _port_findings(chain: list[Stage], path: str) -> list[Finding]:
     findings: list[Finding] = []
     for stage in chain:
-        for instruction in stage.instructions:
+        for instruction, variables in walk(stage):
             if instruction.keyword != "EXPOSE":
                 continue
-            variables = {**stage.global_args, **stage_variables(stage, instruction.start_line)}
             ports = []
             for token in instruction.value.split():
                 expanded = expand(token, variables) or ""
@@ -391,7 +379,7 @@ def check(path: str, df: Dockerfile, options: Options) -> list[Finding]:
         return []
     chain = df.chain(final)
     label = _stage_label(final)
-    setting = _effective_user(df, chain)
+    setting, users_before_run = _user_steps(chain)
     findings: list[Finding] = []
     base = parse_image(chain[0].base)
     runs_non_root = False
@@ -465,7 +453,7 @@ def check(path: str, df: Dockerfile, options: Options) -> list[Finding]:
                 )
             )
 
-    findings.extend(_sudo_findings(df, chain, path))
+    findings.extend(_sudo_findings(df, chain, path, users_before_run))
     if runs_non_root:
         findings.extend(_port_findings(chain, path))
     return [f for f in findings if not _suppressed(df, final, f)]

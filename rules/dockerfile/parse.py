@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from dockerfile_parse import DockerfileParser
@@ -17,6 +18,7 @@ _HEREDOC_INSTRUCTIONS = ("RUN", "COPY", "ADD")
 _HEREDOC_MARKER = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
 _INSTRUCTION_START = re.compile(r"^\s*([A-Za-z]+)\b")
 _SUPPRESSION = re.compile(r"^\s*unroot:\s*ignore=([A-Za-z0-9_,\s]+?)(?:\s+(.*))?$")
+MAX_VALUE = 65_536  # longest expanded ARG/ENV value we keep; longer ones count as unknown
 _VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
@@ -127,7 +129,8 @@ def expand(value: str, variables: dict[str, str]) -> str | None:
         return current
 
     result = _VARIABLE.sub(substitute, value)
-    return None if unknown else result
+    # A chain of ARGs that double each other would otherwise grow without bound (an ARG bomb).
+    return None if unknown or len(result) > MAX_VALUE else result
 
 
 def _assignments(keyword: str, value: str) -> list[tuple[str, str | None]]:
@@ -142,21 +145,38 @@ def _assignments(keyword: str, value: str) -> list[tuple[str, str | None]]:
     return result
 
 
-def stage_variables(stage: Stage, upto_line: int | None = None) -> dict[str, str]:
-    """ARG defaults and ENV values in effect in `stage` before `upto_line`."""
-    variables: dict[str, str] = {}
+def _apply(instruction: Instruction, variables: dict[str, str], global_args: dict[str, str]) -> None:
+    """Update `variables` with what an ARG or ENV instruction defines (unknown values are dropped)."""
+    if instruction.keyword not in ("ARG", "ENV"):
+        return
+    for name, raw in _assignments(instruction.keyword, instruction.value):
+        if instruction.keyword == "ARG" and raw is None:
+            if name in global_args:
+                variables[name] = global_args[name]
+            continue
+        expanded = expand(raw or "", variables)
+        if expanded is None:
+            variables.pop(name, None)
+        else:
+            variables[name] = expanded
+
+
+def walk(stage: Stage) -> Iterator[tuple[Instruction, dict[str, str]]]:
+    """Each instruction with the variables in effect before it (one pass; do not keep the dict)."""
+    variables = dict(stage.global_args)
     for instruction in stage.instructions:
+        yield instruction, variables
+        _apply(instruction, variables, stage.global_args)
+
+
+def stage_variables(stage: Stage, upto_line: int | None = None) -> dict[str, str]:
+    """ARG defaults and ENV values in effect in `stage` before `upto_line` (global ARGs included)."""
+    for instruction, variables in walk(stage):
         if upto_line is not None and instruction.start_line >= upto_line:
-            break
-        if instruction.keyword == "ARG":
-            for name, default in _assignments("ARG", instruction.value):
-                if default is not None:
-                    variables[name] = expand(default, variables) or default
-                elif name in stage.global_args:
-                    variables[name] = stage.global_args[name]
-        elif instruction.keyword == "ENV":
-            for name, env_value in _assignments("ENV", instruction.value):
-                variables[name] = expand(env_value or "", variables) or (env_value or "")
+            return dict(variables)
+    variables = dict(stage.global_args)
+    for instruction in stage.instructions:
+        _apply(instruction, variables, stage.global_args)
     return variables
 
 

@@ -18,7 +18,12 @@ from rules.kubernetes.nodes import as_str, path, value
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 # A line whose structure is a Go template: Helm and similar charts, not manifests.
-_TEMPLATE_LINE = re.compile(r"^\s*(?:-\s+)?(?:[\w.\-\"']+:\s+)?\{\{[-\s]*(?!\s*\}\})", re.MULTILINE)
+_TEMPLATE_LINE = re.compile(r"^[ \t]*(?:-[ \t]+)?(?:[\w.\-\"']+:[ \t]+)?\{\{", re.MULTILINE)
+# Kubernetes objects are a few dozen levels deep; the C composer recurses once a level without
+# a limit, so a deeper document could overflow the C stack. Refuse it before composing.
+MAX_DEPTH = 1000
+_LINE_PREFIX = re.compile(r"^( *)((?:[-?][ \t]+)*)", re.MULTILINE)
+_BRACKETS = re.compile(r"[\[\]{}]")
 # Expanding aliases beyond this many nodes is treated as an alias bomb.
 MAX_EXPANDED_NODES = 1_000_000
 
@@ -87,6 +92,21 @@ def looks_like_template(text: str) -> bool:
     return "{{" in text and bool(_TEMPLATE_LINE.search(text))
 
 
+def nesting_bound(text: str) -> int:
+    """An upper bound on the YAML nesting depth: indentation plus leading `- `/`? ` markers on a
+    line, plus open flow brackets (quoted brackets only make it larger, never smaller)."""
+    deepest = 0
+    for match in _LINE_PREFIX.finditer(text):
+        depth = len(match.group(1)) + match.group(2).count("-") + match.group(2).count("?")
+        deepest = max(deepest, depth)
+    if "[" in text or "{" in text:
+        open_brackets = 0
+        for bracket in _BRACKETS.finditer(text):
+            open_brackets += 1 if bracket.group() in "[{" else -1
+            deepest = max(deepest, open_brackets)
+    return deepest
+
+
 def _refuse_duplicate_keys(mapping: MappingNode) -> None:
     """Kubernetes rejects a mapping with a repeated key; so do we, instead of guessing which wins."""
     seen: set[str] = set()
@@ -141,6 +161,8 @@ def _expanded_size(root: Node, limit: int) -> int:
 
 def load_documents(text: str) -> list[MappingNode]:
     """Every document of a YAML or JSON stream that is a mapping; raises ManifestError."""
+    if nesting_bound(text) > MAX_DEPTH:
+        raise ManifestError(f"YAML nested more than {MAX_DEPTH} levels deep")
     loader = YAML(typ="safe", pure=False)
     # Tags are not needed (scalars are read the way Kubernetes reads them, in nodes.py);
     # the base resolver skips the versioned implicit-tag regexes, a third of parse time.
