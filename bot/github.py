@@ -325,9 +325,19 @@ class InstallationClient:
         return result
 
     async def graphql(self, query: str, **variables: Any) -> Json:
+        """A GraphQL query through the REST machinery, so that its rate-limit answers carry their
+        headers (gidgethub's graphql() drops them, and a retry-after would be lost)."""
+        payload: Json = {"query": query, "variables": variables}
+
         async def operation() -> Json:
-            result: Json = await self._gh.graphql(query, endpoint=self._graphql_url, **variables)
-            return result
+            result = await self._gh.post(self._graphql_url, data=payload)
+            if not isinstance(result, dict):
+                raise GitHubError(f"GraphQL: unexpected answer {type(result).__name__}")
+            if result.get("errors"):
+                messages = "; ".join(str(e.get("message", e)) for e in result["errors"][:3])
+                raise GitHubError(f"GraphQL: {messages}")
+            data: Json = result.get("data") or {}
+            return data
 
         return await self._retrying("GraphQL", operation)
 

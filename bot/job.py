@@ -259,13 +259,13 @@ async def run(
         raise
     except Exception as error:  # noqa: BLE001 - any failure must still complete the check run
         reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
-        log.exception("job failed", extra={"repo": job.repo, "sha": job.head_sha, "delivery": job.delivery_id})
         if check_run_id is None:
             try:
                 check_run_id = await check_task
             except Exception:  # noqa: BLE001
                 check_task.cancel()
-                raise error from None
+                raise error from None  # no check run could be had: the queue worker logs it
+        log.exception("job failed", extra={"repo": job.repo, "sha": job.head_sha, "delivery": job.delivery_id})
         await client.complete_check_run(
             job.repo, check_run_id, "failure", f"unroot could not finish: {reason}"[:255],
             f"unroot could not finish analysing {job.head_sha[:12]}: {reason}\n\nUse **Re-run unroot** to try again.",

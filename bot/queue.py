@@ -78,6 +78,7 @@ class JobQueue(Protocol):
 class _Slot:
     job: Job
     current: bool = True
+    done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class MemoryQueue:
@@ -90,16 +91,20 @@ class MemoryQueue:
         self._running: dict[tuple[str, str], _Slot] = {}  # key -> slot
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
+        self._waiting = 0  # taken from the queue, waiting for the same commit's job to end
         self.superseded = 0
 
     def submit(self, job: Job) -> bool:
         if self._closed:
             raise QueueClosed("shutting down")
-        for waiting in self._pending.values():
+        for waiting in list(self._pending.values()):
             if waiting.key == job.key:
-                if job.kind == "pull_request" and waiting.kind != "pull_request":
-                    self._pending[waiting.lane] = job  # the review needs the PR job; same commit
-                return False
+                if job.kind != "pull_request" or waiting.kind == "pull_request":
+                    return False
+                # The review needs the PR job: it replaces the queued push job of the same commit
+                # and takes its place in the PR's own lane (so later pushes to the PR supersede it).
+                del self._pending[waiting.lane]
+                break
         if job.key in self._running and not (job.kind == "pull_request" and self._running[job.key].job.kind != "pull_request"):
             return False
         previous = self._pending.get(job.lane)
@@ -119,7 +124,7 @@ class MemoryQueue:
         return len(self._pending)
 
     def running(self) -> int:
-        return len(self._running)
+        return len(self._running) + self._waiting
 
     async def start(self, handler: Handler) -> None:
         for index in range(self._workers):
@@ -130,7 +135,7 @@ class MemoryQueue:
         waiting = list(self._pending.values())
         self._pending.clear()
         deadline = asyncio.get_running_loop().time() + grace
-        while self._running and asyncio.get_running_loop().time() < deadline:
+        while (self._running or self._waiting) and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.05)
         await self.stop()  # cancels what is still running: each job marks its run interrupted
         results = await asyncio.gather(*(abandoned(job) for job in waiting), return_exceptions=True)
@@ -146,7 +151,7 @@ class MemoryQueue:
 
     async def join(self) -> None:
         """Wait until nothing is queued or running (tests and benchmarks)."""
-        while self._pending or self._running:
+        while self._pending or self._running or self._waiting:
             await asyncio.sleep(0.005)
 
     async def _work(self, handler: Handler) -> None:
@@ -155,6 +160,14 @@ class MemoryQueue:
             job = self._pending.pop(lane, None)
             if job is None:
                 continue
+            self._waiting += 1
+            try:
+                while job.key in self._running:
+                    # The same commit is being worked on (a push job, say): wait, so the two never
+                    # race to create the commit's check run; this job then finds and reuses it.
+                    await self._running[job.key].done.wait()
+            finally:
+                self._waiting -= 1
             slot = _Slot(job)
             self._running[job.key] = slot
             try:
@@ -166,6 +179,7 @@ class MemoryQueue:
             finally:
                 if self._running.get(job.key) is slot:
                     del self._running[job.key]
+                slot.done.set()
 
 
 @dataclass

@@ -63,6 +63,15 @@ from __future__ import annotations
 #   rate_limit_next(n=1, retry_after=1, *, method=None, path=None, status=403)  secondary limit
 #   primary_rate_limit_next(n=1, reset_in=1, *, method=None, path=None)  x-ratelimit-remaining 0
 #   clear_faults()
+# Random faults (load tests; after the scripted ones, also before auth):
+#   fault_rates = {"502": 0.05, "secondary": 0.01}  each request draws once from fault_random
+#     (random.Random(0); reseed with fault_random.seed(n)): about 5% get a 502 and 1% a secondary
+#     rate limit (403, retry-after: fault_retry_after (1), "secondary rate limit" message). Keys:
+#     "secondary" or an HTTP status >= 400 ({"message": "Server Error"}); rates sum to <= 1.
+#     Paths matching fault_exempt (a regex; default the installation token endpoint
+#     ^/app/installations/{id}/access_tokens$; None exempts nothing) never draw. Counted in
+#     random_faults (Counter by key). Under concurrency which request draws which number
+#     depends on arrival order: the rate is reproducible, the victims only for serial requests.
 # REST: GET /app, /app/installations/{id}, /repos/{o}/{r}/installation (JWT); POST
 #   /app/installations/{id}/access_tokens (JWT); with an installation token: GET /repos/{o}/{r},
 #   …/pulls/{n}, …/pulls/{n}/files, …/compare/{basehead}, …/contents/{path}, …/git/blobs/{sha},
@@ -106,6 +115,7 @@ import inspect
 import itertools
 import json
 import posixpath
+import random
 import re
 import secrets
 import time
@@ -1805,6 +1815,11 @@ class FakeGitHub:
         self.schema_errors: list[str] = []
         self.internal_errors: list[str] = []
         self.faults: list[Fault] = []
+        self.fault_rates: dict[str, float] = {}  # e.g. {"502": 0.05, "secondary": 0.01}
+        self.fault_random = random.Random(0)
+        self.fault_exempt: re.Pattern[str] | None = re.compile(r"^/app/installations/[^/]+/access_tokens$")
+        self.fault_retry_after: float = 1
+        self.random_faults: Counter[str] = Counter()
 
         self.base_url = ""
         self._runner: web.AppRunner | None = None
@@ -2131,6 +2146,26 @@ class FakeGitHub:
         """Drop all pending injected faults."""
         self.faults.clear()
 
+    def _random_fault(self, path: str) -> Reply | None:
+        """A fault drawn at `fault_rates` (one draw per request not matching `fault_exempt`)."""
+        if not self.fault_rates or (self.fault_exempt is not None and self.fault_exempt.search(path)):
+            return None
+        if sum(self.fault_rates.values()) > 1 or min(self.fault_rates.values()) < 0:
+            raise ValueError(f"fault_rates must be >= 0 and sum to <= 1: {self.fault_rates}")
+        draw = self.fault_random.random()
+        for key, rate in self.fault_rates.items():
+            if draw >= rate:
+                draw -= rate
+                continue
+            self.random_faults[key] += 1
+            if key == "secondary":
+                retry = self.fault_retry_after
+                return Reply(403, secondary_limit_body(), {"retry-after": str(int(retry) if float(retry).is_integer() else retry)})
+            if not key.isdigit() or int(key) < 400:
+                raise ValueError(f"fault_rates key {key!r}: use \"secondary\" or an HTTP status >= 400")
+            return Reply(int(key), {"message": "Server Error"})
+        return None
+
     def _take_fault(self, method: str, path: str) -> Reply | None:
         for fault in self.faults:
             if fault.remaining > 0 and fault.matches(method, path):
@@ -2253,7 +2288,7 @@ class FakeGitHub:
                     body = json.loads(raw)
                 except ValueError:
                     parsed = False
-            fault = self._take_fault(method, path)
+            fault = self._take_fault(method, path) or self._random_fault(path)
             matched = self._match(method, path)
             route = matched[0] if matched else None
             if fault is not None:

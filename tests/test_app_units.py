@@ -124,7 +124,8 @@ async def test_a_pull_request_job_replaces_a_queued_push_job_for_the_same_commit
         seen.append(work.kind)
 
     assert queue.submit(job("s", pr=None, kind="push"))
-    assert not queue.submit(job("s", pr=7))
+    assert queue.submit(job("s", pr=7))  # accepted: it takes the push job's place
+    assert queue.depth() == 1
     await queue.start(handler)
     await queue.join()
     await queue.stop()
@@ -183,3 +184,39 @@ def test_settings_refuse_to_start_without_secret_or_with_a_bad_key(tmp_path: Pat
     )
     assert settings.graphql_url == "https://ghe.example.com/api/graphql"
     assert "s" not in repr(settings).split("webhook_secret")[-1][:5]
+
+
+async def test_a_pull_request_job_that_replaced_a_push_job_can_itself_be_superseded() -> None:
+    queue = MemoryQueue(workers=1)
+    ran: list[tuple[str, bool]] = []
+
+    async def handler(work: Job, is_current: Any) -> None:
+        ran.append((work.head_sha, is_current()))
+
+    assert queue.submit(job("a", pr=None, kind="push"))
+    assert queue.submit(job("a", pr=7))  # replaces the push job, same commit
+    assert queue.submit(job("b", pr=7))  # a newer head of PR 7 supersedes it
+    await queue.start(handler)
+    await queue.join()
+    await queue.stop()
+    assert ran == [("b", True)]
+
+
+async def test_two_jobs_for_one_commit_never_run_at_the_same_time() -> None:
+    queue = MemoryQueue(workers=2)
+    active: list[str] = []
+    overlap: list[bool] = []
+
+    async def handler(work: Job, is_current: Any) -> None:
+        overlap.append(bool(active))
+        active.append(work.kind)
+        await asyncio.sleep(0.05)
+        active.pop()
+
+    await queue.start(handler)
+    assert queue.submit(job("s", pr=None, kind="push"))
+    await asyncio.sleep(0.01)  # the push job is running
+    assert queue.submit(job("s", pr=3))  # the PR job of the same commit is accepted, and waits
+    await queue.join()
+    await queue.stop()
+    assert overlap == [False, False]

@@ -413,3 +413,19 @@ async def test_a_body_over_the_limit_gets_413(bot: Bot) -> None:
         headers={"X-GitHub-Event": "push", "X-GitHub-Delivery": "big", "Content-Type": "application/json"},
     )
     assert response.status == 413
+
+
+async def test_a_graphql_rate_limit_honours_retry_after_not_the_floor(bot: Bot) -> None:
+    import time
+
+    fake = bot.fake
+    bot.server.app[STATE].retry = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05, secondary_floor=30.0)
+    pr = fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE})
+    fake.rate_limit_next(1, retry_after=1, path="^/graphql$")
+    started = time.monotonic()
+    await bot.deliver("pull_request", pr_payload(fake, pr))
+    await bot.idle()
+    assert time.monotonic() - started < 15  # 1 s as GitHub said, not the 30 s floor
+    (run,) = completed_runs(fake, pr.repo, pr.head_sha)
+    assert "could not finish" not in run.output["title"]
+    assert bot.server.app[STATE].counters.rate_limited == 1

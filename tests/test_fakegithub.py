@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -730,6 +731,51 @@ async def test_fault_injection_and_unknown_endpoints(fake: FakeGitHub, session: 
     started = time.monotonic()
     await asyncio.gather(*(gh.getitem("/repos/octo/app") for _ in range(4)))
     assert 0.05 <= time.monotonic() - started < 1 and fake.max_in_flight >= 2
+
+
+async def test_random_faults_at_configured_rates(fake: FakeGitHub, session: aiohttp.ClientSession) -> None:
+    fake.setup_pull({"a": "1\n"}, {"a": "2\n"})
+    gh = client(session, fake)
+
+    async def statuses(n: int) -> list[int]:
+        seen = []
+        for _ in range(n):
+            async with session.get(f"{fake.base_url}/repos/octo/app", headers={"Authorization": f"token {gh.oauth_token}"}) as r:
+                body = await r.json()
+                seen.append(r.status)
+                if r.status == 403:
+                    assert "secondary rate limit" in body["message"] and r.headers["retry-after"] == "2"
+                elif r.status == 502:
+                    assert body == {"message": "Server Error"}
+        return seen
+
+    await statuses(5)
+    assert fake.random_faults == Counter()  # off by default; no random numbers drawn
+    fake.fault_rates = {"502": 0.3, "secondary": 0.2}
+    fake.fault_retry_after = 2
+    fake.fault_random.seed(7)
+    first = await statuses(300)
+    counts = Counter(first)
+    assert set(counts) == {200, 403, 502}
+    assert 60 <= counts[502] <= 120 and 35 <= counts[403] <= 85 and counts[200] == 300 - counts[502] - counts[403]
+    assert fake.random_faults == Counter({"502": counts[502], "secondary": counts[403]})
+    fake.fault_random.seed(7)
+    assert await statuses(300) == first  # serial requests: the same victims for the same seed
+
+    fake.fault_rates = {"502": 1.0}
+    for _ in range(3):  # the installation token endpoint is exempt by default
+        async with session.post(
+            f"{fake.base_url}/app/installations/1/access_tokens", headers={"Authorization": f"Bearer {fake.app_jwt()}"}
+        ) as r:
+            assert r.status == 201
+    assert await statuses(3) == [502] * 3
+    fake.fault_exempt = None
+    async with session.post(
+        f"{fake.base_url}/app/installations/1/access_tokens", headers={"Authorization": f"Bearer {fake.app_jwt()}"}
+    ) as r:
+        assert r.status == 502
+    fake.fault_rates = {}
+    assert await statuses(3) == [200] * 3
 
 
 async def test_openapi_subset_checks_the_fake_itself(fake: FakeGitHub) -> None:

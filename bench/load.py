@@ -1,0 +1,820 @@
+"""Reliability under load: signed webhooks at a steady rate into the App (its own process) against a slow, faulty fake GitHub."""
+
+# python bench/load.py [--deliveries 1000 --rate 200 --repos 50 --latency 0.05 --fault-502 0.05
+#                       --fault-secondary 0.01 --seed 1 --strict]
+# The fake GitHub (tests/fakegithub.py) runs on a thread of this process; the App runs as
+# `python -m bot` in its own process on 127.0.0.1 (--app-root picks the checkout). Every commit
+# and every signed delivery is prepared first; then the deliveries go out open-loop at --rate
+# (bounded by --send-limit seconds), each PR's head moving in the fake just before its
+# synchronize is sent. Afterwards it waits (at most --drain-timeout) for /healthz to show an
+# empty queue and nothing running and for no check run to be in progress, then reads the
+# fake's state, the App's log and /proc/<pid>/status, and prints figures and PASS/FAIL lines.
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import contextlib
+import hashlib
+import hmac
+import importlib
+import json
+import math
+import os
+import queue
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"  # the only address this load test ever sends to
+SECRET = "load-bench-secret"
+CHECK_NAME = "unroot"
+MAX_DELIVERIES = 20_000
+MAX_RATE = 2_000.0
+ACK_P99_TARGET_MS = 50.0
+STALE_MARGIN_S = 2.0
+REPOS_PER_INSTALLATION = 10
+MANIFESTS = ("Dockerfile", "services/api/Dockerfile", "k8s/web.yaml", "k8s/worker.yaml")
+DOCS = ("README.md", "docs/notes.md")
+Fake = Any  # tests/fakegithub.py's FakeGitHub, imported at run time (tests/ is not a package)
+
+CLEAN_DOCKERFILE = "FROM alpine:3.19\nRUN apk add --no-cache curl\n# revision {rev}\nUSER 10001\n"
+ROOT_DOCKERFILE = 'FROM alpine:3.19\n# revision {rev}\nUSER root\nCMD ["sh"]\n'
+NO_USER_DOCKERFILE = "FROM alpine:3.19\nRUN apk add --no-cache curl\n# revision {rev}\n"
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+  annotations: {{revision: "{rev}"}}
+spec:
+  selector:
+    matchLabels: {{app: {name}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+    spec:
+{pod}      containers:
+      - name: {name}
+        image: example/{name}:1.{rev}
+{container}"""
+CLEAN_POD = """\
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: 10001
+        runAsGroup: 10001
+        seccompProfile: {type: RuntimeDefault}
+"""
+CLEAN_CONTAINER = """\
+        securityContext:
+          allowPrivilegeEscalation: false
+          readOnlyRootFilesystem: true
+          capabilities: {drop: [ALL]}
+"""
+ROOT_CONTAINER = "        securityContext:\n          runAsUser: 0\n"
+PRIVILEGED_CONTAINER = "        securityContext:\n          privileged: true\n"
+
+
+# ----------------------------------------------------------------------------- generated content
+
+
+def render(path: str, bad: bool, rev: int, rng: random.Random) -> str:
+    """A manifest or Dockerfile at PATH: clean, or with a root finding when BAD."""
+    if path.endswith("Dockerfile"):
+        template = rng.choice((ROOT_DOCKERFILE, NO_USER_DOCKERFILE)) if bad else CLEAN_DOCKERFILE
+        return template.format(rev=rev)
+    name = Path(path).stem
+    if not bad:
+        return DEPLOYMENT.format(name=name, rev=rev, pod=CLEAN_POD, container=CLEAN_CONTAINER)
+    return DEPLOYMENT.format(name=name, rev=rev, pod="", container=rng.choice((ROOT_CONTAINER, PRIVILEGED_CONTAINER, "")))
+
+
+def base_files() -> dict[str, str]:
+    """What every repository starts with on main: clean manifests and docs."""
+    rng = random.Random(0)
+    files = {path: render(path, False, 0, rng) for path in MANIFESTS}
+    files.update({path: "# docs\n\nrevision 0\n" for path in DOCS})
+    return files
+
+
+def change(rng: random.Random, rev: int) -> tuple[dict[str, str], dict[str, bool]]:
+    """One commit's files and, per manifest written, whether it has a finding: a commit with
+    findings, a clean one, or a docs-only one."""
+    variant = rng.choices(("finding", "clean", "docs"), weights=(0.4, 0.35, 0.25))[0]
+    if variant == "docs":
+        return {rng.choice(DOCS): f"# docs\n\nrevision {rev}\n"}, {}
+    paths = rng.sample(MANIFESTS, k=rng.choice((1, 1, 2, 3)))
+    bad_index = rng.randrange(len(paths)) if variant == "finding" else -1
+    files: dict[str, str] = {}
+    bad: dict[str, bool] = {}
+    for index, path in enumerate(paths):
+        files[path] = render(path, index == bad_index, rev, rng)
+        bad[path] = index == bad_index
+    if rng.random() < 0.3:
+        files["README.md"] = f"# docs\n\nrevision {rev}\n"
+    return files, bad
+
+
+# ----------------------------------------------------------------------------- the plan
+
+
+@dataclass
+class Step:
+    """One thing that happens on GitHub and the deliveries it causes (before SHAs are known)."""
+
+    kind: str  # "opened", "synchronize", "push-main", "redelivery"
+    repo: str = ""
+    pr: int = 0
+    files: dict[str, str] = field(default_factory=dict)
+    bad: dict[str, bool] = field(default_factory=dict)  # manifests written: with a finding or not
+    paired_push: bool = False  # a synchronize whose branch push is delivered too (same SHA)
+    original: int = -1  # redelivery: index of the step whose first delivery is repeated
+    sha: str = ""
+    before: str = ""
+
+
+@dataclass
+class Delivery:
+    """One webhook delivery, signed and ready to send."""
+
+    kind: str  # "opened", "synchronize", "push-main", "push-branch", "redelivery"
+    event: str
+    delivery_id: str
+    body: bytes
+    repo: str
+    sha: str
+    pr: int = 0
+    paired: bool = False  # a synchronize that follows a push of the same SHA
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-GitHub-Event": self.event,
+            "X-GitHub-Delivery": self.delivery_id,
+            "X-Hub-Signature-256": "sha256=" + hmac.new(SECRET.encode(), self.body, hashlib.sha256).hexdigest(),
+            "Content-Type": "application/json",
+            "User-Agent": "GitHub-Hookshot/load-bench",
+        }
+
+
+@dataclass
+class Plan:
+    """Repositories, steps and what the end state must look like."""
+
+    repos: list[str]
+    steps: list[Step]
+    deliveries: list[Delivery] = field(default_factory=list)
+    pr_findings: dict[tuple[str, int], bool] = field(default_factory=dict)  # final head has findings
+    commits: int = 0
+
+
+def installation_of(repo_index: int) -> int:
+    return 1 + repo_index // REPOS_PER_INSTALLATION
+
+
+def repo_name(repo_index: int) -> str:
+    return f"org{installation_of(repo_index)}/svc{repo_index:03}"
+
+
+def make_steps(deliveries: int, repos: int, rng: random.Random, branch_pushes: float = 0.35) -> list[Step]:
+    """A seeded event mix adding up to DELIVERIES deliveries."""
+    names = [repo_name(i) for i in range(repos)]
+    prs_in: Counter[str] = Counter()
+    open_prs: list[tuple[str, int]] = []
+    steps: list[Step] = []
+    count = 0
+    rev = 0
+    first_deliveries: list[int] = []  # step indexes that can be redelivered
+    while count < deliveries:
+        rev += 1
+        kind = rng.choices(("opened", "synchronize", "push-main", "redelivery"), weights=(0.28, 0.40, 0.14, 0.08))[0]
+        if kind == "redelivery" and len(first_deliveries) < 10:
+            kind = "opened"
+        if kind == "synchronize" and not open_prs:
+            kind = "opened"
+        if kind == "redelivery":
+            original = rng.choice(first_deliveries[:-5])  # sent a while ago, not the previous few
+            steps.append(Step("redelivery", original=original))
+            count += 1
+            continue
+        if kind == "synchronize":
+            repo, number = rng.choice(open_prs[-40:])  # recent PRs: their earlier head is often still queued
+            paired = rng.random() < branch_pushes and count + 2 <= deliveries
+            files, bad = change(rng, rev)
+            steps.append(Step("synchronize", repo, number, files, bad, paired_push=paired))
+            count += 2 if paired else 1
+        elif kind == "opened":
+            repo = rng.choice(names)
+            prs_in[repo] += 1
+            open_prs.append((repo, prs_in[repo]))
+            files, bad = change(rng, rev)
+            steps.append(Step("opened", repo, prs_in[repo], files, bad))
+            count += 1
+        else:
+            steps.append(Step("push-main", rng.choice(names), files=change(rng, rev)[0]))
+            count += 1
+        first_deliveries.append(len(steps) - 1)
+    return steps
+
+
+def commit_repo(fake: Fake, repo: str, steps: Sequence[Step]) -> int:
+    """Make the git commits of one repository's steps, in order; fills in SHAs."""
+    git = fake.repo(repo).git
+    initial = git.head("main")
+    heads: dict[int, str] = {}
+    made = 0
+    for step in steps:
+        if step.kind == "push-main":
+            step.before = git.head("main")
+            step.sha = git.commit(step.files, f"push {made}", branch="main")
+        else:
+            branch = f"pr{step.pr}"
+            if step.kind == "opened":
+                git.branch(branch, from_=initial)
+                step.before = initial
+            else:
+                step.before = heads[step.pr]
+            step.sha = git.commit(step.files, f"{step.kind} {made}", branch=branch)
+            heads[step.pr] = step.sha
+        made += 1
+    return made
+
+
+def findings_at_heads(steps: Sequence[Step]) -> dict[tuple[str, int], bool]:
+    """Whether each PR's final head has a finding in its diff (every touched manifest, newest content)."""
+    touched: dict[tuple[str, int], dict[str, bool]] = defaultdict(dict)
+    for step in steps:
+        if step.kind in ("opened", "synchronize"):
+            touched[(step.repo, step.pr)].update(step.bad)
+    return {key: any(flags.values()) for key, flags in touched.items()}
+
+
+def delay_synchronize(deliveries: list[Delivery], rng: random.Random, rate: float, most_s: float = 3.0) -> list[Delivery]:
+    """GitHub delivers a branch push at once and the PR's synchronize a moment later: move each
+    paired synchronize 0.05-MOST_S seconds (at RATE) after its push, never past the PR's next
+    delivery; a redelivery stays after its original."""
+    keys = [float(i) for i in range(len(deliveries))]
+    per_pr: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for i, delivery in enumerate(deliveries):
+        if delivery.kind != "redelivery" and delivery.pr:
+            per_pr[(delivery.repo, delivery.pr)].append(i)
+    for i, delivery in enumerate(deliveries):
+        if delivery.kind == "synchronize" and delivery.paired:
+            mine = per_pr[(delivery.repo, delivery.pr)]
+            after = bisect.bisect_right(mine, i)
+            following = mine[after] if after < len(mine) else len(deliveries)
+            keys[i] = min(i - 1 + rng.uniform(0.05, most_s) * rate, following - 0.5)
+    original = {d.delivery_id: keys[i] for i, d in enumerate(deliveries) if d.kind != "redelivery"}
+    for i, delivery in enumerate(deliveries):
+        if delivery.kind == "redelivery":
+            keys[i] = max(keys[i], original[delivery.delivery_id] + 0.25)
+    return [deliveries[i] for i in sorted(range(len(deliveries)), key=lambda i: keys[i])]
+
+
+def delivery_id(rng: random.Random) -> str:
+    """A GUID like GitHub's X-GitHub-Delivery, from the seeded generator."""
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def build_plan(fake: Fake, deliveries: int, repos: int, seed: int, rate: float, branch_pushes: float, threads: int = 4) -> Plan:
+    """Repositories in the fake, every commit made, every delivery signed."""
+    rng = random.Random(seed)
+    names = [repo_name(i) for i in range(repos)]
+    for index, name in enumerate(names):
+        fake.add_repo(name, files=base_files(), installation_id=installation_of(index))
+    steps = make_steps(deliveries, repos, rng, branch_pushes)
+    by_repo: dict[str, list[Step]] = defaultdict(list)
+    for step in steps:
+        if step.kind != "redelivery":
+            by_repo[step.repo].append(step)
+    with ThreadPoolExecutor(threads) as pool:  # git work only; one repository per thread at a time
+        made = sum(pool.map(lambda item: commit_repo(fake, item[0], item[1]), by_repo.items()))
+    for name in names:  # pull requests in number order, from the main thread (fake state)
+        for step in by_repo.get(name, []):
+            if step.kind == "opened":
+                pr = fake.open_pull(name, head=f"pr{step.pr}", title=f"Change {step.pr}")
+                assert pr.number == step.pr, (name, pr.number, step.pr)
+    plan = Plan(names, steps, commits=made, pr_findings=findings_at_heads(steps))
+    first: dict[int, Delivery] = {}
+    changed: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for index, step in enumerate(steps):
+        if step.kind == "redelivery":
+            was = first[step.original]
+            plan.deliveries.append(Delivery("redelivery", was.event, was.delivery_id, was.body, was.repo, was.sha, was.pr))
+            continue
+        repo = fake.repo(step.repo)
+        repository = {
+            "id": repo.id, "name": step.repo.split("/")[1], "full_name": step.repo, "private": False,
+            "owner": {"login": step.repo.split("/")[0]}, "default_branch": "main",
+        }
+        installation = {"id": installation_of(names.index(step.repo))}
+        if step.kind == "push-main" or step.paired_push:
+            ref = "refs/heads/main" if step.kind == "push-main" else f"refs/heads/pr{step.pr}"
+            push = {
+                "ref": ref, "before": step.before, "after": step.sha, "created": False, "deleted": False, "forced": False,
+                "head_commit": {"id": step.sha, "message": "change"}, "commits": [{"id": step.sha}],
+                "repository": repository, "installation": installation, "sender": {"login": "octocat"},
+            }
+            kind = "push-main" if step.kind == "push-main" else "push-branch"
+            delivery = Delivery(kind, "push", delivery_id(rng), json.dumps(push).encode(), step.repo, step.sha, step.pr)
+            plan.deliveries.append(delivery)
+            first.setdefault(index, delivery)
+        if step.kind in ("opened", "synchronize"):
+            changed[(step.repo, step.pr)].update(step.files)
+            pr = fake.pull(step.repo, step.pr)
+            event: dict[str, Any] = {
+                "action": step.kind, "number": step.pr, "repository": repository, "installation": installation,
+                "sender": {"login": "octocat"},
+                "pull_request": {
+                    "number": step.pr, "state": "open", "draft": False, "changed_files": len(changed[(step.repo, step.pr)]),
+                    "head": {"sha": step.sha, "ref": f"pr{step.pr}", "repo": repository},
+                    "base": {"sha": pr.base_sha, "ref": "main", "repo": repository},
+                },
+            }
+            if step.kind == "synchronize":
+                event["before"], event["after"] = step.before, step.sha
+            delivery = Delivery(
+                step.kind, "pull_request", delivery_id(rng), json.dumps(event).encode(), step.repo, step.sha, step.pr, step.paired_push
+            )
+            plan.deliveries.append(delivery)
+            first[index] = delivery
+    plan.deliveries = delay_synchronize(plan.deliveries, rng, rate)
+    return plan
+
+
+# ----------------------------------------------------------------------------- the fake, the App
+
+
+@contextlib.contextmanager
+def fake_in_thread(workdir: Path, running_fake: Any) -> Iterator[tuple[Fake, asyncio.AbstractEventLoop]]:
+    """The fake GitHub on its own event loop in a thread (as in bench/review.py), and that loop."""
+    loop = asyncio.new_event_loop()
+    ready: queue.Queue[Any] = queue.Queue()
+    stop = threading.Event()
+
+    async def serve() -> None:
+        async with running_fake(workdir) as fake:
+            ready.put(fake)
+            while not stop.is_set():
+                await asyncio.sleep(0.01)
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    try:
+        yield ready.get(timeout=60), loop
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+async def on_loop(loop: asyncio.AbstractEventLoop, function: Callable[[], Any]) -> Any:
+    """Run FUNCTION on the fake's loop (its state is only touched there once it serves the App)."""
+
+    async def call() -> Any:
+        return function()
+
+    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(call(), loop))
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_app(app_root: Path, fake: Fake, port: int, workers: int | None, log_path: Path) -> subprocess.Popen[bytes]:
+    """`python -m bot` (= `unroot serve`) on 127.0.0.1:PORT, configured from the environment."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("GITHUB_", "UNROOT_"))}
+    env.update(
+        GITHUB_APP_ID=str(fake.app.app_id), GITHUB_PRIVATE_KEY=fake.app.private_pem, GITHUB_WEBHOOK_SECRET=SECRET,
+        GITHUB_API_URL=fake.base_url, HOST=HOST, PORT=str(port), LOG_LEVEL="INFO",
+        PYTHONPATH=os.pathsep.join(filter(None, (str(app_root), env.get("PYTHONPATH")))),
+    )
+    if workers is not None:
+        env["UNROOT_WORKERS"] = str(workers)
+    with open(log_path, "wb") as log:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot", "--host", HOST, "--port", str(port)], cwd=app_root, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+
+
+def proc_status(pid: int) -> tuple[float, float]:
+    """(peak RSS MB from VmHWM, CPU seconds) of a live process."""
+    peak = 0.0
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peak = int(line.split()[1]) / 1024
+    cpu = 0.0
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return peak, cpu
+
+
+def stop_app(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)  # aiohttp's run_app shuts down gracefully on SIGTERM
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+# ----------------------------------------------------------------------------- sending, waiting
+
+
+@dataclass(frozen=True)
+class Ack:
+    """The App's answer to one delivery, timed by the sender."""
+
+    index: int
+    status: int  # 0: no answer
+    ms: float
+    reply: str  # the JSON body's "status" (e.g. "duplicate delivery") or "error"
+    queued: int
+    at: float  # wall clock when answered (the fake's clock)
+    error: str = ""
+
+
+async def post(session: aiohttp.ClientSession, url: str, index: int, delivery: Delivery) -> Ack:
+    headers = delivery.headers()
+    started = time.perf_counter()
+    try:
+        async with session.post(url, data=delivery.body, headers=headers) as response:
+            raw = await response.read()
+            ms = 1000 * (time.perf_counter() - started)
+    except (TimeoutError, aiohttp.ClientError) as error:
+        return Ack(index, 0, 1000 * (time.perf_counter() - started), "", 0, time.time(), f"{type(error).__name__} {error}")
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    reply = str(body.get("status") or body.get("error") or "")
+    return Ack(index, response.status, ms, reply, int(body.get("queued") or 0), time.time())
+
+
+async def send_all(
+    session: aiohttp.ClientSession, url: str, deliveries: Sequence[Delivery], rate: float, limit_s: float,
+    before_send: Callable[[Delivery], None],
+) -> tuple[list[Ack], float, int]:
+    """Open loop: delivery i leaves at start + i/rate whatever the earlier answers; stops after
+    LIMIT_S seconds whatever is left. Returns the answers, the sending time and how many were not sent."""
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.1
+    deadline = start + limit_s
+    tasks: list[asyncio.Task[Ack]] = []
+    for index, delivery in enumerate(deliveries):
+        due = start + index / rate
+        if due > deadline:
+            break
+        delay = due - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        before_send(delivery)
+        tasks.append(asyncio.create_task(post(session, url, index, delivery)))
+    sent_for = loop.time() - start
+    acks = list(await asyncio.gather(*tasks))
+    return acks, sent_for, len(deliveries) - len(tasks)
+
+
+async def health(session: aiohttp.ClientSession, base: str) -> dict[str, Any] | None:
+    try:
+        async with session.get(f"{base}/healthz", timeout=aiohttp.ClientTimeout(total=5)) as response:
+            body = await response.json(content_type=None)
+            return body if response.status == 200 and isinstance(body, dict) else None
+    except (TimeoutError, aiohttp.ClientError, ValueError):
+        return None
+
+
+def in_progress(fake: Fake) -> int:
+    return sum(1 for run in fake.check_runs.values() if run.name == CHECK_NAME and run.status != "completed")
+
+
+async def drain(
+    session: aiohttp.ClientSession, base: str, fake: Fake, loop: asyncio.AbstractEventLoop, timeout: float, settle: float
+) -> tuple[str, float]:
+    """Wait until the App is idle (queue_depth 0, running 0) and no check run is in progress.
+    Idle for SETTLE seconds with runs still in progress: nothing will complete them, stop."""
+    started = time.monotonic()
+    idle_since: float | None = None
+    while time.monotonic() - started < timeout:
+        state = await health(session, base)
+        busy = state is None or int(state.get("queue_depth", 1)) > 0 or int(state.get("running", 1)) > 0
+        open_runs = int(await on_loop(loop, lambda: in_progress(fake)))
+        if not busy and open_runs == 0:
+            return "drained", time.monotonic() - started
+        if busy:
+            idle_since = None
+        elif idle_since is None:
+            idle_since = time.monotonic()
+        elif time.monotonic() - idle_since >= settle:
+            return f"idle, {open_runs} check runs stuck in progress", time.monotonic() - started
+        await asyncio.sleep(0.25)
+    return f"NOT drained after {timeout:.0f} s", time.monotonic() - started
+
+
+# ----------------------------------------------------------------------------- results
+
+
+@dataclass
+class Snapshot:
+    """The fake's state after the run (copied on its loop)."""
+
+    runs: list[tuple[str, str, str, str, str]]  # repo, sha, status, conclusion, title
+    run_seconds: list[float]  # created -> completed, completed runs
+    reviews: list[tuple[str, int, str, float]]  # repo, pr, commit_id, created
+    requests: list[tuple[str, str, int, float]]  # method, route, status, duration
+    random_faults: dict[str, int]
+    internal_errors: int
+    schema_errors: int
+    max_in_flight: int
+
+
+def snapshot(fake: Fake) -> Snapshot:
+    return Snapshot(
+        [(r.repo, r.head_sha, r.status, r.conclusion or "", str((r.output or {}).get("title") or "")) for r in fake.check_runs.values() if r.name == CHECK_NAME],
+        [r.completed_at - r.created_at for r in fake.check_runs.values() if r.name == CHECK_NAME and r.completed_at],
+        [(r.repo, r.pull_number, r.commit_id, r.created_at) for r in fake.reviews.values()],
+        [(r.method, r.route or r.path, r.status, r.duration) for r in fake.requests],
+        dict(fake.random_faults),
+        len(fake.internal_errors),
+        len(fake.schema_errors),
+        int(fake.max_in_flight),
+    )
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile (0 for no values)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+@dataclass
+class LogFacts:
+    """What the App's log says (plain-text or one-JSON-object-per-line logs)."""
+
+    conclusions: Counter[str] = field(default_factory=Counter)  # of "job done" records
+    exceptions: Counter[str] = field(default_factory=Counter)  # last line of each logged traceback
+    superseded: int = 0
+    rate_limit_waits: int = 0
+
+
+def _exception_line(text: str) -> str:
+    last = [line for line in text.splitlines() if line.strip() and not line.startswith((" ", "\t"))][-1:]
+    line = last[0] if last else text.strip()[:160]
+    return re.sub(r"\b[0-9a-f]{12,40}\b", "<sha>", re.sub(r"org\d+/svc\d+", "<repo>", line))[:160]
+
+
+def read_log(path: Path) -> LogFacts:
+    facts = LogFacts()
+    lines = path.read_text(errors="replace").splitlines()
+    for number, line in enumerate(lines):
+        record: Any = None
+        if line.startswith("{"):
+            with contextlib.suppress(ValueError):
+                record = json.loads(line)
+        if isinstance(record, dict):
+            message = str(record.get("message") or "")
+            if record.get("exc_info"):
+                facts.exceptions[_exception_line(str(record["exc_info"]))] += 1
+            conclusion = record.get("conclusion")
+        else:
+            message = line.split(" ", 4)[-1] if re.match(r"\d{4}-\d\d-\d\d ", line) else line
+            if line.startswith("Traceback"):
+                end = number + 1
+                while end < len(lines) and (lines[end].startswith((" ", "\t", "Traceback")) or not lines[end].strip()):
+                    end += 1
+                if end < len(lines):
+                    facts.exceptions[_exception_line(lines[end])] += 1
+            found = re.match(r"job done: \S+ \S+ (\S+)", message)
+            conclusion = found.group(1) if found else None
+        if message.startswith("job done"):
+            facts.conclusions[str(conclusion or "?")] += 1
+        facts.superseded += message.startswith("superseded queued job")
+        facts.rate_limit_waits += message.startswith("rate limited")
+    return facts
+
+
+def report(
+    args: argparse.Namespace, plan: Plan, acks: list[Ack], sent_for: float, unsent: int, drained: str, drain_s: float,
+    snap: Snapshot, peak_mb: float, cpu_s: float, log_path: Path, setup_s: float, app_root: Path, load: tuple[float, float],
+) -> bool:
+    """Print the figures and a PASS/FAIL line per target; True when every target passed."""
+    kinds = Counter(plan.deliveries[a.index].kind for a in acks)
+    answered = [a for a in acks if a.status]
+    acks_ms = [a.ms for a in answered]
+    accepted = sum(1 for a in acks if a.status == 202)
+    duplicates = sum(1 for a in acks if a.status == 200 and a.reply == "duplicate delivery")
+    redeliveries = kinds["redelivery"]
+    other = Counter(f"{a.status} {a.reply}".strip() for a in answered if a.status != 202 and not (a.status == 200 and a.reply == "duplicate delivery"))
+    errors = Counter(a.error.split(" ")[0] for a in acks if not a.status)
+    facts = read_log(log_path)
+    done, tracebacks = sum(facts.conclusions.values()), facts.exceptions
+    per_sha: Counter[tuple[str, str]] = Counter((repo, sha) for repo, sha, *_ in snap.runs)
+    completed = {(repo, sha) for repo, sha, status, *_ in snap.runs if status == "completed"}
+    stuck = [(repo, sha) for repo, sha, status, *_ in snap.runs if status != "completed"]
+    could_not = Counter(title.split(":", 1)[1].strip()[:90] if ":" in title else title for *_, title in snap.runs if title.startswith("unroot could not finish"))
+    reviews_per_sha: Counter[tuple[str, str]] = Counter((repo, sha) for repo, _, sha, _ in snap.reviews)
+    pr_heads: dict[tuple[str, int], list[tuple[str, float]]] = defaultdict(list)  # (SHA, accepted at), in order
+    for ack in sorted(acks, key=lambda a: a.index):
+        if plan.deliveries[ack.index].kind in ("opened", "synchronize") and ack.status == 202:
+            pr_heads[(plan.deliveries[ack.index].repo, plan.deliveries[ack.index].pr)].append((plan.deliveries[ack.index].sha, ack.at))
+    stale = 0  # reviews posted well after the App had accepted a newer head of the same PR
+    for repo, pr, sha, created in snap.reviews:
+        heads = pr_heads.get((repo, pr), [])
+        position = next((k for k, (head, _) in enumerate(heads) if head == sha), len(heads))
+        stale += any(at + STALE_MARGIN_S < created for _, at in heads[position + 1 :])
+    reviewed_prs = {(repo, pr) for repo, pr, *_ in snap.reviews}
+    sent_keys = {(plan.deliveries[a.index].repo, plan.deliveries[a.index].sha) for a in acks if plan.deliveries[a.index].kind != "redelivery"}
+    lanes: dict[tuple[str, str], str] = {}  # newest SHA sent per PR and per main branch (as the App's queue lanes)
+    for ack in sorted(acks, key=lambda a: a.index):
+        sent = plan.deliveries[ack.index]
+        if sent.kind in ("opened", "synchronize"):
+            lanes[(sent.repo, f"pr:{sent.pr}")] = sent.sha
+        elif sent.kind == "push-main":
+            lanes[(sent.repo, "ref:refs/heads/main")] = sent.sha
+        # A branch push always comes with a synchronize of the same SHA: the PR lane covers it.
+    expected = {(repo, sha) for (repo, _), sha in lanes.items()}
+    missing = sorted(expected - completed)
+    superseded_heads = sent_keys - expected
+    injected = sum(snap.random_faults.values())
+    fault_counts = Counter(status for _, _, status, _ in snap.requests if status >= 400)
+    genuine = Counter(f"{status} {method} {route}" for method, route, status, _ in snap.requests if status >= 400 and status not in (403, 502))
+    mean_ms = 1000 * sum(d for *_, d in snap.requests) / max(1, len(snap.requests))
+    findings_unreviewed = sorted(k for k, bad in plan.pr_findings.items() if bad and k not in reviewed_prs and (k[0], lanes.get((k[0], f"pr:{k[1]}"), "")) in expected)
+    installations = len({installation_of(i) for i in range(len(plan.repos))})
+
+    print(f"unroot load test: {len(plan.deliveries)} deliveries at {args.rate:g}/s over {len(plan.repos)} repositories "
+          f"({installations} installations), seed {args.seed}")
+    print(f"fake GitHub: {1000 * args.latency:.0f} ms per call, random faults {100 * args.fault_502:g}% 502 and "
+          f"{100 * args.fault_secondary:g}% secondary rate limit (403, retry-after: 1), token endpoint exempt")
+    print(f"App: python -m bot from {app_root}, workers {args.workers or 'default'}, "
+          + (f"log {log_path}" if args.app_log else "log not kept (--app-log FILE keeps it)"))
+    print(f"machine: {os.cpu_count()} CPUs, 1-minute load average {load[0]:.2f} before setup, {load[1]:.2f} after the drain "
+          "(other work on the machine shows in the ack times)")
+    print(f"setup: {setup_s:.1f} s ({plan.commits} commits, {sum(1 for s in plan.steps if s.kind == 'opened')} pull requests)")
+    print()
+    print(f"sent        {len(acks)} in {sent_for:.2f} s ({len(acks) / max(sent_for, 1e-9):.1f}/s), {unsent} not sent (time limit): "
+          + ", ".join(f"{kinds[k]} {k}" for k in ("opened", "synchronize", "push-branch", "push-main", "redelivery")))
+    print(f"answered    {accepted} accepted (202), {duplicates} duplicates answered (200) of {redeliveries} redeliveries, "
+          f"other {dict(other) or 0}, no answer {dict(errors) or 0}")
+    print(f"ack ms      p50 {percentile(acks_ms, 50):.1f}  p90 {percentile(acks_ms, 90):.1f}  p99 {percentile(acks_ms, 99):.1f}  "
+          f"max {max(acks_ms, default=0):.1f}  (client-measured, {len(acks_ms)} answers)")
+    slowest = sorted(answered, key=lambda a: -a.ms)[:5]
+    print("            slowest: " + ", ".join(f"#{a.index} {plan.deliveries[a.index].kind} {a.ms:.1f}" for a in slowest))
+    print(f"drain       {drained} {drain_s:.1f} s after the last answer")
+    print(f"jobs        {sum(a.queued for a in acks)} queued by deliveries, {facts.superseded} superseded while queued, "
+          f"{done} completed (App log 'job done': {dict(facts.conclusions)}); "
+          f"{facts.rate_limit_waits} rate-limit waits logged")
+    print(f"check runs  {len(snap.runs)} '{CHECK_NAME}' runs on {len(per_sha)} SHAs; {len(stuck)} in progress{'' if drained == 'drained' or drained.startswith('idle') else ' (the App was still working)'}; "
+          f"{sum(could_not.values())} concluded 'unroot could not finish'")
+    print(f"            created -> completed s: p50 {percentile(snap.run_seconds, 50):.1f}  p99 {percentile(snap.run_seconds, 99):.1f}  "
+          f"max {max(snap.run_seconds, default=0):.1f}")
+    for reason, count in could_not.most_common(6):
+        print(f"              {count:>4} x {reason}")
+    print(f"heads       {len(sent_keys)} head SHAs sent, {len(expected)} newest of their lane (expected to complete), "
+          f"{len(superseded_heads)} superseded ({sum(1 for k in superseded_heads if k in completed)} of those completed anyway)")
+    print(f"reviews     {len(snap.reviews)} on {len(reviews_per_sha)} SHAs; {len(findings_unreviewed)} PRs with findings "
+          f"at their final head have no review at all; {stale} posted more than {STALE_MARGIN_S:g} s after the App "
+          f"accepted a newer head of the PR (stale)")
+    print(f"API         {len(snap.requests)} calls ({len(snap.requests) / max(done, 1):.1f} per completed job), mean "
+          f"{mean_ms:.0f} ms, max {snap.max_in_flight} in flight; injected faults {injected} {snap.random_faults}; "
+          f"answers >= 400 {dict(sorted(fault_counts.items()))}")
+    for status in (502, 403):
+        routes = Counter(f"{method} {route}" for method, route, answer, _ in snap.requests if answer == status)
+        if routes:
+            print(f"            {status} by call: " + ", ".join(f"{n} {route}" for route, n in routes.most_common()))
+    if genuine:
+        print("            failed calls other than 403/502: " + ", ".join(f"{n} x {k}" for k, n in genuine.most_common(6)))
+    if snap.internal_errors or snap.schema_errors:
+        print(f"fake        {snap.internal_errors} internal errors, {snap.schema_errors} schema errors (bugs in the fake)")
+    print(f"App         peak RSS {peak_mb:.1f} MB (VmHWM), CPU {cpu_s:.1f} s, {sum(tracebacks.values())} tracebacks logged")
+    for message, count in tracebacks.most_common(8):
+        print(f"              {count:>4} x {message}")
+    print()
+
+    p99 = percentile(acks_ms, 99)
+    first_time = len(acks) - redeliveries
+    targets = [
+        (p99 < ACK_P99_TARGET_MS, f"acknowledgement p99 < {ACK_P99_TARGET_MS:g} ms: {p99:.1f} ms"),
+        (accepted == first_time and duplicates == redeliveries and not errors,
+         f"every first delivery accepted and every redelivery answered as a duplicate: {accepted}/{first_time}, {duplicates}/{redeliveries}"),
+        (drained == "drained", f"App drained within {args.drain_timeout:g} s: {drained}"),
+        (not stuck, f"check runs left in progress = 0: {len(stuck)}"),
+        (not any(n > 1 for n in per_sha.values()), f"head SHAs with more than one '{CHECK_NAME}' check run = 0: {sum(1 for n in per_sha.values() if n > 1)}"),
+        (not any(n > 1 for n in reviews_per_sha.values()), f"head SHAs with more than one review = 0: {sum(1 for n in reviews_per_sha.values() if n > 1)}"),
+        (not missing, f"expected head SHAs without a completed check run = 0: {len(missing)} of {len(expected)}"),
+    ]
+    for ok, text in targets:
+        print(("PASS  " if ok else "FAIL  ") + text)
+    for repo, sha in missing[:5]:
+        print(f"      missing: {repo} {sha[:12]}")
+    for repo, sha in stuck[:5]:
+        print(f"      in progress: {repo} {sha[:12]}")
+    return all(ok for ok, _ in targets)
+
+
+# ----------------------------------------------------------------------------- main
+
+
+async def run(args: argparse.Namespace) -> bool:
+    sys.path.insert(0, str(ROOT / "tests"))
+    fakegithub = importlib.import_module("fakegithub")
+    app_root = Path(args.app_root).resolve()
+    with tempfile.TemporaryDirectory(prefix="unroot-load-") as work, fake_in_thread(Path(work) / "github", fakegithub.running_fake) as (fake, loop):
+        assert fake.base_url.startswith(f"http://{HOST}:"), fake.base_url
+        load_before = os.getloadavg()[0]
+        started = time.monotonic()
+        plan = build_plan(fake, args.deliveries, args.repos, args.seed, args.rate, args.branch_pushes)
+        for step in plan.steps:  # every PR starts at the head of its "opened" delivery
+            if step.kind == "opened":
+                fake.pull(step.repo, step.pr).head_sha = step.sha
+        setup_s = time.monotonic() - started
+        fake.latency = args.latency
+        fake.fault_random.seed(args.seed)
+        fake.fault_rates = {key: rate for key, rate in (("502", args.fault_502), ("secondary", args.fault_secondary)) if rate > 0}
+        fake.fault_retry_after = 1
+        log_path = Path(args.app_log) if args.app_log else Path(work) / "app.log"
+        port = free_port()
+        base = f"http://{HOST}:{port}"
+        proc = start_app(app_root, fake, port, args.workers, log_path)
+        try:
+            connector = aiohttp.TCPConnector(limit=512)
+            async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=10)) as session:
+                ready_by = time.monotonic() + 30
+                while await health(session, base) is None:
+                    if proc.poll() is not None or time.monotonic() > ready_by:
+                        raise RuntimeError(f"the App did not start (exit {proc.poll()}):\n{log_path.read_text()[-3000:]}")
+                    await asyncio.sleep(0.1)
+
+                def before_send(delivery: Delivery) -> None:
+                    if delivery.kind == "synchronize":  # GitHub moves the PR before it tells
+                        pull = fake.pull(delivery.repo, delivery.pr)
+                        loop.call_soon_threadsafe(setattr, pull, "head_sha", delivery.sha)
+
+                limit = min(args.send_limit, len(plan.deliveries) / args.rate + 30)
+                acks, sent_for, unsent = await send_all(session, f"{base}/webhook", plan.deliveries, args.rate, limit, before_send)
+                drained, drain_s = await drain(session, base, fake, loop, args.drain_timeout, args.settle)
+                peak_mb, cpu_s = proc_status(proc.pid)
+                load = (load_before, os.getloadavg()[0])
+                snap: Snapshot = await on_loop(loop, lambda: snapshot(fake))
+        finally:
+            stop_app(proc)
+        return report(args, plan, acks, sent_for, unsent, drained, drain_s, snap, peak_mb, cpu_s, log_path, setup_s, app_root, load)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--deliveries", type=int, default=1000, help=f"webhook deliveries to send (at most {MAX_DELIVERIES})")
+    parser.add_argument("--rate", type=float, default=200.0, help=f"deliveries per second (at most {MAX_RATE:g})")
+    parser.add_argument("--repos", type=int, default=50, help="repositories (10 per installation)")
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds the fake GitHub adds to every call")
+    parser.add_argument("--fault-502", type=float, default=0.05, help="share of API calls answered 502")
+    parser.add_argument("--fault-secondary", type=float, default=0.01, help="share of API calls answered with a secondary rate limit")
+    parser.add_argument(
+        "--branch-pushes", type=float, default=0.35, help="share of synchronize events that follow a push event of the same SHA"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seed of the event mix and of the fault draws")
+    parser.add_argument("--workers", type=int, help="UNROOT_WORKERS for the App (default: the App's default)")
+    parser.add_argument("--drain-timeout", type=float, default=120.0, help="seconds to wait for the App to finish after sending")
+    parser.add_argument("--settle", type=float, default=3.0, help="seconds idle with runs still in progress before giving up on them")
+    parser.add_argument("--send-limit", type=float, default=120.0, help="hard limit on the sending time, seconds")
+    parser.add_argument("--app-root", default=str(ROOT), help="checkout whose App runs (default: this one)")
+    parser.add_argument("--app-log", help="keep the App's log in this file")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args(argv)
+    if not 1 <= args.deliveries <= MAX_DELIVERIES or not 0 < args.rate <= MAX_RATE or not 1 <= args.repos <= 1000:
+        parser.error(f"--deliveries 1..{MAX_DELIVERIES}, --rate up to {MAX_RATE:g}, --repos 1..1000")
+    if args.fault_502 < 0 or args.fault_secondary < 0 or args.fault_502 + args.fault_secondary > 1:
+        parser.error("fault rates must be >= 0 and add up to at most 1")
+    if not 0 <= args.branch_pushes <= 1 or args.latency < 0:
+        parser.error("--branch-pushes must be from 0 to 1 and --latency >= 0")
+    sys.setswitchinterval(0.0005)  # the fake's thread must not hold the sender off for 5 ms at a time
+    passed = asyncio.run(run(args))
+    return 1 if args.strict and not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
