@@ -22,7 +22,6 @@ import importlib
 import json
 import math
 import os
-import queue
 import random
 import re
 import signal
@@ -30,11 +29,10 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -359,28 +357,6 @@ def build_plan(fake: Fake, deliveries: int, repos: int, seed: int, rate: float, 
 
 
 # ----------------------------------------------------------------------------- the fake, the App
-
-
-@contextlib.contextmanager
-def fake_in_thread(workdir: Path, running_fake: Any) -> Iterator[tuple[Fake, asyncio.AbstractEventLoop]]:
-    """The fake GitHub on its own event loop in a thread (as in bench/review.py), and that loop."""
-    loop = asyncio.new_event_loop()
-    ready: queue.Queue[Any] = queue.Queue()
-    stop = threading.Event()
-
-    async def serve() -> None:
-        async with running_fake(workdir) as fake:
-            ready.put(fake)
-            while not stop.is_set():
-                await asyncio.sleep(0.01)
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
-    thread.start()
-    try:
-        yield ready.get(timeout=60), loop
-    finally:
-        stop.set()
-        thread.join(timeout=30)
 
 
 async def on_loop(loop: asyncio.AbstractEventLoop, function: Callable[[], Any]) -> Any:
@@ -743,7 +719,7 @@ async def run(args: argparse.Namespace) -> bool:
     sys.path.insert(0, str(ROOT / "tests"))
     fakegithub = importlib.import_module("fakegithub")
     app_root = Path(args.app_root).resolve()
-    with tempfile.TemporaryDirectory(prefix="unroot-load-") as work, fake_in_thread(Path(work) / "github", fakegithub.running_fake) as (fake, loop):
+    with tempfile.TemporaryDirectory(prefix="unroot-load-") as work, fakegithub.fake_in_thread(Path(work) / "github") as (fake, loop):
         assert fake.base_url.startswith(f"http://{HOST}:"), fake.base_url
         load_before = os.getloadavg()[0]
         started = time.monotonic()

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import queue
-import threading
 import hashlib
 import hmac
 import json
@@ -16,7 +13,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,29 +46,6 @@ def critical_path(intervals: list[tuple[float, float]]) -> int:
     return max(depth, default=0)
 
 
-@contextlib.contextmanager
-def fake_in_thread(workdir: Path, running_fake: Any) -> Iterator[Any]:
-    """The fake GitHub on its own event loop in a thread, as GitHub is elsewhere: its work must
-    not be counted in the App's acknowledgement time."""
-    loop = asyncio.new_event_loop()
-    ready: queue.Queue[Any] = queue.Queue()
-    stop = threading.Event()
-
-    async def serve() -> None:
-        async with running_fake(workdir) as fake:
-            ready.put(fake)
-            while not stop.is_set():
-                await asyncio.sleep(0.01)
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
-    thread.start()
-    try:
-        yield ready.get(timeout=60)
-    finally:
-        stop.set()
-        thread.join(timeout=30)
-
-
 def signed(event: str, payload: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(payload).encode()
     return body, {
@@ -88,13 +61,13 @@ async def measure(sizes: list[int], latency: float, verbose: bool = False) -> li
     sys.path.insert(0, str(ROOT))
     import aiohttp
     from aiohttp.test_utils import TestServer
-    from fakegithub import running_fake
+    from fakegithub import fake_in_thread
 
     from bot.app import STATE, make_app
     from bot.config import AppSettings
 
     results: list[Result] = []
-    with tempfile.TemporaryDirectory() as work, fake_in_thread(Path(work) / "github", running_fake) as fake:
+    with tempfile.TemporaryDirectory() as work, fake_in_thread(Path(work) / "github") as (fake, _loop):
         if True:
             settings = AppSettings(
                 app_id=str(fake.app.app_id), private_key=fake.app.private_pem, webhook_secret=SECRET, api_url=fake.base_url

@@ -115,9 +115,11 @@ import inspect
 import itertools
 import json
 import posixpath
+import queue
 import random
 import re
 import secrets
+import threading
 import time
 import traceback
 from collections import Counter
@@ -126,6 +128,7 @@ from collections.abc import (
     Awaitable,
     Callable,
     Iterable,
+    Iterator,
     Mapping,
     Sequence,
 )
@@ -4027,3 +4030,26 @@ async def fake_github(tmp_path: Path) -> AsyncIterator[FakeGitHub]:
     """A running fake GitHub with no installations or repositories yet."""
     async with running_fake(tmp_path / "github") as fake:
         yield fake
+
+
+@contextlib.contextmanager
+def fake_in_thread(workdir: Path, **options: Any) -> Iterator[tuple[FakeGitHub, asyncio.AbstractEventLoop]]:
+    """A started FakeGitHub on its own event loop in a daemon thread, and that loop: for
+    benchmarks, so that the fake's work is not counted in the App's own timings."""
+    loop = asyncio.new_event_loop()
+    ready: queue.Queue[FakeGitHub] = queue.Queue()
+    stop = threading.Event()
+
+    async def serve() -> None:
+        async with running_fake(workdir, **options) as fake:
+            ready.put(fake)
+            while not stop.is_set():
+                await asyncio.sleep(0.01)
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    try:
+        yield ready.get(timeout=60), loop
+    finally:
+        stop.set()
+        thread.join(timeout=30)
