@@ -191,11 +191,10 @@ class InstallationClient:
 
         return await self._retrying(f"{method} {url}", operation)
 
-    async def _iterate(self, url: str, iterable_key: str | None = None, limit: int = MAX_FILES, **url_vars: Any) -> list[Json]:
+    async def _iterate(self, url: str, limit: int = MAX_FILES, **url_vars: Any) -> list[Json]:
         async def operation() -> list[Json]:
             items: list[Json] = []
-            kwargs: dict[str, Any] = {"iterable_key": iterable_key} if iterable_key else {}
-            async for item in self._gh.getiter(url, url_vars, **kwargs):
+            async for item in self._gh.getiter(url, url_vars):
                 items.append(item)
                 if len(items) >= limit:
                     break
@@ -205,10 +204,6 @@ class InstallationClient:
         return await self._retrying(f"GET {url}", operation)
 
     # Repository and pull request reads.
-
-    async def repository(self, repo: str) -> Json:
-        result: Json = await self._call("GET", "/repos/{+repo}", repo=repo)
-        return result
 
     async def pull_files(self, repo: str, number: int, changed_files: int | None = None) -> list[FileChange]:
         """The PR's files (GitHub lists up to 3000). With the count from the webhook, all pages
@@ -285,32 +280,22 @@ class InstallationClient:
         actions: Sequence[Json] = (),
         text: str | None = None,
     ) -> None:
-        """Complete a run; annotations go 50 a request (GitHub appends those of later PATCHes)."""
-        batches = [list(annotations[i : i + ANNOTATIONS_PER_REQUEST]) for i in range(0, len(annotations), ANNOTATIONS_PER_REQUEST)]
+        """Complete a run with at most 50 annotations in the completing request; any more are
+        added first, through add_annotations (the one place that batches them)."""
+        head, rest = annotations[:ANNOTATIONS_PER_REQUEST], annotations[ANNOTATIONS_PER_REQUEST:]
+        if rest:
+            await self.add_annotations(repo, check_run_id, title, rest)
         output: Json = {"title": title, "summary": summary}
         if text:
             output["text"] = text
-        for batch in batches[1:]:
-            # Earlier batches while in progress; the last one completes the run.
-            await self._call(
-                "PATCH", "/repos/{+repo}/check-runs/{id}",
-                {"output": {**output, "annotations": [_annotation(a) for a in batch]}},
-                repo=repo, id=check_run_id,
-            )
         final: Json = {"status": "completed", "conclusion": conclusion, "output": dict(output)}
-        if batches:
-            final["output"]["annotations"] = [_annotation(a) for a in batches[0]]
+        if head:
+            final["output"]["annotations"] = [_annotation(a) for a in head]
         if actions:
             final["actions"] = list(actions)
         await self._call("PATCH", "/repos/{+repo}/check-runs/{id}", final, repo=repo, id=check_run_id)
 
     # Reviews.
-
-    async def review_comments(self, repo: str, number: int) -> list[Json]:
-        return await self._iterate("/repos/{+repo}/pulls/{number}/comments?per_page=100", repo=repo, number=number, limit=10_000)
-
-    async def reviews(self, repo: str, number: int) -> list[Json]:
-        return await self._iterate("/repos/{+repo}/pulls/{number}/reviews?per_page=100", repo=repo, number=number, limit=10_000)
 
     async def create_review(
         self, repo: str, number: int, commit_id: str, body: str, event: str, comments: Sequence[ReviewComment]

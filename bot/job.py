@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.config import CONFIG_PATH, ConfigError, RepoConfig, parse_config
-from bot.github import ANNOTATIONS_PER_REQUEST, GitHubError, InstallationClient
+from bot.github import ANNOTATIONS_PER_REQUEST, CHECK_NAME, GitHubError, InstallationClient
 from bot.plan import FileChange, Plan, fingerprints_in, group_annotations, plan_review
 from bot.queue import Job
 from rules.analyze import analyze_bytes, file_kind, skipped
@@ -71,7 +71,7 @@ async def _check_run(client: InstallationClient, job: Job) -> int:
     event for the same commit), otherwise a new one is created in progress."""
     title, summary = "Checking for root containers", "unroot is reading the changed files."
     for run in await client.check_runs_for(job.repo, job.head_sha):
-        if run.get("name") == "unroot" and (run.get("app") or {}).get("id") in (None, client.app_id):
+        if run.get("name") == CHECK_NAME and (run.get("app") or {}).get("id") in (None, client.app_id):
             await client.restart_check_run(job.repo, int(run["id"]), title, summary)
             return int(run["id"])
     return await client.create_check_run(job.repo, job.head_sha, title, summary)

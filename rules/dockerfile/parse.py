@@ -169,17 +169,6 @@ def walk(stage: Stage) -> Iterator[tuple[Instruction, dict[str, str]]]:
         _apply(instruction, variables, stage.global_args)
 
 
-def stage_variables(stage: Stage, upto_line: int | None = None) -> dict[str, str]:
-    """ARG defaults and ENV values in effect in `stage` before `upto_line` (global ARGs included)."""
-    for instruction, variables in walk(stage):
-        if upto_line is not None and instruction.start_line >= upto_line:
-            return dict(variables)
-    variables = dict(stage.global_args)
-    for instruction in stage.instructions:
-        _apply(instruction, variables, stage.global_args)
-    return variables
-
-
 def _parse_from(value: str, global_args: dict[str, str]) -> tuple[str, str | None]:
     """Image (expanded) and alias of a FROM value, skipping flags like --platform."""
     tokens = [t for t in value.split() if not t.startswith("--")]
