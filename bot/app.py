@@ -6,37 +6,64 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
 from gidgethub import ValidationFailure, sansio
+from redis.exceptions import RedisError
 
 from bot import handlers, job
-from bot.auth import TokenCache
+from bot.auth import RedisTokenStore, TokenCache
 from bot.config import AppSettings
 from bot.observability import CONTENT_TYPE, Metrics, Redactor
 from bot.github import Counters, GitHubError, InstallationClient, RetryPolicy
-from bot.queue import DeliveryLog, Job, JobQueue, MemoryQueue, QueueClosed
+from bot.queue import Deliveries, DeliveryLog, IsCurrent, Job, JobQueue, MemoryQueue, QueueClosed
+from bot.redisqueue import RedisQueue
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class State:
-    """What lives as long as the app: one HTTP session, the token cache, the queue."""
+class Runtime:
+    """What a process needs to run jobs: one HTTP session, the token cache, retry policy, counters
+    and metrics. The web app (`State`) and the `unroot worker` process each have one."""
 
-    settings: AppSettings
-    queue: JobQueue
-    deliveries: DeliveryLog = field(default_factory=DeliveryLog)
-    session: aiohttp.ClientSession | None = None
-    tokens: TokenCache | None = None
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    counters: Counters = field(default_factory=Counters)
-    redactor: Redactor = field(default_factory=Redactor)
-    metrics: Metrics | None = None
-    accepted: int = 0
+    def __init__(self, settings: AppSettings, queue: JobQueue) -> None:
+        self.settings = settings
+        self.queue = queue
+        self.session: aiohttp.ClientSession | None = None
+        self.tokens: TokenCache | None = None
+        self.retry = RetryPolicy(secondary_floor=settings.secondary_limit_floor)
+        self.counters = Counters()
+        self.redactor = Redactor()
+        self.metrics = Metrics(self.counters)
+        for secret in (settings.webhook_secret, settings.private_key):
+            self.redactor.add(secret)
+
+    @property
+    def requeues(self) -> bool:
+        """Whether a cancelled job stays queued for another worker (Redis) or is over (in memory)."""
+        return isinstance(self.queue, RedisQueue)
+
+    async def open(self) -> None:
+        """The HTTP session and the token cache (shared through Redis when the queue is)."""
+        timeout = aiohttp.ClientTimeout(total=30, connect=10)
+        self.session = aiohttp.ClientSession(timeout=timeout)
+        store = None
+        if isinstance(self.queue, RedisQueue):
+            await self.queue.connect()
+            store = RedisTokenStore(self.queue.redis, self.settings.private_key)
+        self.tokens = TokenCache(
+            self.settings.app_id, self.settings.private_key, self.fetch_token, on_token=self.redactor.add, store=store
+        )
+        self.tokens.app_jwt()  # load the key and the crypto backend now, not during the first webhook
+        await self.queue.start(self.run_job, self.give_up)
+
+    async def close(self) -> None:
+        """Drain the queue (running jobs get the grace period) and close the session."""
+        await self.queue.drain(self.settings.shutdown_grace, self.abandon)
+        if self.session is not None:
+            await self.session.close()
 
     def client(self, installation_id: int) -> InstallationClient:
         assert self.session is not None and self.tokens is not None
@@ -62,13 +89,19 @@ class State:
     async def abandon(self, work: Job) -> None:
         await job.interrupted(self.client(work.installation_id), work)
 
-    async def run_job(self, work: Job, is_current: Callable[[], bool]) -> None:
+    async def give_up(self, work: Job, reason: str) -> None:
+        await job.give_up(self.client(work.installation_id), work, reason)
+        self.metrics.jobs.labels("gave_up").inc()
+
+    async def run_job(self, work: Job, is_current: IsCurrent) -> None:
         context = {"delivery": work.delivery_id, "repo": work.repo, "pr": work.pr_number, "sha": work.head_sha}
         log.info("job started", extra=context)
         started = time.monotonic()
         outcome_name = "error"
         try:
-            outcome = await job.run(work, self.client(work.installation_id), is_current, self.settings.docs_url)
+            outcome = await job.run(
+                work, self.client(work.installation_id), is_current, self.settings.docs_url, requeued_on_cancel=self.requeues
+            )
             outcome_name = outcome.conclusion
             log.info(
                 "job done", extra={**context, "conclusion": outcome.conclusion, "findings": outcome.findings, "review": outcome.review_posted}
@@ -77,12 +110,33 @@ class State:
             outcome_name = "interrupted"
             raise
         finally:
-            if self.metrics is not None:
-                self.metrics.jobs.labels(outcome_name).inc()
-                self.metrics.job_seconds.observe(time.monotonic() - started)
+            self.metrics.jobs.labels(outcome_name).inc()
+            self.metrics.job_seconds.observe(time.monotonic() - started)
+
+
+class State(Runtime):
+    """The web app's runtime: also the delivery log and the count of accepted deliveries."""
+
+    def __init__(self, settings: AppSettings, queue: JobQueue, deliveries: Deliveries | None = None) -> None:
+        super().__init__(settings, queue)
+        if deliveries is None:
+            deliveries = queue if isinstance(queue, RedisQueue) else DeliveryLog()
+        self.deliveries = deliveries
+        self.accepted = 0
+
+
+def make_queue(settings: AppSettings, run_jobs: bool) -> JobQueue:
+    """The in-process queue, or Redis when REDIS_URL is set (jobs run here only when `run_jobs`)."""
+    if not settings.redis_url:
+        return MemoryQueue(settings.workers)
+    return RedisQueue(
+        settings.redis_url, run_jobs=run_jobs, workers=settings.workers, installation_limit=settings.installation_jobs,
+        lease=settings.lease_seconds, attempts=settings.job_attempts, job_timeout=settings.job_timeout,
+    )
 
 
 STATE = web.AppKey("state", State)
+RUNTIME = web.AppKey("runtime", Runtime)
 
 
 def _json(http_status: int, **body: object) -> web.Response:
@@ -93,8 +147,7 @@ async def webhook(request: web.Request) -> web.Response:
     """Verify, deduplicate, turn into jobs and acknowledge; the work happens in the queue."""
     state = request.app[STATE]
     response = await _answer(request, state)
-    if state.metrics is not None:
-        state.metrics.deliveries.labels(request.headers.get("X-GitHub-Event", "unknown"), str(response.status)).inc()
+    state.metrics.deliveries.labels(request.headers.get("X-GitHub-Event", "unknown"), str(response.status)).inc()
     return response
 
 
@@ -118,20 +171,29 @@ async def _answer(request: web.Request, state: State) -> web.Response:
         return _json(400, error="body is not JSON")
     if event_name == "ping":
         return _json(200, msg="pong")
-    if not state.deliveries.first_time(delivery_id):
-        return _json(200, status="duplicate delivery", delivery=delivery_id)
+    try:
+        if not await state.deliveries.first_time(delivery_id):
+            return _json(200, status="duplicate delivery", delivery=delivery_id)
+    except (RedisError, OSError) as error:
+        log.error("delivery %s refused: Redis unreachable: %s", delivery_id, error)
+        return _json(503, error="queue unreachable; redeliver later")
     submitted: list[bool] = []
 
-    def submit(work: Job) -> bool:
-        submitted.append(state.queue.submit(work))
+    async def submit(work: Job) -> bool:
+        submitted.append(await state.queue.submit(work))
         return submitted[-1]
 
     try:
         event = sansio.Event(data, event=event_name, delivery_id=delivery_id)
         await handlers.router.dispatch(event, submit, int(state.settings.app_id))
     except QueueClosed:
-        state.deliveries.forget(delivery_id)  # let GitHub's redelivery through once we are back
+        await _forget(state, delivery_id)  # let GitHub's redelivery through once we are back
         return _json(503, error="shutting down; redeliver later")
+    except (RedisError, OSError) as error:
+        # Not acknowledged, so not lost: the delivery shows as failed in GitHub and can be redelivered.
+        log.error("delivery %s refused: Redis failed: %s", delivery_id, error)
+        await _forget(state, delivery_id)
+        return _json(503, error="queue unreachable; redeliver later")
     except (KeyError, TypeError, ValueError) as error:
         log.warning("delivery %s (%s) not understood: %r", delivery_id, event_name, error)
         return _json(400, error=f"payload not understood: {error!r}")
@@ -139,49 +201,73 @@ async def _answer(request: web.Request, state: State) -> web.Response:
     return _json(202, queued=sum(submitted), event=event_name, delivery=delivery_id)
 
 
+async def _forget(state: State, delivery_id: str) -> None:
+    try:
+        await state.deliveries.forget(delivery_id)
+    except (RedisError, OSError) as error:
+        log.warning("could not forget delivery %s: %s", delivery_id, error)
+
+
 async def healthz(request: web.Request) -> web.Response:
-    """Readiness and queue depth."""
-    state = request.app[STATE]
+    """Readiness: the HTTP session is up and the queue (Redis, when configured) answers."""
+    state = request.app[RUNTIME]
     ready = state.session is not None and not state.session.closed
-    return _json(
-        200 if ready else 503, status="ok" if ready else "starting", queue_depth=state.queue.depth(),
-        running=state.queue.running(), insecure=not state.settings.webhook_secret,
-    )
+    body: dict[str, object] = {"role": "web" if STATE in request.app else "worker"}
+    if STATE in request.app:
+        body["insecure"] = not state.settings.webhook_secret
+    try:
+        stats = await state.queue.stats()
+        body.update(queue=stats.backend, queue_depth=stats.depth, running=stats.running)
+        if stats.backend == "redis":
+            body["redis"] = "ok"
+    except (RedisError, OSError) as error:
+        ready = False
+        body.update(queue="redis", redis=f"unreachable: {error}")
+    body["status"] = "ok" if ready else ("starting" if state.session is None else "unavailable")
+    return web.json_response(body, status=200 if ready else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text exposition."""
-    state = request.app[STATE]
-    assert state.metrics is not None
+    """Prometheus text exposition (queue depth read from the queue, Redis included, on each scrape)."""
+    state = request.app[RUNTIME]
+    try:
+        stats = await state.queue.stats()
+        state.metrics.queue_depth.set(stats.depth)
+        state.metrics.running.set(stats.running)
+        state.metrics.queue_up.set(1)
+    except (RedisError, OSError):
+        state.metrics.queue_up.set(0)
     return web.Response(body=state.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
 
 def make_app(settings: AppSettings, queue: JobQueue | None = None) -> web.Application:
     """Build the app; nothing starts until aiohttp runs it (sessions and workers in cleanup_ctx)."""
     app = web.Application(client_max_size=settings.max_body_bytes)
-    state = State(settings, queue or MemoryQueue(settings.workers))
-    state.retry = RetryPolicy(secondary_floor=settings.secondary_limit_floor)
-    state.metrics = Metrics(state.counters, state.queue.depth, state.queue.running)
-    for secret in (settings.webhook_secret, settings.private_key):
-        state.redactor.add(secret)
+    state = State(settings, queue or make_queue(settings, run_jobs=settings.run_jobs))
     if not settings.webhook_secret:
         log.warning("INSECURE: webhook signatures are NOT verified (--insecure-no-secret); anyone can trigger jobs")
     app[STATE] = state
+    app[RUNTIME] = state
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        timeout = aiohttp.ClientTimeout(total=30, connect=10)
-        state.session = aiohttp.ClientSession(timeout=timeout)
-        state.tokens = TokenCache(settings.app_id, settings.private_key, state.fetch_token, on_token=state.redactor.add)
-        state.tokens.app_jwt()  # load the key and the crypto backend now, not during the first webhook
-        await state.queue.start(state.run_job)
+        await state.open()
         yield
-        # SIGTERM: aiohttp has stopped listening; running jobs get the grace period, the rest
-        # have their check runs completed as interrupted, with a Re-run button.
-        await state.queue.drain(settings.shutdown_grace, state.abandon)
-        await state.session.close()
+        # SIGTERM: aiohttp has stopped listening; running jobs get the grace period. In memory the
+        # rest have their check runs completed as interrupted, with a Re-run button; on Redis they
+        # stay queued for another worker.
+        await state.close()
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/webhook", webhook)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+def make_status_app(runtime: Runtime) -> web.Application:
+    """`/healthz` and `/metrics` alone, for an `unroot worker` given a port (it takes no webhooks)."""
+    app = web.Application()
+    app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from dataclasses import replace
 import difflib
 import os
@@ -177,6 +178,10 @@ def _serve(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot start the server: {error}") from None
     if args.insecure_no_secret and not settings.webhook_secret:
         print("unroot: WARNING: --insecure-no-secret: webhook signatures are NOT verified. Local experiments only.", file=sys.stderr)
+    if args.run_jobs:
+        if not settings.redis_url:
+            raise UsageError("--run-jobs is for REDIS_URL setups (without Redis the server always runs its jobs)")
+        settings = dataclasses.replace(settings, run_jobs=True)
     from aiohttp import web
 
     from bot.app import make_app
@@ -189,6 +194,24 @@ def _serve(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     web.run_app(app, host=host, port=port, print=lambda _: None)
+    return EXIT_OK
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from bot.config import AppSettings, SettingsError
+
+    try:
+        settings = AppSettings.from_env(os.environ, insecure_no_secret=True)  # a worker takes no webhooks
+    except SettingsError as error:
+        raise UsageError(f"cannot start the worker: {error}") from None
+    if not settings.redis_url:
+        raise UsageError("cannot start the worker: REDIS_URL is not set (without Redis, `unroot serve` runs the jobs itself)")
+    from bot import worker
+
+    try:
+        worker.run(settings, args.status_port, args.host or settings.host)
+    except RuntimeError as error:  # Redis unreachable at start-up, say
+        raise UsageError(f"worker stopped: {error}") from None
     return EXIT_OK
 
 
@@ -216,7 +239,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--insecure-no-secret", action="store_true", help="start without GITHUB_WEBHOOK_SECRET (no signature check): local experiments only"
     )
+    serve.add_argument(
+        "--run-jobs", action="store_true",
+        help="with REDIS_URL: also run queued jobs in this process (like UNROOT_RUN_JOBS=1); otherwise only acknowledge and enqueue",
+    )
     serve.set_defaults(run=_serve)
+    worker = commands.add_parser("worker", help="run queued jobs from Redis (REDIS_URL); settings from the environment")
+    worker.add_argument("--status-port", type=int, help="serve /healthz and /metrics on this port (default: none)")
+    worker.add_argument("--host", help="address for --status-port (default: $HOST or 0.0.0.0)")
+    worker.set_defaults(run=_worker)
     return parser
 
 

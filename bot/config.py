@@ -105,6 +105,12 @@ class AppSettings:
     shutdown_grace: float = 25.0  # seconds running jobs may finish after SIGTERM
     secondary_limit_floor: float = 60.0  # seconds to wait on a secondary rate limit without retry-after
     docs_url: str = "https://github.com/unroot-dev/unroot/blob/main/rules/docs/{id}.md"
+    redis_url: str = field(default="", repr=False)  # set: jobs, deliveries and tokens are shared through Redis
+    run_jobs: bool = True  # with Redis: whether `serve` also runs jobs (UNROOT_RUN_JOBS / --run-jobs)
+    installation_jobs: int = 8  # with Redis: jobs of one installation running at once, fleet-wide
+    lease_seconds: float = 30.0  # with Redis: a dead worker's job is taken again after this long
+    job_attempts: int = 3  # with Redis: attempts cut short (worker killed) before the run is failed
+    job_timeout: float = 900.0  # with Redis: a job running longer completes its run as failed
 
     @property
     def graphql_url(self) -> str:
@@ -119,7 +125,8 @@ class AppSettings:
         """Settings from environment variables; raises SettingsError naming what is missing.
 
         Without a webhook secret the server refuses to start unless `insecure_no_secret`
-        (the `--insecure-no-secret` flag, for local experiments) says otherwise."""
+        (the `--insecure-no-secret` flag, for local experiments; a worker, which takes no
+        webhooks, passes it too) says otherwise."""
         required = ("GITHUB_APP_ID",) if insecure_no_secret else ("GITHUB_APP_ID", "GITHUB_WEBHOOK_SECRET")
         missing = [name for name in required if not env.get(name)]
         key = env.get("GITHUB_PRIVATE_KEY", "")
@@ -143,8 +150,19 @@ class AppSettings:
             workers = int(env.get("UNROOT_WORKERS", "4"))
             floor = float(env.get("UNROOT_SECONDARY_LIMIT_FLOOR", "60"))
             grace = float(env.get("UNROOT_SHUTDOWN_GRACE", "25"))
+            installation_jobs = int(env.get("UNROOT_INSTALLATION_JOBS", "8"))
+            lease = float(env.get("UNROOT_LEASE_SECONDS", "30"))
+            attempts = int(env.get("UNROOT_JOB_ATTEMPTS", "3"))
+            job_timeout = float(env.get("UNROOT_JOB_TIMEOUT", "900"))
         except ValueError:
-            raise SettingsError("PORT, UNROOT_WORKERS and UNROOT_SECONDARY_LIMIT_FLOOR must be numbers") from None
+            raise SettingsError(
+                "PORT, UNROOT_WORKERS, UNROOT_SECONDARY_LIMIT_FLOOR, UNROOT_SHUTDOWN_GRACE, UNROOT_INSTALLATION_JOBS, "
+                "UNROOT_LEASE_SECONDS, UNROOT_JOB_ATTEMPTS and UNROOT_JOB_TIMEOUT must be numbers"
+            ) from None
+        redis_url = env.get("REDIS_URL", "")
+        if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError("REDIS_URL must start with redis://, rediss:// or unix://")
+        run_jobs = env.get("UNROOT_RUN_JOBS", "").lower() in ("1", "true", "yes")
         return cls(
             app_id=env["GITHUB_APP_ID"],
             private_key=key,
@@ -156,4 +174,10 @@ class AppSettings:
             secondary_limit_floor=max(0.0, floor),
             shutdown_grace=max(0.0, grace),
             docs_url=env.get("UNROOT_DOCS_URL", cls.docs_url),
+            redis_url=redis_url,
+            run_jobs=run_jobs or not redis_url,  # without Redis the server always runs its jobs
+            installation_jobs=max(1, installation_jobs),
+            lease_seconds=max(1.0, lease),
+            job_attempts=max(1, attempts),
+            job_timeout=max(10.0, job_timeout),
         )

@@ -147,7 +147,7 @@ class InstallationClient:
                 status = 401 if isinstance(error, GraphQLAuthorizationFailure) else _status_of(error)
                 if status == 401 and not refused_once:
                     refused_once = True  # token revoked or expired early: fetch a new one once
-                    self._tokens.forget(self._installation_id)
+                    await self._tokens.forget(self._installation_id)
                     continue
                 limited = _rate_limit_wait(error, self._retry, time.time())
                 if limited is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gidgethub import routing, sansio
@@ -12,7 +12,7 @@ from bot.queue import Job
 
 log = logging.getLogger(__name__)
 router = routing.Router()
-Submit = Callable[[Job], bool]
+Submit = Callable[[Job], Awaitable[bool]]
 ZERO_SHA = "0" * 40
 
 
@@ -34,7 +34,7 @@ async def pull_request(event: sansio.Event, submit: Submit, app_id: int) -> None
     """A pull request's head changed: full review of its head commit."""
     pull = event.data["pull_request"]
     changed = pull.get("changed_files")
-    submit(
+    await submit(
         Job(
             kind="pull_request",
             head_sha=str(pull["head"]["sha"]),
@@ -53,7 +53,7 @@ async def push(event: sansio.Event, submit: Submit, app_id: int) -> None:
     if not ref.startswith("refs/heads/") or data.get("deleted") or data.get("after") in (None, ZERO_SHA):
         return
     before = str(data.get("before") or ZERO_SHA)
-    submit(Job(kind="push", head_sha=str(data["after"]), base_sha=None if before == ZERO_SHA else before, ref=ref, **_base(event)))
+    await submit(Job(kind="push", head_sha=str(data["after"]), base_sha=None if before == ZERO_SHA else before, ref=ref, **_base(event)))
 
 
 def _ours(app: dict[str, Any] | None, app_id: int) -> bool:
@@ -75,7 +75,7 @@ async def check_suite(event: sansio.Event, submit: Submit, app_id: int) -> None:
     suite = event.data["check_suite"]
     if not _ours(suite.get("app"), app_id):
         return
-    submit(_job_for_commit(event, str(suite["head_sha"]), list(suite.get("pull_requests") or []), suite.get("head_branch")))
+    await submit(_job_for_commit(event, str(suite["head_sha"]), list(suite.get("pull_requests") or []), suite.get("head_branch")))
 
 
 @router.register("check_run", action="rerequested")
@@ -88,7 +88,7 @@ async def check_run(event: sansio.Event, submit: Submit, app_id: int) -> None:
     if event.data.get("action") == "requested_action" and (event.data.get("requested_action") or {}).get("identifier") != "rerun":
         return
     branch = (run.get("check_suite") or {}).get("head_branch")
-    submit(_job_for_commit(event, str(run["head_sha"]), list(run.get("pull_requests") or []), branch))
+    await submit(_job_for_commit(event, str(run["head_sha"]), list(run.get("pull_requests") or []), branch))
 
 
 @router.register("installation")

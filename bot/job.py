@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bot.config import CONFIG_PATH, ConfigError, RepoConfig, parse_config
 from bot.github import ANNOTATIONS_PER_REQUEST, CHECK_NAME, GitHubError, InstallationClient
 from bot.plan import FileChange, Plan, fingerprints_in, group_annotations, plan_review
-from bot.queue import Job
+from bot.queue import IsCurrent, Job
 from rules.analyze import analyze_bytes, file_kind, skipped
 from rules.model import Finding
 
@@ -194,10 +193,10 @@ async def _resolve_gone_threads(client: InstallationClient, threads: tuple[Threa
 
 
 async def _publish_review(
-    client: InstallationClient, job: Job, plan: Plan, meta: Meta, is_current: Callable[[], bool]
+    client: InstallationClient, job: Job, plan: Plan, meta: Meta, is_current: IsCurrent
 ) -> tuple[bool, int]:
     """Post the review and resolve gone threads (pull requests whose job is still current)."""
-    if job.pr_number is None or not is_current():
+    if job.pr_number is None or not await is_current():
         return False, 0
     posted = await _post_review(client, job, plan)
     resolved = await _resolve_gone_threads(client, meta.threads, plan.fingerprints)
@@ -222,9 +221,19 @@ async def _post_review(client: InstallationClient, job: Job, plan: Plan) -> bool
 
 
 async def run(
-    job: Job, client: InstallationClient, is_current: Callable[[], bool], docs_url: str, max_comments: int = 30
+    job: Job,
+    client: InstallationClient,
+    is_current: IsCurrent,
+    docs_url: str,
+    max_comments: int = 30,
+    *,
+    requeued_on_cancel: bool = False,
 ) -> Outcome:
-    """Run one job to the end; the check run is completed whatever happens."""
+    """Run one job to the end; the check run is completed whatever happens.
+
+    Cancelled (the server is stopping), the run is completed as interrupted, unless
+    `requeued_on_cancel` says the queue keeps the job for another worker: then the run is
+    left in progress for that worker to finish, and no required check flips to cancelled."""
     check_task = asyncio.create_task(_check_run(client, job))
     check_run_id: int | None = None
     try:
@@ -251,6 +260,9 @@ async def run(
         await client.complete_check_run(job.repo, check_run_id, plan.conclusion, plan.title, summary[:65_000], head)
         return Outcome(plan.conclusion, len(findings), posted, resolved)
     except asyncio.CancelledError:
+        if requeued_on_cancel:
+            check_task.cancel()
+            raise
         # The server is stopping and the grace period is over: say so on the run, then stop.
         if check_run_id is None and check_task.done() and not check_task.cancelled() and check_task.exception() is None:
             check_run_id = check_task.result()
@@ -272,6 +284,17 @@ async def run(
             actions=[RERUN_ACTION],
         )
         return Outcome("failure", 0, False, 0)
+
+
+async def give_up(client: InstallationClient, job: Job, reason: str) -> None:
+    """Complete the commit's check run as failed with a Re-run button: the job cannot be finished
+    (it kept dying mid-way, or ran out of time)."""
+    check_run_id = await _check_run(client, job)
+    await client.complete_check_run(
+        job.repo, check_run_id, "failure", f"unroot could not finish: {reason}"[:255],
+        f"unroot could not finish analysing {job.head_sha[:12]}: {reason}.\n\nUse **Re-run unroot** to try again.",
+        actions=[RERUN_ACTION],
+    )
 
 
 INTERRUPTED_TITLE = "unroot was interrupted: the server restarted"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily
@@ -69,7 +69,7 @@ class _ClientCounters(Collector):
 class Metrics:
     """The App's metrics, in a registry of its own (nothing global, nothing at import)."""
 
-    def __init__(self, counters: Counters, queue_depth: Callable[[], int], running: Callable[[], int]) -> None:
+    def __init__(self, counters: Counters) -> None:
         self.registry = CollectorRegistry()
         self.deliveries = Counter("unroot_deliveries", "Webhook deliveries by event and answer", ["event", "answer"], registry=self.registry)
         self.jobs = Counter("unroot_jobs", "Jobs by outcome", ["outcome"], registry=self.registry)
@@ -77,10 +77,10 @@ class Metrics:
             "unroot_job_duration_seconds", "Time from job start to completed check run",
             buckets=(0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300), registry=self.registry,
         )
-        depth = Gauge("unroot_queue_depth", "Jobs waiting to start", registry=self.registry)
-        depth.set_function(lambda: float(queue_depth()))
-        busy = Gauge("unroot_jobs_running", "Jobs being worked on", registry=self.registry)
-        busy.set_function(lambda: float(running()))
+        # Set from the queue on each scrape: with Redis these are the whole fleet's figures.
+        self.queue_depth = Gauge("unroot_queue_depth", "Jobs waiting to start", registry=self.registry)
+        self.running = Gauge("unroot_jobs_running", "Jobs being worked on", registry=self.registry)
+        self.queue_up = Gauge("unroot_queue_up", "1 when the queue (Redis, if configured) answered the last scrape", registry=self.registry)
         self.registry.register(_ClientCounters(counters))
 
     def render(self) -> bytes:

@@ -1,7 +1,7 @@
 """The job queue: one job per (repository, head SHA), newer pushes supersede older ones.
 
-`MemoryQueue` is the embedded default; anything with the same methods (a Redis-backed
-queue, later) can take its place behind `JobQueue`.
+`MemoryQueue` is the embedded default; `bot.redisqueue.RedisQueue` takes its place behind
+`JobQueue` when REDIS_URL is set.
 """
 
 from __future__ import annotations
@@ -48,23 +48,31 @@ class Job:
         return (self.repo, f"ref:{self.ref or self.head_sha}")
 
 
-Handler = Callable[[Job, Callable[[], bool]], Awaitable[None]]
+IsCurrent = Callable[[], Awaitable[bool]]
+Handler = Callable[[Job, IsCurrent], Awaitable[None]]
+GiveUp = Callable[[Job, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """What /healthz and /metrics show of a queue."""
+
+    depth: int  # jobs waiting to start
+    running: int  # jobs being worked on
+    backend: str = "memory"
 
 
 class JobQueue(Protocol):
     """What the web app needs from a queue."""
 
-    def submit(self, job: Job) -> bool:
+    async def submit(self, job: Job) -> bool:
         """Queue a job; False when the same commit is already queued or running."""
 
-    def depth(self) -> int:
-        """Jobs waiting to start."""
+    async def stats(self) -> QueueStats:
+        """Depth and running jobs (raises when the backend cannot be reached)."""
 
-    def running(self) -> int:
-        """Jobs being worked on."""
-
-    async def start(self, handler: Handler) -> None:
-        """Start the workers."""
+    async def start(self, handler: Handler, give_up: GiveUp | None = None) -> None:
+        """Start the workers (`give_up` completes the run of a job that cannot be finished)."""
 
     async def stop(self) -> None:
         """Stop the workers (running jobs are cancelled)."""
@@ -94,7 +102,7 @@ class MemoryQueue:
         self._waiting = 0  # taken from the queue, waiting for the same commit's job to end
         self.superseded = 0
 
-    def submit(self, job: Job) -> bool:
+    async def submit(self, job: Job) -> bool:
         if self._closed:
             raise QueueClosed("shutting down")
         for waiting in list(self._pending.values()):
@@ -121,12 +129,17 @@ class MemoryQueue:
         return True
 
     def depth(self) -> int:
+        """Jobs waiting to start."""
         return len(self._pending)
 
     def running(self) -> int:
+        """Jobs being worked on (or waiting for the same commit's job)."""
         return len(self._running) + self._waiting
 
-    async def start(self, handler: Handler) -> None:
+    async def stats(self) -> QueueStats:
+        return QueueStats(self.depth(), self.running())
+
+    async def start(self, handler: Handler, give_up: GiveUp | None = None) -> None:
         for index in range(self._workers):
             self._tasks.append(asyncio.create_task(self._work(handler), name=f"unroot-worker-{index}"))
 
@@ -170,8 +183,12 @@ class MemoryQueue:
                 self._waiting -= 1
             slot = _Slot(job)
             self._running[job.key] = slot
+
+            async def is_current(slot: _Slot = slot) -> bool:
+                return slot.current
+
             try:
-                await handler(job, lambda: slot.current)
+                await handler(job, is_current)
             except asyncio.CancelledError:
                 raise
             except Exception:  # the handler completes its own check run; never kill the worker
@@ -182,18 +199,27 @@ class MemoryQueue:
                 slot.done.set()
 
 
+class Deliveries(Protocol):
+    """Delivery ids already taken: a redelivery of the same event runs once."""
+
+    async def first_time(self, delivery_id: str) -> bool:
+        """True the first time an id is seen (and remembers it)."""
+
+    async def forget(self, delivery_id: str) -> None:
+        """Forget an id whose delivery could not be taken, so a redelivery is accepted."""
+
+
 @dataclass
 class DeliveryLog:
-    """Recently seen `X-GitHub-Delivery` ids: a redelivery of the same event runs once."""
+    """Recently seen `X-GitHub-Delivery` ids, in this process only."""
 
     capacity: int = 10_000
     _seen: OrderedDict[str, None] = field(default_factory=OrderedDict)
 
-    def forget(self, delivery_id: str) -> None:
-        """Forget an id whose delivery could not be taken, so a redelivery is accepted."""
+    async def forget(self, delivery_id: str) -> None:
         self._seen.pop(delivery_id, None)
 
-    def first_time(self, delivery_id: str) -> bool:
+    async def first_time(self, delivery_id: str) -> bool:
         """True the first time an id is seen (and remembers it)."""
         if delivery_id in self._seen:
             self._seen.move_to_end(delivery_id)

@@ -32,7 +32,7 @@ def payload(name: str) -> dict[str, Any]:
 async def dispatch(event_name: str, data: dict[str, Any], app_id: int = 0) -> list[Job]:
     jobs: list[Job] = []
 
-    def submit(job: Job) -> bool:
+    async def submit(job: Job) -> bool:
         jobs.append(job)
         return True
 
@@ -100,14 +100,14 @@ async def test_queue_runs_each_commit_once_and_supersedes_older_pushes() -> None
     async def handler(work: Job, is_current: Any) -> None:
         started.append(work.head_sha)
         await release.wait()
-        currency[work.head_sha] = is_current()
+        currency[work.head_sha] = await is_current()
 
     await queue.start(handler)
-    assert queue.submit(job("a"))
+    assert await queue.submit(job("a"))
     await asyncio.sleep(0.01)  # "a" is running
-    assert not queue.submit(job("a", delivery="other"))  # same commit: once
-    assert queue.submit(job("b"))
-    assert queue.submit(job("c"))  # supersedes queued "b"
+    assert not await queue.submit(job("a", delivery="other"))  # same commit: once
+    assert await queue.submit(job("b"))
+    assert await queue.submit(job("c"))  # supersedes queued "b"
     assert queue.depth() == 1
     release.set()
     await queue.join()
@@ -123,8 +123,8 @@ async def test_a_pull_request_job_replaces_a_queued_push_job_for_the_same_commit
     async def handler(work: Job, is_current: Any) -> None:
         seen.append(work.kind)
 
-    assert queue.submit(job("s", pr=None, kind="push"))
-    assert queue.submit(job("s", pr=7))  # accepted: it takes the push job's place
+    assert await queue.submit(job("s", pr=None, kind="push"))
+    assert await queue.submit(job("s", pr=7))  # accepted: it takes the push job's place
     assert queue.depth() == 1
     await queue.start(handler)
     await queue.join()
@@ -132,11 +132,11 @@ async def test_a_pull_request_job_replaces_a_queued_push_job_for_the_same_commit
     assert seen == ["pull_request"]
 
 
-def test_delivery_log_remembers_ids() -> None:
+async def test_delivery_log_remembers_ids() -> None:
     deliveries = DeliveryLog(capacity=2)
-    assert deliveries.first_time("a") and not deliveries.first_time("a")
-    assert deliveries.first_time("b") and deliveries.first_time("c")
-    assert deliveries.first_time("a")  # forgotten past capacity
+    assert await deliveries.first_time("a") and not await deliveries.first_time("a")
+    assert await deliveries.first_time("b") and await deliveries.first_time("c")
+    assert await deliveries.first_time("a")  # forgotten past capacity
 
 
 def rsa_pem() -> tuple[str, Any]:
@@ -191,11 +191,11 @@ async def test_a_pull_request_job_that_replaced_a_push_job_can_itself_be_superse
     ran: list[tuple[str, bool]] = []
 
     async def handler(work: Job, is_current: Any) -> None:
-        ran.append((work.head_sha, is_current()))
+        ran.append((work.head_sha, await is_current()))
 
-    assert queue.submit(job("a", pr=None, kind="push"))
-    assert queue.submit(job("a", pr=7))  # replaces the push job, same commit
-    assert queue.submit(job("b", pr=7))  # a newer head of PR 7 supersedes it
+    assert await queue.submit(job("a", pr=None, kind="push"))
+    assert await queue.submit(job("a", pr=7))  # replaces the push job, same commit
+    assert await queue.submit(job("b", pr=7))  # a newer head of PR 7 supersedes it
     await queue.start(handler)
     await queue.join()
     await queue.stop()
@@ -214,9 +214,9 @@ async def test_two_jobs_for_one_commit_never_run_at_the_same_time() -> None:
         active.pop()
 
     await queue.start(handler)
-    assert queue.submit(job("s", pr=None, kind="push"))
+    assert await queue.submit(job("s", pr=None, kind="push"))
     await asyncio.sleep(0.01)  # the push job is running
-    assert queue.submit(job("s", pr=3))  # the PR job of the same commit is accepted, and waits
+    assert await queue.submit(job("s", pr=3))  # the PR job of the same commit is accepted, and waits
     await queue.join()
     await queue.stop()
     assert overlap == [False, False]

@@ -1,0 +1,394 @@
+"""The Redis-backed job queue (arq): web and worker processes share deliveries, jobs, tokens and limits.
+
+arq keeps the jobs: a sorted set of job ids and one key per job, an in-progress key while a
+worker has it, and a job that is still in the set when its worker dies is taken again by
+another. On top of it, in Redis too:
+
+- `unroot:delivery:<id>` (SET NX, 3 days): a delivery is taken once by any web process.
+- `unroot:lane:<repo>:<lane>` holds the newest head SHA of a pull request or branch: a job
+  that is not the newest when it starts is dropped, and one that stops being newest while it
+  runs does not post its review.
+- `unroot:commit:<repo>@<sha>`: one job per commit at a time, so two never race to create the
+  commit's check run (the second finds and reuses it).
+- `unroot:installation:<id>`: leases of running jobs per installation; past the limit a job goes
+  back to the queue for a moment, so one busy organisation cannot fill every worker or trip
+  GitHub's secondary limits.
+- Leases, the commit lock and arq's in-progress key all expire after `lease` seconds unless the
+  worker renews them: a SIGKILLed worker's job is taken again within that time.
+- `unroot:attempts:<job>`: attempts cut short; past the limit the job completes its check run
+  as failed, with a Re-run button, instead of killing workers forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Any, TypeVar, cast
+
+from arq.connections import ArqRedis
+from arq.constants import in_progress_key_prefix
+from arq.worker import Retry, Worker, func
+from redis.exceptions import RedisError
+
+from bot.queue import GiveUp, Handler, Job, QueueClosed, QueueStats
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "unroot:queue"
+FUNCTION = "unroot_job"
+RUNNING = "unroot:running"  # sorted set: "<job id>|<worker>" -> lease expiry (ms)
+STATS = "unroot:stats"  # hash of fleet-wide counters
+DELIVERY_TTL = 3 * 24 * 3600  # GitHub redelivers (by hand or API) deliveries of the past 3 days
+LANE_TTL = 7 * 24 * 3600
+PR_MARK_TTL = 24 * 3600
+ATTEMPTS_TTL = 24 * 3600
+JOB_EXPIRES = 24 * 3600  # arq drops a job that has waited this long
+REDIS_TIMEOUT = 5.0  # seconds for one Redis command; a hung Redis must not hang a delivery
+
+# KEYS: commit lock, installation leases, running set. ARGV: owner, lease ms, now ms, limit, running member.
+# Returns 0 (acquired), 1 (the commit is busy), 2 (the installation is at its limit).
+_ACQUIRE = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return 1
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) then
+  redis.call('DEL', KEYS[1])
+  return 2
+end
+local expiry = tonumber(ARGV[3]) + tonumber(ARGV[2])
+redis.call('ZADD', KEYS[2], expiry, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[3])
+redis.call('ZADD', KEYS[3], expiry, ARGV[5])
+return 0
+"""
+
+# KEYS: commit lock, installation leases, running set, arq's in-progress key. ARGV: owner, lease ms,
+# now ms, running member. Returns 1 when the commit lock was lost (it expired and was taken).
+_RENEW = """
+local expiry = tonumber(ARGV[3]) + tonumber(ARGV[2])
+local lost = 0
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+else
+  lost = 1
+end
+redis.call('ZADD', KEYS[2], 'XX', expiry, ARGV[1])
+redis.call('ZADD', KEYS[3], 'XX', expiry, ARGV[4])
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  redis.call('PEXPIRE', KEYS[4], ARGV[2])
+end
+return lost
+"""
+
+# KEYS: commit lock, installation leases, running set. ARGV: owner, running member.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[2])
+return 0
+"""
+
+
+def job_id(job: Job) -> str:
+    """arq's job id: one per (repository, commit, pull request or push)."""
+    which = f"pr{job.pr_number}" if job.pr_number is not None else "push"
+    return f"{job.repo}@{job.head_sha}:{which}"
+
+
+def lane_key(job: Job) -> str:
+    return f"unroot:lane:{job.repo}:{job.lane[1]}"
+
+
+def commit_key(job: Job) -> str:
+    return f"unroot:commit:{job.repo}@{job.head_sha}"
+
+
+def pr_mark_key(job: Job) -> str:
+    return f"unroot:pr-job:{job.repo}@{job.head_sha}"
+
+
+def installation_key(installation_id: int) -> str:
+    return f"unroot:installation:{installation_id}"
+
+
+def _dumps(value: Any) -> bytes:
+    # JSON, not arq's default pickle: whoever can write to Redis must not be able to run code here.
+    return json.dumps(value, default=repr).encode("utf-8")
+
+
+def _loads(data: bytes) -> Any:
+    return json.loads(data)
+
+
+def connect(url: str) -> ArqRedis:
+    """A Redis client for arq and for our keys (redis://, rediss://, unix://; every redis-py URL option)."""
+    client: ArqRedis = ArqRedis.from_url(
+        url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT, health_check_interval=30,
+    )
+    client.job_serializer = _dumps
+    client.job_deserializer = _loads
+    client.default_queue_name = QUEUE_NAME
+    client.expires_extra_ms = JOB_EXPIRES * 1000
+    return client
+
+
+T = TypeVar("T")
+
+
+async def _done(result: Awaitable[T] | T) -> T:
+    """redis-py types its commands as sync-or-async; on the asyncio client they are awaitable."""
+    return await cast(Awaitable[T], result)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class RedisQueue:
+    """`JobQueue` on Redis. Web processes only submit; with `run_jobs` this process also runs jobs
+    (an arq worker on the same connection): `unroot worker`, or `unroot serve --run-jobs`."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        run_jobs: bool,
+        workers: int = 4,
+        installation_limit: int = 8,
+        lease: float = 30.0,
+        attempts: int = 3,
+        job_timeout: float = 900.0,
+        poll_delay: float = 0.2,
+        name: str | None = None,
+    ) -> None:
+        self.url = url
+        self.run_jobs = run_jobs
+        self.workers = workers
+        self.installation_limit = installation_limit
+        self.lease = lease
+        self.attempts = attempts
+        self.job_timeout = job_timeout
+        self.poll_delay = poll_delay
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self._redis: ArqRedis | None = None
+        self._worker: Worker | None = None
+        self._worker_task: asyncio.Task[None] | None = None
+        self._handler: Handler | None = None
+        self._give_up: GiveUp | None = None
+        self._closed = False
+
+    @property
+    def redis(self) -> ArqRedis:
+        if self._redis is None:
+            raise RuntimeError("RedisQueue.connect() has not been awaited")
+        return self._redis
+
+    async def connect(self, wait: float = 30.0) -> None:
+        """Connect, waiting up to `wait` seconds for Redis (it may start after us); raises with the reason."""
+        self._redis = connect(self.url)
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                await self._redis.ping()
+                return
+            except (RedisError, OSError) as error:
+                if time.monotonic() >= deadline:
+                    raise RuntimeError(f"cannot reach Redis at {_safe_url(self.url)}: {error}") from None
+                log.warning("waiting for Redis at %s: %s", _safe_url(self.url), error)
+                await asyncio.sleep(1.0)
+
+    # ------------------------------------------------------------------ the web side
+
+    async def submit(self, job: Job) -> bool:
+        """Make `job` the newest of its lane and queue it (False: that job is already queued or running)."""
+        if self._closed:
+            raise QueueClosed("shutting down")
+        async with self.redis.pipeline(transaction=True) as pipe:
+            # The lane first: a worker that takes the job before this is written would drop it as stale.
+            pipe.set(lane_key(job), job.head_sha, ex=LANE_TTL)
+            if job.pr_number is not None:
+                pipe.set(pr_mark_key(job), str(job.pr_number), ex=PR_MARK_TTL)
+            await pipe.execute()
+        queued = await self.redis.enqueue_job(FUNCTION, asdict(job), _job_id=job_id(job), _expires=JOB_EXPIRES)
+        return queued is not None
+
+    async def stats(self) -> QueueStats:
+        now = _now_ms()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(QUEUE_NAME)
+            pipe.zcount(RUNNING, now, "+inf")
+            queued, running = await pipe.execute()
+        return QueueStats(depth=max(0, int(queued) - int(running)), running=int(running), backend="redis")
+
+    async def first_time(self, delivery_id: str) -> bool:
+        """The shared delivery log (`Deliveries`): True for the first process to see the id."""
+        return bool(await self.redis.set(f"unroot:delivery:{delivery_id}", b"1", nx=True, ex=DELIVERY_TTL))
+
+    async def forget(self, delivery_id: str) -> None:
+        await self.redis.delete(f"unroot:delivery:{delivery_id}")
+
+    async def counters(self) -> dict[str, int]:
+        """Fleet-wide counters (jobs by outcome, superseded, deferred, ...)."""
+        raw = await _done(self.redis.hgetall(STATS))
+        return {key.decode(): int(value) for key, value in raw.items()}
+
+    # ------------------------------------------------------------------ the worker side
+
+    async def start(self, handler: Handler, give_up: GiveUp | None = None) -> None:
+        """Connect, and start the arq worker when this process runs jobs."""
+        if self._redis is None:
+            await self.connect()
+        if not self.run_jobs:
+            return
+        self._handler, self._give_up = handler, give_up
+        self._worker = Worker(
+            functions=[func(self._run, name=FUNCTION, max_tries=1_000_000)],  # attempts are counted by us
+            queue_name=QUEUE_NAME,
+            redis_pool=self.redis,
+            handle_signals=False,  # the process's own shutdown calls drain()
+            max_jobs=self.workers,
+            job_timeout=self.job_timeout + 60,  # a backstop: _attempt's own timeout completes the run
+            keep_result=0,
+            poll_delay=self.poll_delay,
+            health_check_interval=60,
+            retry_jobs=True,
+            job_serializer=_dumps,
+            job_deserializer=_loads,
+            expires_extra_ms=JOB_EXPIRES * 1000,
+            log_results=False,
+        )
+        self._worker_task = asyncio.create_task(self._worker.async_run(), name="unroot-arq-worker")
+
+    async def drain(self, grace: float, abandoned: Callable[[Job], Awaitable[None]]) -> None:
+        """Take no more deliveries or jobs; running jobs get `grace` seconds, then are cancelled and
+        stay in Redis for another worker (nothing is abandoned: queued jobs wait for any worker)."""
+        self._closed = True
+        worker, task = self._worker, self._worker_task
+        if worker is not None and task is not None:
+            worker.allow_pick_jobs = False
+            deadline = time.monotonic() + grace
+            while any(not t.done() for t in worker.tasks.values()) and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            await self.stop()
+        if self._redis is not None:
+            await self._redis.aclose()
+
+    async def stop(self) -> None:
+        """Cancel running jobs (arq puts them back in the queue) and stop the worker."""
+        worker, task = self._worker, self._worker_task
+        self._worker = self._worker_task = None
+        if worker is None or task is None:
+            return
+        for running in worker.tasks.values():
+            running.cancel()
+        task.cancel()
+        await asyncio.gather(task, *worker.tasks.values(), return_exceptions=True)
+
+    async def _run(self, ctx: dict[str, Any], payload: dict[str, Any]) -> str:
+        """arq's entry point for one job; returns what happened (for arq's log)."""
+        job = Job(**payload)
+        try:
+            return await self._attempt(job, str(ctx["job_id"]))
+        except (RedisError, OSError) as error:
+            # Redis went away between steps: the job is still in arq's set; try again shortly.
+            log.warning("Redis error around job %s: %s; retrying", job_id(job), error)
+            raise Retry(defer=random.uniform(1.0, 3.0)) from None
+
+    async def _attempt(self, job: Job, arq_id: str) -> str:
+        redis = self.redis
+        if (await redis.get(lane_key(job)) or b"").decode() != job.head_sha:
+            await _done(redis.hincrby(STATS, "superseded", 1))
+            return "superseded"
+        if job.pr_number is None and await redis.exists(pr_mark_key(job)):
+            # A pull request job for this commit publishes the check run (and the review).
+            await _done(redis.hincrby(STATS, "covered_by_pr", 1))
+            return "covered by a pull request job"
+        owner = uuid.uuid4().hex
+        member = f"{arq_id}|{self.name}"
+        lease_ms = int(self.lease * 1000)
+        keys = (commit_key(job), installation_key(job.installation_id), RUNNING)
+        got = int(await _done(redis.eval(_ACQUIRE, 3, *keys, owner, str(lease_ms), str(_now_ms()), str(self.installation_limit), member)))
+        if got:
+            # Back to the queue for a moment: the worker slot goes to another installation meanwhile.
+            await _done(redis.hincrby(STATS, "deferred_commit" if got == 1 else "deferred_installation", 1))
+            raise Retry(defer=random.uniform(0.3, 1.0) if got == 1 else random.uniform(0.5, 1.5))
+        heartbeat = asyncio.create_task(self._renew(keys, owner, member, arq_id, lease_ms))
+        attempts_key = f"unroot:attempts:{arq_id}"
+        finished = False
+        try:
+            attempt = int(await redis.incr(attempts_key))
+            await redis.expire(attempts_key, ATTEMPTS_TTL)
+            if attempt > self.attempts:
+                reason = f"{attempt - 1} attempts were cut short (a worker died or lost Redis mid-job)"
+                log.error("giving up on %s: %s", arq_id, reason, extra={"repo": job.repo, "sha": job.head_sha})
+                if self._give_up is not None:
+                    await self._give_up(job, reason)
+                await _done(redis.hincrby(STATS, "gave_up", 1))
+                finished = True
+                return "gave up"
+            assert self._handler is not None
+            try:
+                async with asyncio.timeout(self.job_timeout):
+                    await self._handler(job, self._is_current(job))
+            except TimeoutError:
+                if self._give_up is not None:
+                    await self._give_up(job, f"the job took longer than {self.job_timeout:g} s")
+                await _done(redis.hincrby(STATS, "timed_out", 1))
+                finished = True
+                return "timed out"
+            finished = True
+            await _done(redis.hincrby(STATS, "completed", 1))
+            return "done"
+        except asyncio.CancelledError:
+            # A graceful stop is not the job's fault: it does not count as an attempt.
+            await asyncio.shield(self._quietly(redis.decr(attempts_key)))
+            raise
+        finally:
+            heartbeat.cancel()
+            if finished:
+                await asyncio.shield(self._quietly(redis.delete(attempts_key)))
+            await asyncio.shield(self._quietly(_done(redis.eval(_RELEASE, 3, *keys, owner, member))))
+
+    def _is_current(self, job: Job) -> Callable[[], Awaitable[bool]]:
+        async def is_current() -> bool:
+            return bool((await self.redis.get(lane_key(job)) or b"").decode() == job.head_sha)
+
+        return is_current
+
+    async def _renew(self, keys: tuple[str, str, str], owner: str, member: str, arq_id: str, lease_ms: int) -> None:
+        """Keep this job's leases (and arq's in-progress key) alive while it runs."""
+        progress_key = in_progress_key_prefix + arq_id
+        while True:
+            try:
+                lost = await _done(self.redis.eval(_RENEW, 4, *keys, progress_key, owner, str(lease_ms), str(_now_ms()), member))
+                if lost:
+                    log.warning("the commit lock of %s expired and was taken by another worker", arq_id)
+            except (RedisError, OSError) as error:
+                log.warning("could not renew the lease of %s: %s", arq_id, error)
+            await asyncio.sleep(lease_ms / 3000)
+
+    @staticmethod
+    async def _quietly(operation: Awaitable[Any]) -> None:
+        try:
+            await operation
+        except (RedisError, OSError) as error:
+            log.warning("Redis clean-up failed (the keys expire on their own): %s", error)
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    if "@" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
