@@ -1,10 +1,31 @@
-"""Shared test wiring: tests/ on the import path, and the one fake GitHub for the whole suite."""
+"""Shared test wiring: tests/ on the import path, the one fake GitHub, and a real Redis for the suite."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fakegithub import app_key, fake_github  # noqa: E402,F401  (pytest fixtures)
+from redisserver import RedisServer, redis_server  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def redis_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for the whole session, on a free loopback port."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_instance: RedisServer) -> str:
+    """The session's Redis, emptied for this test."""
+    import redis
+
+    with redis.Redis.from_url(redis_instance.url) as client:
+        client.flushall()
+    return redis_instance.url

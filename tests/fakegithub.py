@@ -711,6 +711,26 @@ class Fault:
 
 
 @dataclass
+class Hold:
+    """A request held until released (from any thread): a write that is still "on the wire"
+    when its client dies. Released after its client went away, it is dropped, not applied."""
+
+    method: str | None
+    path: re.Pattern[str] | None
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+    dropped: bool = False
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method is not None and self.method.upper() != method:
+            return False
+        return self.path is None or bool(self.path.search(path))
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@dataclass
 class Reply:
     """A handler's answer."""
 
@@ -1818,6 +1838,7 @@ class FakeGitHub:
         self.schema_errors: list[str] = []
         self.internal_errors: list[str] = []
         self.faults: list[Fault] = []
+        self.holds: list[Hold] = []
         self.fault_rates: dict[str, float] = {}  # e.g. {"502": 0.05, "secondary": 0.01}
         self.fault_random = random.Random(0)
         self.fault_exempt: re.Pattern[str] | None = re.compile(r"^/app/installations/[^/]+/access_tokens$")
@@ -2145,6 +2166,22 @@ class FakeGitHub:
         }
         self.faults.append(Fault(n, 403, body, headers, method, re.compile(path) if path is not None else None))
 
+    def hold_next(self, *, method: str | None = None, path: str | None = None) -> Hold:
+        """Hold the next matching request until `release()`; a request whose client has gone by
+        then is answered 499 and not applied."""
+        hold = Hold(method, re.compile(path) if path is not None else None)
+        self.holds.append(hold)
+        return hold
+
+    async def _wait_on_hold(self, hold: Hold, request: web.Request) -> bool:
+        """True when the held request's client is still there once released."""
+        hold.arrived.set()
+        while not hold.released.is_set():
+            await asyncio.sleep(0.01)
+        transport = request.transport
+        hold.dropped = transport is None or transport.is_closing()
+        return not hold.dropped
+
     def clear_faults(self) -> None:
         """Drop all pending injected faults."""
         self.faults.clear()
@@ -2291,10 +2328,15 @@ class FakeGitHub:
                     body = json.loads(raw)
                 except ValueError:
                     parsed = False
+            hold = next((h for h in self.holds if h.matches(method, path)), None)
+            if hold is not None:
+                self.holds.remove(hold)
             fault = self._take_fault(method, path) or self._random_fault(path)
             matched = self._match(method, path)
             route = matched[0] if matched else None
-            if fault is not None:
+            if hold is not None and not await self._wait_on_hold(hold, request):
+                reply = error(499, "client closed the connection while the request was held")
+            elif fault is not None:
                 reply = fault
             elif not parsed:
                 reply = error(400, "Problems parsing JSON")
