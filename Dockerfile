@@ -12,4 +12,6 @@ COPY --from=build /install /usr/local
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PORT=8080
 USER 10001:10001
 EXPOSE 8080
-ENTRYPOINT ["unroot", "serve"]
+ENTRYPOINT ["unroot"]
+# `serve` takes webhooks; with REDIS_URL, run more containers of this image with `worker`.
+CMD ["serve"]

@@ -2,6 +2,11 @@
 
 # python bench/load.py [--deliveries 1000 --rate 200 --repos 50 --latency 0.05 --fault-502 0.05
 #                       --fault-secondary 0.01 --seed 1 --strict]
+# python bench/load.py --redis --worker-procs 1,2,4 [--servers 2 --kill-worker-after 2]
+#   On Redis: a redis-server, --servers `unroot serve` processes (deliveries go round-robin) and
+#   `unroot worker` processes; one run per worker count, the same load each time, then a table of
+#   jobs per second and the scaling ratio against the first count. --kill-worker-after S SIGKILLs
+#   one worker S seconds into the sending.
 # The fake GitHub (tests/fakegithub.py) runs on a thread of this process; the App runs as
 # `python -m bot` in its own process on 127.0.0.1 (--app-root picks the checkout). Every commit
 # and every signed delivery is prepared first; then the deliveries go out open-loop at --rate
@@ -375,20 +380,26 @@ def free_port() -> int:
         return port
 
 
-def start_app(app_root: Path, fake: Fake, port: int, workers: int | None, log_path: Path) -> subprocess.Popen[bytes]:
-    """`python -m bot` (= `unroot serve`) on 127.0.0.1:PORT, configured from the environment."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("GITHUB_", "UNROOT_"))}
+def start_app(
+    app_root: Path, fake: Fake, port: int, workers: int | None, log_path: Path, redis_url: str = "", role: str = "serve"
+) -> subprocess.Popen[bytes]:
+    """`python -m bot` (= `unroot serve`) on 127.0.0.1:PORT, or `unroot worker` with its status on
+    PORT (ROLE "worker"), configured from the environment."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("GITHUB_", "UNROOT_", "REDIS_"))}
     env.update(
         GITHUB_APP_ID=str(fake.app.app_id), GITHUB_PRIVATE_KEY=fake.app.private_pem, GITHUB_WEBHOOK_SECRET=SECRET,
         GITHUB_API_URL=fake.base_url, HOST=HOST, PORT=str(port), LOG_LEVEL="INFO",
         PYTHONPATH=os.pathsep.join(filter(None, (str(app_root), env.get("PYTHONPATH")))),
     )
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     if workers is not None:
         env["UNROOT_WORKERS"] = str(workers)
+    command = ["-m", "bot", "--host", HOST, "--port", str(port)]
+    if role == "worker":
+        command = ["-m", "bot.cli", "worker", "--host", HOST, "--status-port", str(port)]
     with open(log_path, "wb") as log:  # the child keeps its own descriptor
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot", "--host", HOST, "--port", str(port)], cwd=app_root, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
+        return subprocess.Popen([sys.executable, *command], cwd=app_root, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def proc_status(pid: int) -> tuple[float, float]:
@@ -450,11 +461,12 @@ async def post(session: aiohttp.ClientSession, url: str, index: int, delivery: D
 
 
 async def send_all(
-    session: aiohttp.ClientSession, url: str, deliveries: Sequence[Delivery], rate: float, limit_s: float,
+    session: aiohttp.ClientSession, urls: Sequence[str], deliveries: Sequence[Delivery], rate: float, limit_s: float,
     before_send: Callable[[Delivery], None],
 ) -> tuple[list[Ack], float, int]:
-    """Open loop: delivery i leaves at start + i/rate whatever the earlier answers; stops after
-    LIMIT_S seconds whatever is left. Returns the answers, the sending time and how many were not sent."""
+    """Open loop: delivery i leaves at start + i/rate whatever the earlier answers, to URLS[i % len];
+    stops after LIMIT_S seconds whatever is left. Returns the answers, the sending time and how
+    many were not sent."""
     loop = asyncio.get_running_loop()
     start = loop.time() + 0.1
     deadline = start + limit_s
@@ -467,7 +479,7 @@ async def send_all(
         if delay > 0:
             await asyncio.sleep(delay)
         before_send(delivery)
-        tasks.append(asyncio.create_task(post(session, url, index, delivery)))
+        tasks.append(asyncio.create_task(post(session, urls[index % len(urls)], index, delivery)))
     sent_for = loop.time() - start
     acks = list(await asyncio.gather(*tasks))
     return acks, sent_for, len(deliveries) - len(tasks)
@@ -518,6 +530,7 @@ class Snapshot:
 
     runs: list[tuple[str, str, str, str, str]]  # repo, sha, status, conclusion, title
     run_seconds: list[float]  # created -> completed, completed runs
+    completions: list[float]  # wall clock of every completion of an unroot run (a run completed twice counts twice)
     reviews: list[tuple[str, int, str, float]]  # repo, pr, commit_id, created
     requests: list[tuple[str, str, int, float]]  # method, route, status, duration
     random_faults: dict[str, int]
@@ -530,6 +543,11 @@ def snapshot(fake: Fake) -> Snapshot:
     return Snapshot(
         [(r.repo, r.head_sha, r.status, r.conclusion or "", str((r.output or {}).get("title") or "")) for r in fake.check_runs.values() if r.name == CHECK_NAME],
         [r.completed_at - r.created_at for r in fake.check_runs.values() if r.name == CHECK_NAME and r.completed_at],
+        [
+            req.started + req.duration for req in fake.requests
+            if req.route == "/repos/{owner}/{repo}/check-runs/{check_run_id}" and req.method == "PATCH"
+            and isinstance(req.body, dict) and req.body.get("status") == "completed" and req.status < 300
+        ],
         [(r.repo, r.pull_number, r.commit_id, r.created_at) for r in fake.reviews.values()],
         [(r.method, r.route or r.path, r.status, r.duration) for r in fake.requests],
         dict(fake.random_faults),
@@ -593,11 +611,46 @@ def read_log(path: Path) -> LogFacts:
     return facts
 
 
+@dataclass(frozen=True)
+class ProcFacts:
+    """One App process after the run."""
+
+    name: str  # serve0, worker1, ...
+    peak_mb: float
+    cpu_s: float
+    log_path: Path
+    killed: bool = False
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The figures a multi-run comparison needs."""
+
+    worker_procs: int
+    jobs: int
+    jobs_per_s: float
+    window_s: float
+    ack_p99_ms: float
+    passed: bool
+
+
+def merge_logs(procs: Sequence[ProcFacts]) -> LogFacts:
+    merged = LogFacts()
+    for proc in procs:
+        facts = read_log(proc.log_path)
+        merged.conclusions.update(facts.conclusions)
+        merged.exceptions.update(facts.exceptions)
+        merged.superseded += facts.superseded
+        merged.rate_limit_waits += facts.rate_limit_waits
+    return merged
+
+
 def report(
     args: argparse.Namespace, plan: Plan, acks: list[Ack], sent_for: float, unsent: int, drained: str, drain_s: float,
-    snap: Snapshot, peak_mb: float, cpu_s: float, log_path: Path, setup_s: float, app_root: Path, load: tuple[float, float],
-) -> bool:
-    """Print the figures and a PASS/FAIL line per target; True when every target passed."""
+    snap: Snapshot, procs: Sequence[ProcFacts], setup_s: float, app_root: Path, load: tuple[float, float],
+    fleet: dict[str, int], worker_procs: int,
+) -> Summary:
+    """Print the figures and a PASS/FAIL line per target."""
     kinds = Counter(plan.deliveries[a.index].kind for a in acks)
     answered = [a for a in acks if a.status]
     acks_ms = [a.ms for a in answered]
@@ -606,8 +659,13 @@ def report(
     redeliveries = kinds["redelivery"]
     other = Counter(f"{a.status} {a.reply}".strip() for a in answered if a.status != 202 and not (a.status == 200 and a.reply == "duplicate delivery"))
     errors = Counter(a.error.split(" ")[0] for a in acks if not a.status)
-    facts = read_log(log_path)
+    facts = merge_logs(procs)
+    killed = [p for p in procs if p.killed]
     done, tracebacks = sum(facts.conclusions.values()), facts.exceptions
+    superseded_queued = facts.superseded + fleet.get("superseded", 0)
+    first_accept = min((a.at - a.ms / 1000 for a in acks if a.status == 202), default=0.0)
+    window = max(snap.completions, default=first_accept) - first_accept
+    jobs_per_s = done / window if window > 0 else 0.0
     per_sha: Counter[tuple[str, str]] = Counter((repo, sha) for repo, sha, *_ in snap.runs)
     completed = {(repo, sha) for repo, sha, status, *_ in snap.runs if status == "completed"}
     stuck = [(repo, sha) for repo, sha, status, *_ in snap.runs if status != "completed"]
@@ -646,8 +704,13 @@ def report(
           f"({installations} installations), seed {args.seed}")
     print(f"fake GitHub: {1000 * args.latency:.0f} ms per call, random faults {100 * args.fault_502:g}% 502 and "
           f"{100 * args.fault_secondary:g}% secondary rate limit (403, retry-after: 1), token endpoint exempt")
-    print(f"App: python -m bot from {app_root}, workers {args.workers or 'default'}, "
-          + (f"log {log_path}" if args.app_log else "log not kept (--app-log FILE keeps it)"))
+    if args.redis:
+        print(f"App: on Redis, {args.servers} x `unroot serve` (deliveries round-robin) and {worker_procs} x `unroot worker`, "
+              f"UNROOT_WORKERS {args.workers or 'default'} per worker process, from {app_root}"
+              + (f"; worker0 SIGKILLed {args.kill_worker_after:g} s into the sending" if killed else ""))
+    else:
+        print(f"App: python -m bot from {app_root}, workers {args.workers or 'default'}, "
+              + (f"log {procs[0].log_path}" if args.app_log else "log not kept (--app-log FILE keeps it)"))
     print(f"machine: {os.cpu_count()} CPUs, 1-minute load average {load[0]:.2f} before setup, {load[1]:.2f} after the drain "
           "(other work on the machine shows in the ack times)")
     print(f"setup: {setup_s:.1f} s ({plan.commits} commits, {sum(1 for s in plan.steps if s.kind == 'opened')} pull requests)")
@@ -661,9 +724,12 @@ def report(
     slowest = sorted(answered, key=lambda a: -a.ms)[:5]
     print("            slowest: " + ", ".join(f"#{a.index} {plan.deliveries[a.index].kind} {a.ms:.1f}" for a in slowest))
     print(f"drain       {drained} {drain_s:.1f} s after the last answer")
-    print(f"jobs        {sum(a.queued for a in acks)} queued by deliveries, {facts.superseded} superseded while queued, "
+    print(f"jobs        {sum(a.queued for a in acks)} queued by deliveries, {superseded_queued} superseded while queued, "
           f"{done} completed (App log 'job done': {dict(facts.conclusions)}); "
           f"{facts.rate_limit_waits} rate-limit waits logged")
+    print(f"throughput  {jobs_per_s:.1f} jobs/s ({done} jobs from the first accepted delivery to the last completed check run, {window:.1f} s)")
+    if fleet:
+        print("redis       " + ", ".join(f"{key} {value}" for key, value in sorted(fleet.items())))
     print(f"check runs  {len(snap.runs)} '{CHECK_NAME}' runs on {len(per_sha)} SHAs; {len(stuck)} in progress{'' if drained == 'drained' or drained.startswith('idle') else ' (the App was still working)'}; "
           f"{sum(could_not.values())} concluded 'unroot could not finish'")
     print(f"            created -> completed s: p50 {percentile(snap.run_seconds, 50):.1f}  p99 {percentile(snap.run_seconds, 99):.1f}  "
@@ -686,7 +752,10 @@ def report(
         print("            failed calls other than 403/502: " + ", ".join(f"{n} x {k}" for k, n in genuine.most_common(6)))
     if snap.internal_errors or snap.schema_errors:
         print(f"fake        {snap.internal_errors} internal errors, {snap.schema_errors} schema errors (bugs in the fake)")
-    print(f"App         peak RSS {peak_mb:.1f} MB (VmHWM), CPU {cpu_s:.1f} s, {sum(tracebacks.values())} tracebacks logged")
+    for proc in procs:
+        state = " (SIGKILLed; figures from just before)" if proc.killed else ""
+        print(f"{proc.name:<11} peak RSS {proc.peak_mb:.1f} MB (VmHWM), CPU {proc.cpu_s:.1f} s{state}")
+    print(f"App         {sum(tracebacks.values())} tracebacks logged")
     for message, count in tracebacks.most_common(8):
         print(f"              {count:>4} x {message}")
     print()
@@ -709,17 +778,54 @@ def report(
         print(f"      missing: {repo} {sha[:12]}")
     for repo, sha in stuck[:5]:
         print(f"      in progress: {repo} {sha[:12]}")
-    return all(ok for ok, _ in targets)
+    return Summary(worker_procs, done, jobs_per_s, window, p99, all(ok for ok, _ in targets))
 
 
 # ----------------------------------------------------------------------------- main
 
 
-async def run(args: argparse.Namespace) -> bool:
+@dataclass
+class Started:
+    """An App process the benchmark started."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    base: str
+    log_path: Path
+    killed: bool = False
+    facts: tuple[float, float] = (0.0, 0.0)
+
+
+async def wait_ready(session: aiohttp.ClientSession, started: Sequence[Started]) -> None:
+    ready_by = time.monotonic() + 60
+    for app in started:
+        while await health(session, app.base) is None:
+            if app.proc.poll() is not None or time.monotonic() > ready_by:
+                raise RuntimeError(f"{app.name} did not start (exit {app.proc.poll()}):\n{app.log_path.read_text()[-3000:]}")
+            await asyncio.sleep(0.1)
+
+
+async def fleet_stats(redis_url: str) -> dict[str, int]:
+    """The workers' shared counters in Redis (superseded, deferred, completed, ...)."""
+    import redis.asyncio
+
+    client = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        raw = await client.hgetall("unroot:stats")
+        return {key.decode(): int(value) for key, value in raw.items()}
+    finally:
+        await client.aclose()
+
+
+async def run(args: argparse.Namespace, worker_procs: int = 0) -> Summary:
     sys.path.insert(0, str(ROOT / "tests"))
     fakegithub = importlib.import_module("fakegithub")
+    redisserver = importlib.import_module("redisserver")
     app_root = Path(args.app_root).resolve()
-    with tempfile.TemporaryDirectory(prefix="unroot-load-") as work, fakegithub.fake_in_thread(Path(work) / "github") as (fake, loop):
+    with contextlib.ExitStack() as stack:
+        work = stack.enter_context(tempfile.TemporaryDirectory(prefix="unroot-load-"))
+        fake, loop = stack.enter_context(fakegithub.fake_in_thread(Path(work) / "github"))
+        redis_url = stack.enter_context(redisserver.redis_server(Path(work) / "redis")).url if args.redis else ""
         assert fake.base_url.startswith(f"http://{HOST}:"), fake.base_url
         load_before = os.getloadavg()[0]
         started = time.monotonic()
@@ -732,33 +838,60 @@ async def run(args: argparse.Namespace) -> bool:
         fake.fault_random.seed(args.seed)
         fake.fault_rates = {key: rate for key, rate in (("502", args.fault_502), ("secondary", args.fault_secondary)) if rate > 0}
         fake.fault_retry_after = 1
-        log_path = Path(args.app_log) if args.app_log else Path(work) / "app.log"
-        port = free_port()
-        base = f"http://{HOST}:{port}"
-        proc = start_app(app_root, fake, port, args.workers, log_path)
+        apps: list[Started] = []
+        roles = [("serve", n) for n in range(args.servers if args.redis else 1)] + [("worker", n) for n in range(worker_procs)]
+        for role, n in roles:
+            port = free_port()
+            log_path = Path(work) / f"{role}{n}.log"
+            if args.app_log and role == "serve" and n == 0:
+                log_path = Path(args.app_log)
+            proc = start_app(app_root, fake, port, args.workers, log_path, redis_url, role)
+            apps.append(Started(f"{role}{n}", proc, f"http://{HOST}:{port}", log_path))
+        servers = [app for app in apps if app.name.startswith("serve")]
         try:
             connector = aiohttp.TCPConnector(limit=512)
             async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=10)) as session:
-                ready_by = time.monotonic() + 30
-                while await health(session, base) is None:
-                    if proc.poll() is not None or time.monotonic() > ready_by:
-                        raise RuntimeError(f"the App did not start (exit {proc.poll()}):\n{log_path.read_text()[-3000:]}")
-                    await asyncio.sleep(0.1)
+                await wait_ready(session, apps)
 
                 def before_send(delivery: Delivery) -> None:
                     if delivery.kind == "synchronize":  # GitHub moves the PR before it tells
                         pull = fake.pull(delivery.repo, delivery.pr)
                         loop.call_soon_threadsafe(setattr, pull, "head_sha", delivery.sha)
 
+                def kill(victim: Started) -> None:
+                    victim.facts = proc_status(victim.proc.pid)
+                    victim.proc.send_signal(signal.SIGKILL)
+                    victim.killed = True
+
+                workers = [app for app in apps if app.name.startswith("worker")]
+                if args.kill_worker_after is not None and workers:
+                    asyncio.get_running_loop().call_later(args.kill_worker_after, kill, workers[0])
                 limit = min(args.send_limit, len(plan.deliveries) / args.rate + 30)
-                acks, sent_for, unsent = await send_all(session, f"{base}/webhook", plan.deliveries, args.rate, limit, before_send)
-                drained, drain_s = await drain(session, base, fake, loop, args.drain_timeout, args.settle)
-                peak_mb, cpu_s = proc_status(proc.pid)
+                urls = [f"{app.base}/webhook" for app in servers]
+                acks, sent_for, unsent = await send_all(session, urls, plan.deliveries, args.rate, limit, before_send)
+                drained, drain_s = await drain(session, servers[0].base, fake, loop, args.drain_timeout, args.settle)
+                for app in apps:
+                    if not app.killed:
+                        app.facts = proc_status(app.proc.pid)
                 load = (load_before, os.getloadavg()[0])
                 snap: Snapshot = await on_loop(loop, lambda: snapshot(fake))
+                fleet = await fleet_stats(redis_url) if redis_url else {}
         finally:
-            stop_app(proc)
-        return report(args, plan, acks, sent_for, unsent, drained, drain_s, snap, peak_mb, cpu_s, log_path, setup_s, app_root, load)
+            for app in apps:
+                stop_app(app.proc)
+        procs = [ProcFacts(app.name, app.facts[0], app.facts[1], app.log_path, app.killed) for app in apps]
+        return report(args, plan, acks, sent_for, unsent, drained, drain_s, snap, procs, setup_s, app_root, load, fleet, worker_procs)
+
+
+def compare(summaries: Sequence[Summary]) -> None:
+    """The scaling table: each run against the first, same load, same shell session."""
+    base = summaries[0]
+    print("scaling (same load, same session; jobs/s = completed jobs / first accepted delivery -> last completed run)")
+    print(" workers  jobs  window s  jobs/s  ratio  ack p99 ms  targets")
+    for item in summaries:
+        ratio = item.jobs_per_s / base.jobs_per_s if base.jobs_per_s else 0.0
+        print(f" {item.worker_procs:>7}  {item.jobs:>4}  {item.window_s:>8.1f}  {item.jobs_per_s:>6.1f}  {ratio:>5.2f}  "
+              f"{item.ack_p99_ms:>10.1f}  {'PASS' if item.passed else 'FAIL'}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -780,7 +913,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--app-root", default=str(ROOT), help="checkout whose App runs (default: this one)")
     parser.add_argument("--app-log", help="keep the App's log in this file")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--redis", action="store_true", help="run the App on a redis-server: serve processes plus worker processes")
+    parser.add_argument("--servers", type=int, default=2, help="with --redis: `unroot serve` processes (deliveries go round-robin)")
+    parser.add_argument(
+        "--worker-procs", default="1", help="with --redis: `unroot worker` processes; a comma list (1,2,4) runs the same load once per count"
+    )
+    parser.add_argument("--kill-worker-after", type=float, help="with --redis: SIGKILL one worker this many seconds into the sending")
     args = parser.parse_args(argv)
+    try:
+        counts = [int(part) for part in str(args.worker_procs).split(",")]
+    except ValueError:
+        parser.error("--worker-procs takes numbers, e.g. 1,2,4")
+    if not args.redis and (args.kill_worker_after is not None or counts != [1]):
+        parser.error("--worker-procs and --kill-worker-after need --redis")
+    if args.redis and (not 1 <= args.servers <= 8 or not all(1 <= n <= 16 for n in counts)):
+        parser.error("--servers 1..8 and --worker-procs 1..16")
     if not 1 <= args.deliveries <= MAX_DELIVERIES or not 0 < args.rate <= MAX_RATE or not 1 <= args.repos <= 1000:
         parser.error(f"--deliveries 1..{MAX_DELIVERIES}, --rate up to {MAX_RATE:g}, --repos 1..1000")
     if args.fault_502 < 0 or args.fault_secondary < 0 or args.fault_502 + args.fault_secondary > 1:
@@ -788,8 +935,15 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.branch_pushes <= 1 or args.latency < 0:
         parser.error("--branch-pushes must be from 0 to 1 and --latency >= 0")
     sys.setswitchinterval(0.0005)  # the fake's thread must not hold the sender off for 5 ms at a time
-    passed = asyncio.run(run(args))
-    return 1 if args.strict and not passed else 0
+    summaries = []
+    for n, count in enumerate(counts if args.redis else [0]):
+        if n:
+            print("\n" + "=" * 100 + "\n")
+        summaries.append(asyncio.run(run(args, count)))
+    if len(summaries) > 1:
+        print()
+        compare(summaries)
+    return 1 if args.strict and not all(s.passed for s in summaries) else 0
 
 
 if __name__ == "__main__":

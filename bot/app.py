@@ -47,12 +47,12 @@ class Runtime:
 
     async def open(self) -> None:
         """The HTTP session and the token cache (shared through Redis when the queue is)."""
-        timeout = aiohttp.ClientTimeout(total=30, connect=10)
-        self.session = aiohttp.ClientSession(timeout=timeout)
         store = None
         if isinstance(self.queue, RedisQueue):
-            await self.queue.connect()
+            await self.queue.connect()  # first: a process that cannot reach Redis exits saying so
             store = RedisTokenStore(self.queue.redis, self.settings.private_key)
+        timeout = aiohttp.ClientTimeout(total=30, connect=10)
+        self.session = aiohttp.ClientSession(timeout=timeout)
         self.tokens = TokenCache(
             self.settings.app_id, self.settings.private_key, self.fetch_token, on_token=self.redactor.add, store=store
         )
@@ -132,6 +132,7 @@ def make_queue(settings: AppSettings, run_jobs: bool) -> JobQueue:
     return RedisQueue(
         settings.redis_url, run_jobs=run_jobs, workers=settings.workers, installation_limit=settings.installation_jobs,
         lease=settings.lease_seconds, attempts=settings.job_attempts, job_timeout=settings.job_timeout,
+        connect_wait=settings.redis_wait,
     )
 
 

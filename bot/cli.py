@@ -193,7 +193,12 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"), app[STATE].redactor, as_json=os.environ.get("LOG_FORMAT", "json") == "json")
     host = args.host or settings.host
     port = args.port or settings.port
-    web.run_app(app, host=host, port=port, print=lambda _: None)
+    from bot.queue import QueueUnavailable
+
+    try:
+        web.run_app(app, host=host, port=port, print=lambda _: None)
+    except QueueUnavailable as error:
+        raise UsageError(f"server stopped: {error}") from None
     return EXIT_OK
 
 
@@ -207,10 +212,11 @@ def _worker(args: argparse.Namespace) -> int:
     if not settings.redis_url:
         raise UsageError("cannot start the worker: REDIS_URL is not set (without Redis, `unroot serve` runs the jobs itself)")
     from bot import worker
+    from bot.queue import QueueUnavailable
 
     try:
         worker.run(settings, args.status_port, args.host or settings.host)
-    except RuntimeError as error:  # Redis unreachable at start-up, say
+    except QueueUnavailable as error:
         raise UsageError(f"worker stopped: {error}") from None
     return EXIT_OK
 

@@ -111,6 +111,7 @@ class AppSettings:
     lease_seconds: float = 30.0  # with Redis: a dead worker's job is taken again after this long
     job_attempts: int = 3  # with Redis: attempts cut short (worker killed) before the run is failed
     job_timeout: float = 900.0  # with Redis: a job running longer completes its run as failed
+    redis_wait: float = 30.0  # with Redis: seconds to wait for it at start-up before giving up
 
     @property
     def graphql_url(self) -> str:
@@ -154,10 +155,11 @@ class AppSettings:
             lease = float(env.get("UNROOT_LEASE_SECONDS", "30"))
             attempts = int(env.get("UNROOT_JOB_ATTEMPTS", "3"))
             job_timeout = float(env.get("UNROOT_JOB_TIMEOUT", "900"))
+            redis_wait = float(env.get("UNROOT_REDIS_WAIT", "30"))
         except ValueError:
             raise SettingsError(
                 "PORT, UNROOT_WORKERS, UNROOT_SECONDARY_LIMIT_FLOOR, UNROOT_SHUTDOWN_GRACE, UNROOT_INSTALLATION_JOBS, "
-                "UNROOT_LEASE_SECONDS, UNROOT_JOB_ATTEMPTS and UNROOT_JOB_TIMEOUT must be numbers"
+                "UNROOT_LEASE_SECONDS, UNROOT_JOB_ATTEMPTS, UNROOT_JOB_TIMEOUT and UNROOT_REDIS_WAIT must be numbers"
             ) from None
         redis_url = env.get("REDIS_URL", "")
         if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
@@ -180,4 +182,5 @@ class AppSettings:
             lease_seconds=max(1.0, lease),
             job_attempts=max(1, attempts),
             job_timeout=max(10.0, job_timeout),
+            redis_wait=max(0.0, redis_wait),
         )

@@ -20,6 +20,10 @@ class QueueClosed(RuntimeError):
     """The queue is draining for shutdown; deliveries must be refused so GitHub can redeliver."""
 
 
+class QueueUnavailable(RuntimeError):
+    """The queue's backend (Redis) cannot be reached at start-up; the message says where and why."""
+
+
 @dataclass(frozen=True)
 class Job:
     """What one delivery asks for: analyse `head_sha` of `repo` and publish the result."""

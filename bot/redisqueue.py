@@ -34,11 +34,11 @@ from dataclasses import asdict
 from typing import Any, TypeVar, cast
 
 from arq.connections import ArqRedis
-from arq.constants import in_progress_key_prefix
+from arq.constants import in_progress_key_prefix, job_key_prefix
 from arq.worker import Retry, Worker, func
 from redis.exceptions import RedisError
 
-from bot.queue import GiveUp, Handler, Job, QueueClosed, QueueStats
+from bot.queue import GiveUp, Handler, Job, QueueClosed, QueueStats, QueueUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +100,35 @@ return 0
 """
 
 
+# KEYS: lane, pull-request mark. ARGV: sha, lane ttl, job id prefix ("<repo>@"), job id suffix
+# (":pr7"), PR number or "", mark ttl, queue, arq in-progress prefix, arq job prefix, stats hash.
+# Moves the lane to this SHA and drops the lane's previous job if it is still waiting (not
+# running): superseded work never takes a worker slot. Returns 1 when a job was dropped.
+_SUBMIT = """
+local previous = redis.call('GET', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+if ARGV[5] ~= '' then
+  redis.call('SET', KEYS[2], ARGV[5], 'EX', ARGV[6])
+end
+if previous and previous ~= ARGV[1] then
+  local old = ARGV[3] .. previous .. ARGV[4]
+  if redis.call('EXISTS', ARGV[8] .. old) == 0 and redis.call('ZREM', ARGV[7], old) == 1 then
+    redis.call('DEL', ARGV[9] .. old)
+    redis.call('HINCRBY', ARGV[10], 'superseded', 1)
+    return 1
+  end
+end
+return 0
+"""
+
+
+def _suffix(job: Job) -> str:
+    return f":pr{job.pr_number}" if job.pr_number is not None else ":push"
+
+
 def job_id(job: Job) -> str:
     """arq's job id: one per (repository, commit, pull request or push)."""
-    which = f"pr{job.pr_number}" if job.pr_number is not None else "push"
-    return f"{job.repo}@{job.head_sha}:{which}"
+    return f"{job.repo}@{job.head_sha}{_suffix(job)}"
 
 
 def lane_key(job: Job) -> str:
@@ -169,9 +194,11 @@ class RedisQueue:
         lease: float = 30.0,
         attempts: int = 3,
         job_timeout: float = 900.0,
-        poll_delay: float = 0.2,
+        poll_delay: float = 0.05,
         name: str | None = None,
+        connect_wait: float = 30.0,
     ) -> None:
+        self.connect_wait = connect_wait
         self.url = url
         self.run_jobs = run_jobs
         self.workers = workers
@@ -194,17 +221,19 @@ class RedisQueue:
             raise RuntimeError("RedisQueue.connect() has not been awaited")
         return self._redis
 
-    async def connect(self, wait: float = 30.0) -> None:
-        """Connect, waiting up to `wait` seconds for Redis (it may start after us); raises with the reason."""
+    async def connect(self) -> None:
+        """Connect, waiting up to `connect_wait` seconds for Redis (it may start after us); raises with the reason."""
+        if self._redis is not None:
+            return
         self._redis = connect(self.url)
-        deadline = time.monotonic() + wait
+        deadline = time.monotonic() + self.connect_wait
         while True:
             try:
                 await self._redis.ping()
                 return
             except (RedisError, OSError) as error:
                 if time.monotonic() >= deadline:
-                    raise RuntimeError(f"cannot reach Redis at {_safe_url(self.url)}: {error}") from None
+                    raise QueueUnavailable(f"cannot reach Redis at {_safe_url(self.url)}: {error}") from None
                 log.warning("waiting for Redis at %s: %s", _safe_url(self.url), error)
                 await asyncio.sleep(1.0)
 
@@ -214,12 +243,12 @@ class RedisQueue:
         """Make `job` the newest of its lane and queue it (False: that job is already queued or running)."""
         if self._closed:
             raise QueueClosed("shutting down")
-        async with self.redis.pipeline(transaction=True) as pipe:
-            # The lane first: a worker that takes the job before this is written would drop it as stale.
-            pipe.set(lane_key(job), job.head_sha, ex=LANE_TTL)
-            if job.pr_number is not None:
-                pipe.set(pr_mark_key(job), str(job.pr_number), ex=PR_MARK_TTL)
-            await pipe.execute()
+        # The lane first: a worker that takes the job before this is written would drop it as stale.
+        await _done(self.redis.eval(
+            _SUBMIT, 2, lane_key(job), pr_mark_key(job), job.head_sha, str(LANE_TTL), f"{job.repo}@", _suffix(job),
+            str(job.pr_number) if job.pr_number is not None else "", str(PR_MARK_TTL), QUEUE_NAME,
+            in_progress_key_prefix, job_key_prefix, STATS,
+        ))
         queued = await self.redis.enqueue_job(FUNCTION, asdict(job), _job_id=job_id(job), _expires=JOB_EXPIRES)
         return queued is not None
 
@@ -247,8 +276,7 @@ class RedisQueue:
 
     async def start(self, handler: Handler, give_up: GiveUp | None = None) -> None:
         """Connect, and start the arq worker when this process runs jobs."""
-        if self._redis is None:
-            await self.connect()
+        await self.connect()
         if not self.run_jobs:
             return
         self._handler, self._give_up = handler, give_up

@@ -144,3 +144,55 @@ def test_our_own_image_and_deployment_pass_with_zero_findings() -> None:
     result = unroot("check", "--format", "json", "Dockerfile", "deploy", cwd=root)
     assert result.returncode == 0
     assert json.loads(result.stdout)["findings"] == []
+
+
+def _app_env(**extra: str) -> dict[str, str]:
+    import os
+
+    from fakegithub import shared_app_key
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "UNROOT_", "REDIS_"))}
+    env.update(GITHUB_APP_ID="1", GITHUB_PRIVATE_KEY=shared_app_key().private_pem, **extra)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    return env
+
+
+def test_worker_without_redis_says_what_to_set(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "worker"], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=_app_env()
+    )
+    assert result.returncode == 2
+    assert "cannot start the worker: REDIS_URL is not set" in result.stderr
+
+
+def test_worker_refuses_a_redis_it_cannot_reach_with_the_address_and_no_password(tmp_path: Path) -> None:
+    from redisserver import free_port
+
+    url = f"redis://user:hunter2@127.0.0.1:{free_port()}/0"
+    env = _app_env(REDIS_URL=url, UNROOT_REDIS_WAIT="0.5")
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "worker"], cwd=tmp_path, capture_output=True, text=True, timeout=90, env=env)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "worker stopped: cannot reach Redis at redis://***@127.0.0.1:" in result.stderr
+    assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_refuses_a_redis_it_cannot_reach(tmp_path: Path) -> None:
+    from redisserver import free_port
+
+    env = _app_env(GITHUB_WEBHOOK_SECRET="s", REDIS_URL=f"redis://127.0.0.1:{free_port()}/0", UNROOT_REDIS_WAIT="0.5")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve", "--port", "0", "--host", "127.0.0.1"], cwd=tmp_path, capture_output=True,
+        text=True, timeout=90, env=env,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "server stopped: cannot reach Redis at redis://127.0.0.1:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_run_jobs_is_refused_without_redis(tmp_path: Path) -> None:
+    env = _app_env(GITHUB_WEBHOOK_SECRET="s")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve", "--run-jobs"], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env
+    )
+    assert result.returncode == 2
+    assert "--run-jobs is for REDIS_URL setups" in result.stderr

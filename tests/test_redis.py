@@ -99,12 +99,29 @@ async def test_a_commit_is_queued_once_and_a_newer_head_supersedes_the_queued_on
         assert not await web.submit(job("a"))  # the same commit of the same PR: once
         assert await web.submit(job("b"))  # a newer head of PR 1
         assert await web.submit(job("c", pr=2))  # another PR: its own lane
-        assert (await web.stats()).depth == 3
+        assert (await web.stats()).depth == 2  # "a" left the queue when "b" came: it takes no worker slot
+        assert not await web.redis.exists("arq:job:o/r@a:pr1")
         async with worker_queue(redis_url, handler) as (worker, _):
             await settle(worker)
             counters = await worker.counters()
     assert sorted(ran) == ["b", "c"]
     assert counters["superseded"] == 1 and counters["completed"] == 2
+
+
+async def test_a_job_whose_lane_moved_on_as_a_worker_took_it_is_dropped_there(redis_url: str) -> None:
+    ran: list[str] = []
+
+    async def handler(work: Job, is_current: IsCurrent) -> None:
+        ran.append(work.head_sha)
+
+    async with web_queue(redis_url) as web:
+        await web.submit(job("a"))
+        # A newer head's submit lost the race to the worker that took "a" (so "a" stayed queued).
+        await web.redis.set("unroot:lane:o/r:pr:1", "b")
+        async with worker_queue(redis_url, handler) as (worker, _):
+            await settle(worker)
+            counters = await worker.counters()
+    assert ran == [] and counters["superseded"] == 1
 
 
 async def test_a_running_job_learns_that_a_newer_head_arrived(redis_url: str) -> None:
