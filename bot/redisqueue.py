@@ -199,6 +199,7 @@ class RedisQueue:
         connect_wait: float = 30.0,
     ) -> None:
         self.connect_wait = connect_wait
+        self.give_up_retry = (10.0, 30.0)  # seconds before failing a run is tried again
         self.url = url
         self.run_jobs = run_jobs
         self.workers = workers
@@ -280,6 +281,7 @@ class RedisQueue:
         if not self.run_jobs:
             return
         self._handler, self._give_up = handler, give_up
+        logging.getLogger("arq").setLevel(logging.WARNING)  # a line per job and per deferral is noise at INFO
         self._worker = Worker(
             functions=[func(self._run, name=FUNCTION, max_tries=1_000_000)],  # attempts are counted by us
             queue_name=QUEUE_NAME,
@@ -360,8 +362,7 @@ class RedisQueue:
             if attempt > self.attempts:
                 reason = f"{attempt - 1} attempts were cut short (a worker died or lost Redis mid-job)"
                 log.error("giving up on %s: %s", arq_id, reason, extra={"repo": job.repo, "sha": job.head_sha})
-                if self._give_up is not None:
-                    await self._give_up(job, reason)
+                await self._complete_as_failed(job, reason)
                 await _done(redis.hincrby(STATS, "gave_up", 1))
                 finished = True
                 return "gave up"
@@ -370,8 +371,7 @@ class RedisQueue:
                 async with asyncio.timeout(self.job_timeout):
                     await self._handler(job, self._is_current(job))
             except TimeoutError:
-                if self._give_up is not None:
-                    await self._give_up(job, f"the job took longer than {self.job_timeout:g} s")
+                await self._complete_as_failed(job, f"the job took longer than {self.job_timeout:g} s")
                 await _done(redis.hincrby(STATS, "timed_out", 1))
                 finished = True
                 return "timed out"
@@ -387,6 +387,17 @@ class RedisQueue:
             if finished:
                 await asyncio.shield(self._quietly(redis.delete(attempts_key)))
             await asyncio.shield(self._quietly(_done(redis.eval(_RELEASE, 3, *keys, owner, member))))
+
+    async def _complete_as_failed(self, job: Job, reason: str) -> None:
+        """Fail the commit's check run with a Re-run button; if GitHub cannot be reached for
+        that either, the job goes back to the queue to try again later (never stuck in progress)."""
+        if self._give_up is None:
+            return
+        try:
+            await self._give_up(job, reason)
+        except Exception as error:  # noqa: BLE001 - whatever GitHub answered, try again later
+            log.warning("could not fail the check run of %s: %r; retrying later", job_id(job), error)
+            raise Retry(defer=random.uniform(*self.give_up_retry)) from None
 
     def _is_current(self, job: Job) -> Callable[[], Awaitable[bool]]:
         async def is_current() -> bool:

@@ -21,7 +21,6 @@ async def work(settings: AppSettings, stop: asyncio.Event, status_port: int | No
     still running after it goes back to the queue for another worker."""
     runtime = Runtime(settings, make_queue(settings, run_jobs=True))
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"), runtime.redactor, as_json=os.environ.get("LOG_FORMAT", "json") == "json")
-    logging.getLogger("arq").setLevel(logging.WARNING)  # one line per job and per deferral is noise at INFO
     runner: web.AppRunner | None = None
     await runtime.open()
     try:

@@ -214,6 +214,30 @@ async def test_a_job_cut_short_too_often_fails_its_run_instead_of_killing_worker
     assert [(work.head_sha, reason) for work, reason in gave_up] == [("p", "3 attempts were cut short (a worker died or lost Redis mid-job)")]
 
 
+async def test_failing_the_run_is_tried_again_when_github_cannot_be_reached_for_that_either(redis_url: str) -> None:
+    calls: list[str] = []
+
+    async def handler(work: Job, is_current: IsCurrent) -> None:
+        raise AssertionError("a job past its attempts does not run")
+
+    async def give_up(work: Job, reason: str) -> None:
+        calls.append(reason)
+        if len(calls) == 1:
+            raise ConnectionError("GitHub unreachable")
+
+    async with web_queue(redis_url) as web:
+        await web.submit(job("p"))
+        await web.redis.set("unroot:attempts:o/r@p:pr1", 3)
+        worker = RedisQueue(redis_url, run_jobs=True, poll_delay=0.02, attempts=3)
+        worker.give_up_retry = (0.05, 0.1)
+        await worker.start(handler, give_up)
+        try:
+            await settle(worker)
+        finally:
+            await worker.drain(1.0, _never)
+    assert len(calls) == 2  # the second try failed the run; nothing was left in progress
+
+
 async def test_a_job_over_its_time_limit_fails_its_run(redis_url: str) -> None:
     async def handler(work: Job, is_current: IsCurrent) -> None:
         await asyncio.sleep(60)
