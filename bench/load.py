@@ -536,6 +536,7 @@ class Snapshot:
     random_faults: dict[str, int]
     internal_errors: int
     schema_errors: int
+    internal_error_lines: list[str]
     max_in_flight: int
 
 
@@ -553,6 +554,7 @@ def snapshot(fake: Fake) -> Snapshot:
         dict(fake.random_faults),
         len(fake.internal_errors),
         len(fake.schema_errors),
+        [error.strip().splitlines()[-1][:200] for error in fake.internal_errors],
         int(fake.max_in_flight),
     )
 
@@ -752,6 +754,8 @@ def report(
         print("            failed calls other than 403/502: " + ", ".join(f"{n} x {k}" for k, n in genuine.most_common(6)))
     if snap.internal_errors or snap.schema_errors:
         print(f"fake        {snap.internal_errors} internal errors, {snap.schema_errors} schema errors (bugs in the fake)")
+        for line, count in Counter(snap.internal_error_lines).most_common(4):
+            print(f"              {count:>4} x {line}")
     for proc in procs:
         state = " (SIGKILLed; figures from just before)" if proc.killed else ""
         print(f"{proc.name:<11} peak RSS {proc.peak_mb:.1f} MB (VmHWM), CPU {proc.cpu_s:.1f} s{state}")

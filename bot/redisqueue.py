@@ -17,6 +17,8 @@ another. On top of it, in Redis too:
   worker renews them: a SIGKILLed worker's job is taken again within that time.
 - `unroot:attempts:<job>`: attempts cut short; past the limit the job completes its check run
   as failed, with a Re-run button, instead of killing workers forever.
+- `unroot:started:<job>`: the job began once, so it may own an in-progress check run: it is
+  never dropped as superseded, it runs again to complete that run (without a review).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any, TypeVar, cast
 
 from arq.connections import ArqRedis
@@ -46,6 +48,7 @@ QUEUE_NAME = "unroot:queue"
 FUNCTION = "unroot_job"
 RUNNING = "unroot:running"  # sorted set: "<job id>|<worker>" -> lease expiry (ms)
 STATS = "unroot:stats"  # hash of fleet-wide counters
+STARTED_PREFIX = "unroot:started:"  # a job that began once may own an in-progress check run
 DELIVERY_TTL = 3 * 24 * 3600  # GitHub redelivers (by hand or API) deliveries of the past 3 days
 LANE_TTL = 7 * 24 * 3600
 PR_MARK_TTL = 24 * 3600
@@ -101,9 +104,10 @@ return 0
 
 
 # KEYS: lane, pull-request mark. ARGV: sha, lane ttl, job id prefix ("<repo>@"), job id suffix
-# (":pr7"), PR number or "", mark ttl, queue, arq in-progress prefix, arq job prefix, stats hash.
-# Moves the lane to this SHA and drops the lane's previous job if it is still waiting (not
-# running): superseded work never takes a worker slot. Returns 1 when a job was dropped.
+# (":pr7"), PR number or "", mark ttl, queue, arq in-progress prefix, arq job prefix, stats hash,
+# started prefix. Moves the lane to this SHA and drops the lane's previous job if it is waiting
+# and never started (a started one may own an in-progress check run that it must complete):
+# superseded work never takes a worker slot. Returns 1 when a job was dropped.
 _SUBMIT = """
 local previous = redis.call('GET', KEYS[1])
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
@@ -112,7 +116,8 @@ if ARGV[5] ~= '' then
 end
 if previous and previous ~= ARGV[1] then
   local old = ARGV[3] .. previous .. ARGV[4]
-  if redis.call('EXISTS', ARGV[8] .. old) == 0 and redis.call('ZREM', ARGV[7], old) == 1 then
+  local untouched = redis.call('EXISTS', ARGV[8] .. old) == 0 and redis.call('EXISTS', ARGV[11] .. old) == 0
+  if untouched and redis.call('ZREM', ARGV[7], old) == 1 then
     redis.call('DEL', ARGV[9] .. old)
     redis.call('HINCRBY', ARGV[10], 'superseded', 1)
     return 1
@@ -120,6 +125,9 @@ if previous and previous ~= ARGV[1] then
 end
 return 0
 """
+
+
+JOB_FIELDS = frozenset(field.name for field in fields(Job))
 
 
 def _suffix(job: Job) -> str:
@@ -248,7 +256,7 @@ class RedisQueue:
         await _done(self.redis.eval(
             _SUBMIT, 2, lane_key(job), pr_mark_key(job), job.head_sha, str(LANE_TTL), f"{job.repo}@", _suffix(job),
             str(job.pr_number) if job.pr_number is not None else "", str(PR_MARK_TTL), QUEUE_NAME,
-            in_progress_key_prefix, job_key_prefix, STATS,
+            in_progress_key_prefix, job_key_prefix, STATS, STARTED_PREFIX,
         ))
         queued = await self.redis.enqueue_job(FUNCTION, asdict(job), _job_id=job_id(job), _expires=JOB_EXPIRES)
         return queued is not None
@@ -322,12 +330,13 @@ class RedisQueue:
             return
         for running in worker.tasks.values():
             running.cancel()
-        task.cancel()
-        await asyncio.gather(task, *worker.tasks.values(), return_exceptions=True)
+        await _cancel_for_sure(task)
+        await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
 
     async def _run(self, ctx: dict[str, Any], payload: dict[str, Any]) -> str:
         """arq's entry point for one job; returns what happened (for arq's log)."""
-        job = Job(**payload)
+        # Fields a newer or older release added are ignored (rolling deploys mix versions).
+        job = Job(**{name: value for name, value in payload.items() if name in JOB_FIELDS})
         try:
             return await self._attempt(job, str(ctx["job_id"]))
         except (RedisError, OSError) as error:
@@ -337,13 +346,17 @@ class RedisQueue:
 
     async def _attempt(self, job: Job, arq_id: str) -> str:
         redis = self.redis
-        if (await redis.get(lane_key(job)) or b"").decode() != job.head_sha:
-            await _done(redis.hincrby(STATS, "superseded", 1))
-            return "superseded"
-        if job.pr_number is None and await redis.exists(pr_mark_key(job)):
-            # A pull request job for this commit publishes the check run (and the review).
-            await _done(redis.hincrby(STATS, "covered_by_pr", 1))
-            return "covered by a pull request job"
+        started_key = STARTED_PREFIX + arq_id
+        # A job that began before (its worker died or stopped) may have created the commit's check
+        # run: it always runs again, to complete that run (superseded, it posts no review).
+        if not await redis.exists(started_key):
+            if (await redis.get(lane_key(job)) or b"").decode() != job.head_sha:
+                await _done(redis.hincrby(STATS, "superseded", 1))
+                return "superseded"
+            if job.pr_number is None and await redis.exists(pr_mark_key(job)):
+                # A pull request job for this commit publishes the check run (and the review).
+                await _done(redis.hincrby(STATS, "covered_by_pr", 1))
+                return "covered by a pull request job"
         owner = uuid.uuid4().hex
         member = f"{arq_id}|{self.name}"
         lease_ms = int(self.lease * 1000)
@@ -357,10 +370,13 @@ class RedisQueue:
         attempts_key = f"unroot:attempts:{arq_id}"
         finished = False
         try:
-            attempt = int(await redis.incr(attempts_key))
-            await redis.expire(attempts_key, ATTEMPTS_TTL)
-            if attempt > self.attempts:
-                reason = f"{attempt - 1} attempts were cut short (a worker died or lost Redis mid-job)"
+            async with redis.pipeline(transaction=True) as pipe:
+                pipe.set(started_key, b"1", ex=ATTEMPTS_TTL)
+                pipe.incr(attempts_key)
+                pipe.expire(attempts_key, ATTEMPTS_TTL)
+                _, attempt, _ = await pipe.execute()
+            if int(attempt) > self.attempts:
+                reason = f"{int(attempt) - 1} attempts were cut short (a worker died or lost Redis mid-job)"
                 log.error("giving up on %s: %s", arq_id, reason, extra={"repo": job.repo, "sha": job.head_sha})
                 await self._complete_as_failed(job, reason)
                 await _done(redis.hincrby(STATS, "gave_up", 1))
@@ -385,7 +401,7 @@ class RedisQueue:
         finally:
             heartbeat.cancel()
             if finished:
-                await asyncio.shield(self._quietly(redis.delete(attempts_key)))
+                await asyncio.shield(self._quietly(redis.delete(attempts_key, started_key)))
             await asyncio.shield(self._quietly(_done(redis.eval(_RELEASE, 3, *keys, owner, member))))
 
     async def _complete_as_failed(self, job: Job, reason: str) -> None:
@@ -423,6 +439,18 @@ class RedisQueue:
             await operation
         except (RedisError, OSError) as error:
             log.warning("Redis clean-up failed (the keys expire on their own): %s", error)
+
+
+async def _cancel_for_sure(task: asyncio.Task[None], tries: int = 40) -> None:
+    """Cancel arq's worker loop and wait for it to end. On Python 3.11 a cancel that lands while
+    its `poll()` async generator is between sleeps can be lost (seen here: the loop then waits
+    forever in its next sleep), so the cancel is repeated until the task is done."""
+    for _ in range(tries):
+        task.cancel()
+        done, _pending = await asyncio.wait({task}, timeout=0.25)
+        if done:
+            return
+    log.error("arq's worker loop did not stop after %d cancels", tries)
 
 
 def _safe_url(url: str) -> str:

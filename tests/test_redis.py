@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -270,6 +271,44 @@ async def test_a_gracefully_stopped_job_stays_queued_for_the_next_worker(redis_u
         async with worker_queue(redis_url, quick) as (second, _):
             await settle(second)
     assert finished == ["a"]
+
+
+async def test_a_stopped_job_that_a_newer_head_supersedes_still_runs_to_complete_its_check_run(redis_url: str) -> None:
+    started = asyncio.Event()
+    ran: list[tuple[str, bool]] = []
+
+    async def slow(work: Job, is_current: IsCurrent) -> None:
+        started.set()  # (here the job would have created its check run, in progress)
+        await asyncio.sleep(60)
+
+    async def quick(work: Job, is_current: IsCurrent) -> None:
+        ran.append((work.head_sha, await is_current()))
+
+    async with web_queue(redis_url) as web:
+        await web.submit(job("a"))
+        first = RedisQueue(redis_url, run_jobs=True, poll_delay=0.02)
+        await first.start(slow)
+        await asyncio.wait_for(started.wait(), 10)
+        await first.drain(0.1, _never)  # "a" goes back to the queue, its run still in progress
+        await web.submit(job("b"))  # a newer head: "a" is not dropped, it has a run to complete
+        async with worker_queue(redis_url, quick) as (second, _):
+            await settle(second)
+    assert sorted(ran) == [("a", False), ("b", True)]  # "a" completes its run and posts no review
+
+
+async def test_a_job_from_another_release_with_an_extra_field_still_runs(redis_url: str) -> None:
+    ran: list[str] = []
+
+    async def handler(work: Job, is_current: IsCurrent) -> None:
+        ran.append(work.head_sha)
+
+    async with web_queue(redis_url) as web:
+        newer = {**dataclasses.asdict(job("a")), "priority": 3}
+        await web.redis.set("unroot:lane:o/r:pr:1", "a")
+        await web.redis.enqueue_job("unroot_job", newer, _job_id="o/r@a:pr1")
+        async with worker_queue(redis_url, handler) as (worker, _):
+            await settle(worker)
+    assert ran == ["a"]
 
 
 async def test_installation_tokens_are_fetched_once_for_every_process_and_stored_sealed(redis_url: str) -> None:
