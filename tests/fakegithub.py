@@ -2346,6 +2346,8 @@ class FakeGitHub:
                 api = f"{request.scheme}://{request.host}{prefix}"
                 ctx = Ctx(request, matched[1], request.query, body, api)
                 reply, auth = await self._serve(matched[0], ctx)
+        except ConnectionResetError:  # the client died mid-request (a SIGKILLed worker): nothing applied
+            reply = error(499, "client closed the connection")
         except Exception as exc:  # noqa: BLE001 - a bug in the fake: make it loud
             self.internal_errors.append(traceback.format_exc())
             reply = error(500, f"fake GitHub crashed: {exc!r}")
