@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -153,6 +154,7 @@ async def webhook(request: web.Request) -> web.Response:
 
 
 async def _answer(request: web.Request, state: State) -> web.Response:
+    received = time.time()  # before any await: two servers may finish deliveries out of order
     body = await request.read()
     if state.settings.webhook_secret:
         signature = request.headers.get("X-Hub-Signature-256")
@@ -181,7 +183,7 @@ async def _answer(request: web.Request, state: State) -> web.Response:
     submitted: list[bool] = []
 
     async def submit(work: Job) -> bool:
-        submitted.append(await state.queue.submit(work))
+        submitted.append(await state.queue.submit(dataclasses.replace(work, received=received)))
         return submitted[-1]
 
     try:

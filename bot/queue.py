@@ -38,6 +38,7 @@ class Job:
     base_sha: str | None = None  # push: the commit before; None for a new branch
     ref: str | None = None  # push: refs/heads/<branch>
     changed_files: int | None = None  # pull_request: how many files the PR changes (page count)
+    received: float = 0.0  # when the delivery reached us (epoch s): orders a lane across web processes
 
     @property
     def key(self) -> tuple[str, str]:

@@ -105,12 +105,24 @@ return 0
 
 # KEYS: lane, pull-request mark. ARGV: sha, lane ttl, job id prefix ("<repo>@"), job id suffix
 # (":pr7"), PR number or "", mark ttl, queue, arq in-progress prefix, arq job prefix, stats hash,
-# started prefix. Moves the lane to this SHA and drops the lane's previous job if it is waiting
+# started prefix, received (ms). A delivery received before the lane's newest one (two web
+# processes can finish deliveries out of order) changes nothing: returns 2. Otherwise moves the lane to this SHA and drops the lane's previous job if it is waiting
 # and never started (a started one may own an in-progress check run that it must complete):
 # superseded work never takes a worker slot. Returns 1 when a job was dropped.
 _SUBMIT = """
-local previous = redis.call('GET', KEYS[1])
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+local stored = redis.call('GET', KEYS[1])
+local previous, order = stored, 0
+if stored then
+  local bar = string.find(stored, '|', 1, true)
+  if bar then
+    previous, order = string.sub(stored, 1, bar - 1), tonumber(string.sub(stored, bar + 1)) or 0
+  end
+end
+if previous and previous ~= ARGV[1] and order > tonumber(ARGV[12]) then
+  redis.call('HINCRBY', ARGV[10], 'superseded', 1)
+  return 2
+end
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[12], 'EX', ARGV[2])
 if ARGV[5] ~= '' then
   redis.call('SET', KEYS[2], ARGV[5], 'EX', ARGV[6])
 end
@@ -253,11 +265,15 @@ class RedisQueue:
         if self._closed:
             raise QueueClosed("shutting down")
         # The lane first: a worker that takes the job before this is written would drop it as stale.
-        await _done(self.redis.eval(
+        received_ms = int((job.received or time.time()) * 1000)
+        outcome = await _done(self.redis.eval(
             _SUBMIT, 2, lane_key(job), pr_mark_key(job), job.head_sha, str(LANE_TTL), f"{job.repo}@", _suffix(job),
             str(job.pr_number) if job.pr_number is not None else "", str(PR_MARK_TTL), QUEUE_NAME,
-            in_progress_key_prefix, job_key_prefix, STATS, STARTED_PREFIX,
+            in_progress_key_prefix, job_key_prefix, STATS, STARTED_PREFIX, str(received_ms),
         ))
+        if int(outcome) == 2:
+            log.info("stale delivery: a newer head of this lane was received first", extra={"repo": job.repo, "sha": job.head_sha})
+            return False
         queued = await self.redis.enqueue_job(FUNCTION, asdict(job), _job_id=job_id(job), _expires=JOB_EXPIRES)
         return queued is not None
 
@@ -350,7 +366,7 @@ class RedisQueue:
         # A job that began before (its worker died or stopped) may have created the commit's check
         # run: it always runs again, to complete that run (superseded, it posts no review).
         if not await redis.exists(started_key):
-            if (await redis.get(lane_key(job)) or b"").decode() != job.head_sha:
+            if await self._lane_head(job) != job.head_sha:
                 await _done(redis.hincrby(STATS, "superseded", 1))
                 return "superseded"
             if job.pr_number is None and await redis.exists(pr_mark_key(job)):
@@ -404,6 +420,10 @@ class RedisQueue:
                 await asyncio.shield(self._quietly(redis.delete(attempts_key, started_key)))
             await asyncio.shield(self._quietly(_done(redis.eval(_RELEASE, 3, *keys, owner, member))))
 
+    async def _lane_head(self, job: Job) -> str:
+        """The newest head SHA submitted to the job's lane ("<sha>|<received ms>" in Redis)."""
+        return (await self.redis.get(lane_key(job)) or b"").decode().split("|", 1)[0]
+
     async def _complete_as_failed(self, job: Job, reason: str) -> None:
         """Fail the commit's check run with a Re-run button; if GitHub cannot be reached for
         that either, the job goes back to the queue to try again later (never stuck in progress)."""
@@ -417,7 +437,7 @@ class RedisQueue:
 
     def _is_current(self, job: Job) -> Callable[[], Awaitable[bool]]:
         async def is_current() -> bool:
-            return bool((await self.redis.get(lane_key(job)) or b"").decode() == job.head_sha)
+            return await self._lane_head(job) == job.head_sha
 
         return is_current
 

@@ -109,6 +109,17 @@ async def test_a_commit_is_queued_once_and_a_newer_head_supersedes_the_queued_on
     assert counters["superseded"] == 1 and counters["completed"] == 2
 
 
+async def test_a_delivery_that_a_slower_server_finishes_late_does_not_undo_a_newer_head(redis_url: str) -> None:
+    async with web_queue(redis_url) as web:
+        older, newer = job("a"), job("b")
+        # "a" reached server 1 just before "b" reached server 2, but server 1 was busy: "b" is queued first.
+        assert await web.submit(dataclasses.replace(newer, received=1000.002))
+        assert not await web.submit(dataclasses.replace(older, received=1000.001))  # stale: changes nothing
+        assert (await web.redis.get("unroot:lane:o/r:pr:1") or b"").startswith(b"b|")
+        assert await web.redis.exists("arq:job:o/r@b:pr1") and not await web.redis.exists("arq:job:o/r@a:pr1")
+        assert (await web.counters())["superseded"] == 1
+
+
 async def test_a_job_whose_lane_moved_on_as_a_worker_took_it_is_dropped_there(redis_url: str) -> None:
     ran: list[str] = []
 
