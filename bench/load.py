@@ -813,18 +813,19 @@ async def wait_ready(session: aiohttp.ClientSession, started: Sequence[Started])
 
 async def fleet_stats(redis_url: str) -> dict[str, int]:
     """The workers' shared counters in Redis (superseded, deferred, completed, ...)."""
-    import redis.asyncio
+    from bot.redisqueue import RedisQueue
 
-    client = redis.asyncio.Redis.from_url(redis_url)
+    queue = RedisQueue(redis_url, run_jobs=False)
+    await queue.connect()
     try:
-        raw = await client.hgetall("unroot:stats")
-        return {key.decode(): int(value) for key, value in raw.items()}
+        return await queue.counters()
     finally:
-        await client.aclose()
+        await queue.redis.aclose()
 
 
 async def run(args: argparse.Namespace, worker_procs: int = 0) -> Summary:
     sys.path.insert(0, str(ROOT / "tests"))
+    sys.path.insert(0, str(ROOT))
     fakegithub = importlib.import_module("fakegithub")
     redisserver = importlib.import_module("redisserver")
     app_root = Path(args.app_root).resolve()

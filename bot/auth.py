@@ -10,7 +10,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
 import jwt
 from cryptography.fernet import Fernet, InvalidToken
@@ -140,15 +140,15 @@ class TokenCache:
     async def token(self, installation_id: int) -> str:
         """A token for `installation_id` valid for at least the refresh margin."""
         cached = self._tokens.get(installation_id)
-        if cached and cached.expires_at - self._clock() > self._margin:
+        if self._usable(cached):
             return cached.token
         lock = self._locks.setdefault(installation_id, asyncio.Lock())
         async with lock:
             cached = self._tokens.get(installation_id)
-            if cached and cached.expires_at - self._clock() > self._margin:
+            if self._usable(cached):
                 return cached.token
             shared = await self.store.get(installation_id) if self.store is not None else None
-            if shared is not None and shared.expires_at - self._clock() > self._margin:
+            if self._usable(shared):
                 self._remember(installation_id, shared)
                 return shared.token
             token, expires_at = await self._fetch(installation_id, self.app_jwt())
@@ -158,6 +158,10 @@ class TokenCache:
             if self.store is not None:
                 await self.store.put(installation_id, fresh, fresh.expires_at - self._clock() - self._margin)
             return token
+
+    def _usable(self, token: InstallationToken | None) -> TypeGuard[InstallationToken]:
+        """A token that stays valid for at least the refresh margin."""
+        return token is not None and token.expires_at - self._clock() > self._margin
 
     def _remember(self, installation_id: int, token: InstallationToken) -> None:
         if self._on_token is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from dataclasses import replace
 import difflib
 import os
@@ -181,16 +180,16 @@ def _serve(args: argparse.Namespace) -> int:
     if args.run_jobs:
         if not settings.redis_url:
             raise UsageError("--run-jobs is for REDIS_URL setups (without Redis the server always runs its jobs)")
-        settings = dataclasses.replace(settings, run_jobs=True)
+        settings = replace(settings, run_jobs=True)
     from aiohttp import web
 
     from bot.app import make_app
 
     app = make_app(settings)
     from bot.app import STATE
-    from bot.observability import configure_logging
+    from bot.observability import configure_logging_from_env
 
-    configure_logging(os.environ.get("LOG_LEVEL", "INFO"), app[STATE].redactor, as_json=os.environ.get("LOG_FORMAT", "json") == "json")
+    configure_logging_from_env(app[STATE].redactor, os.environ)
     host = args.host or settings.host
     port = args.port or settings.port
     from bot.queue import QueueUnavailable

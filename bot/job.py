@@ -278,21 +278,21 @@ async def run(
                 check_task.cancel()
                 raise error from None  # no check run could be had: the queue worker logs it
         log.exception("job failed", extra={"repo": job.repo, "sha": job.head_sha, "delivery": job.delivery_id})
-        await client.complete_check_run(
-            job.repo, check_run_id, "failure", f"unroot could not finish: {reason}"[:255],
-            f"unroot could not finish analysing {job.head_sha[:12]}: {reason}\n\nUse **Re-run unroot** to try again.",
-            actions=[RERUN_ACTION],
-        )
+        await _fail(client, job, check_run_id, reason)
         return Outcome("failure", 0, False, 0)
 
 
 async def give_up(client: InstallationClient, job: Job, reason: str) -> None:
     """Complete the commit's check run as failed with a Re-run button: the job cannot be finished
     (it kept dying mid-way, or ran out of time)."""
-    check_run_id = await _check_run(client, job)
+    await _fail(client, job, await _check_run(client, job), reason)
+
+
+async def _fail(client: InstallationClient, job: Job, check_run_id: int, reason: str) -> None:
+    """Complete the run as "unroot could not finish: <reason>", with the Re-run button."""
     await client.complete_check_run(
         job.repo, check_run_id, "failure", f"unroot could not finish: {reason}"[:255],
-        f"unroot could not finish analysing {job.head_sha[:12]}: {reason}.\n\nUse **Re-run unroot** to try again.",
+        f"unroot could not finish analysing {job.head_sha[:12]}: {reason}\n\nUse **Re-run unroot** to try again.",
         actions=[RERUN_ACTION],
     )
 

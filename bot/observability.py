@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily
@@ -41,6 +41,11 @@ class Redactor(logging.Filter):
             record.msg, record.args = text, ()
             record.exc_text = exc or None
         return True
+
+
+def configure_logging_from_env(redactor: Redactor, env: Mapping[str, str]) -> None:
+    """LOG_LEVEL (default INFO) and LOG_FORMAT (`json`, the default, or `text`), as every App process reads them."""
+    configure_logging(env.get("LOG_LEVEL", "INFO"), redactor, as_json=env.get("LOG_FORMAT", "json") == "json")
 
 
 def configure_logging(level: str, redactor: Redactor, as_json: bool = True) -> None:

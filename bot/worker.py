@@ -11,7 +11,7 @@ from aiohttp import web
 
 from bot.app import Runtime, make_queue, make_status_app
 from bot.config import AppSettings
-from bot.observability import configure_logging
+from bot.observability import configure_logging_from_env
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ async def work(settings: AppSettings, stop: asyncio.Event, status_port: int | No
     """Run jobs until `stop` is set, then drain: running jobs get the grace period, and what is
     still running after it goes back to the queue for another worker."""
     runtime = Runtime(settings, make_queue(settings, run_jobs=True))
-    configure_logging(os.environ.get("LOG_LEVEL", "INFO"), runtime.redactor, as_json=os.environ.get("LOG_FORMAT", "json") == "json")
+    configure_logging_from_env(runtime.redactor, os.environ)
     runner: web.AppRunner | None = None
     await runtime.open()
     try:
