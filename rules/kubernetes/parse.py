@@ -6,6 +6,7 @@ than the round-trip loader (about 0.1 MB/s); fixes are made on the text by posit
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -135,28 +136,77 @@ def _refuse_duplicates_below(spec: MappingNode) -> None:
 def _expanded_size(root: Node, limit: int) -> int:
     """How many nodes the document has once aliases are expanded (stops past `limit`).
 
-    Each distinct collection is sized once, so an alias bomb costs the size of its text.
+    Each distinct collection is sized once, so an alias bomb costs the size of its text. A
+    collection that contains itself through an alias (`a: &x [*x]`) expands without end: it
+    raises ManifestError, as Kubernetes' YAML decoder refuses it too.
     """
     if not isinstance(root, (MappingNode, SequenceNode)):
         return 1
     sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()  # on the current path: meeting one again is a cycle
     stack: list[Node] = [root]
     while stack:
         node = stack[-1]
         if id(node) in sizes:
             stack.pop()
             continue
-        children = [n for pair in node.value for n in pair] if isinstance(node, MappingNode) else node.value
-        pending = [c for c in children if isinstance(c, (MappingNode, SequenceNode)) and id(c) not in sizes]
-        if pending:
-            stack.extend(pending)
-            continue
-        total = 1 + sum(sizes[id(c)] if isinstance(c, (MappingNode, SequenceNode)) else 1 for c in children)
+        children = _children(node)
+        if id(node) not in open_nodes:
+            open_nodes.add(id(node))
+            pending = [c for c in children if isinstance(c, (MappingNode, SequenceNode)) and id(c) not in sizes]
+            if any(id(c) in open_nodes for c in pending):
+                raise ManifestError(f"a YAML alias at line {node.start_mark.line + 1} refers to a collection that contains it (recursive alias)")
+            if pending:
+                stack.extend(dict.fromkeys(pending))  # each child once, however often it is listed
+                continue
+        total = 1 + sum(sizes.get(id(c), 1) for c in children)
         sizes[id(node)] = total
+        open_nodes.discard(id(node))
         stack.pop()
         if total > limit:
             return total
     return sizes[id(root)]
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for n in pair]
+    return list(node.value) if isinstance(node, SequenceNode) else []
+
+
+# Line breaks to YAML (and so to Kubernetes) that git, GitHub and our line model do not count.
+YAML_ONLY_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """A node position in our line model (lines split at CR LF, CR and LF only)."""
+
+    line: int  # 0-based, like ruamel's
+    column: int
+    index: int
+
+
+def _remap_positions(documents: list[Node], text: str) -> None:
+    """Re-express every node's marks in lines as git counts them. ruamel (like Kubernetes'
+    decoder) also breaks lines at NEL, LS and PS; its line numbers then run past ours. Marks
+    carry the character index, so each position is recomputed from it once, here."""
+    starts = [0] + [match.end() for match in re.finditer(r"\r\n|\r|\n", text)]
+
+    def mark(index: int) -> _Mark:
+        line = bisect.bisect_right(starts, index) - 1
+        return _Mark(line, index - starts[line], index)
+
+    seen: set[int] = set()
+    stack = list(documents)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        node.start_mark = mark(int(node.start_mark.index))
+        node.end_mark = mark(int(node.end_mark.index))
+        stack.extend(_children(node))
 
 
 def load_documents(text: str) -> list[MappingNode]:
@@ -180,11 +230,13 @@ def load_documents(text: str) -> list[MappingNode]:
                 documents.append(document)
     except YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
+        where = f" at line {text.count(chr(10), 0, int(mark.index)) + 1}" if mark is not None else ""
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise ManifestError(f"invalid YAML{where}: {problem}") from None
     except RecursionError:
         raise ManifestError("YAML nested too deeply to analyse") from None
+    if any(char in text for char in YAML_ONLY_BREAKS):
+        _remap_positions(list(documents), text)
     return documents
 
 
