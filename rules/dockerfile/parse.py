@@ -19,7 +19,6 @@ _HEREDOC_MARKER = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
 _INSTRUCTION_START = re.compile(r"^\s*([A-Za-z]+)\b")
 _SUPPRESSION = re.compile(r"^\s*unroot:\s*ignore=([A-Za-z0-9_,\s]+?)(?:\s+(.*))?$")
 MAX_VALUE = 65_536  # longest expanded ARG/ENV value we keep; longer ones count as unknown
-_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
 @dataclass(frozen=True)
@@ -108,36 +107,103 @@ def _heredoc_owner(bodies: dict[int, list[str]], start: int, end: int) -> tuple[
     return tuple(found)
 
 
+MAX_NESTING = 32  # `${A:-${B:-…}}` deeper than this is not a value a person wrote: unknown
+
+
+class _Unknown(Exception):
+    """The value cannot be known statically (unknown variable, unclosed `${`, too deep)."""
+
+
 def expand(value: str, variables: dict[str, str]) -> str | None:
-    """Expand `$X`, `${X}`, `${X:-d}`, `${X-d}`, `${X:+w}`; None when a variable is unknown."""
-    unknown = False
+    """Expand `$X`, `${X}`, `${X:-d}`, `${X-d}`, `${X:+w}`, `${X+w}`, words nested as Docker's own
+    lexer nests them; None when a variable is unknown, a `${` is unclosed, or the result is huge.
 
-    def substitute(match: re.Match[str]) -> str:
-        nonlocal unknown
-        name = match.group(1) or match.group(4)
-        operator, word = match.group(2), match.group(3) or ""
-        current = variables.get(name)
-        if operator in (":-", "-"):
-            if current is None or (operator == ":-" and current == ""):
-                return word
-            return current
-        if operator in (":+", "+"):
-            return word if current else ""
-        if current is None:
-            unknown = True
-            return ""
-        return current
-
-    result = _VARIABLE.sub(substitute, value)
+    One pass over the text (each character is read once), so hostile nesting costs linear time."""
+    try:
+        result, _end = _expand_word(value, 0, variables, 0, skip=False)
+    except _Unknown:
+        return None
     # A chain of ARGs that double each other would otherwise grow without bound (an ARG bomb).
-    return None if unknown or len(result) > MAX_VALUE else result
+    return None if len(result) > MAX_VALUE else result
+
+
+def _name_end(text: str, start: int) -> int:
+    end = start
+    if end < len(text) and (text[end].isascii() and (text[end].isalpha() or text[end] == "_")):
+        end += 1
+        while end < len(text) and text[end].isascii() and (text[end].isalnum() or text[end] == "_"):
+            end += 1
+    return end
+
+
+def _expand_word(text: str, pos: int, variables: dict[str, str], depth: int, *, skip: bool) -> tuple[str, int]:
+    """Expand from `pos` to the end of the text (depth 0) or to the `}` that closes the enclosing
+    `${` (depth > 0, the position returned is just past it). With `skip`, only find that end: the
+    word is not used, so its unknown variables do not matter and nothing is built."""
+    out: list[str] = []
+    size = 0
+    while pos < len(text):
+        char = text[pos]
+        if char == "}" and depth > 0:
+            return "".join(out), pos + 1
+        if char != "$":
+            chunk_end = pos + 1
+            while chunk_end < len(text) and text[chunk_end] != "$" and not (depth and text[chunk_end] == "}"):
+                chunk_end += 1
+            piece, pos = text[pos:chunk_end], chunk_end
+        elif text.startswith("${", pos):
+            piece, pos = _expand_braced(text, pos + 2, variables, depth, skip=skip)
+        else:
+            name_end = _name_end(text, pos + 1)
+            if name_end == pos + 1:
+                piece, pos = "$", pos + 1  # a lone `$` is literal
+            else:
+                current = variables.get(text[pos + 1 : name_end])
+                if current is None and not skip:
+                    raise _Unknown
+                piece, pos = current or "", name_end
+        if skip:
+            continue
+        out.append(piece)
+        size += len(piece)
+        if size > MAX_VALUE:
+            raise _Unknown
+    if depth > 0:
+        raise _Unknown  # `${` never closed: Docker refuses the build
+    return "".join(out), pos
+
+
+def _expand_braced(text: str, pos: int, variables: dict[str, str], depth: int, *, skip: bool) -> tuple[str, int]:
+    """`${NAME}` or `${NAME<op>word}` starting just after `${`."""
+    if depth >= MAX_NESTING:
+        raise _Unknown
+    name_end = _name_end(text, pos)
+    if name_end == pos:
+        raise _Unknown  # `${` without a name is a build error
+    current = variables.get(text[pos:name_end])
+    pos = name_end
+    if text.startswith("}", pos):
+        if current is None and not skip:
+            raise _Unknown
+        return current or "", pos + 1
+    operator = next((op for op in (":-", ":+", "-", "+") if text.startswith(op, pos)), None)
+    if operator is None:
+        raise _Unknown  # other modifiers (`:?`, `#`, `%`) are not evaluated here
+    is_set = current is not None and (current != "" or not operator.startswith(":"))
+    uses_word = not is_set if operator.endswith("-") else is_set
+    word, pos = _expand_word(text, pos + len(operator), variables, depth + 1, skip=skip or not uses_word)
+    if uses_word:
+        return word, pos
+    return (current or "") if operator.endswith("-") else "", pos
 
 
 def _assignments(keyword: str, value: str) -> list[tuple[str, str | None]]:
     """Names and defaults that an ARG or ENV instruction defines."""
-    if keyword == "ENV" and "=" not in value.split(None, 1)[0]:
-        parts = value.split(None, 1)  # legacy `ENV NAME value`
-        return [(parts[0], parts[1] if len(parts) > 1 else "")] if parts else []
+    words = value.split(None, 1)
+    if not words:
+        return []  # `ENV` or `ARG` with nothing after it: Docker refuses it; it defines nothing
+    if keyword == "ENV" and "=" not in words[0]:
+        return [(words[0], words[1] if len(words) > 1 else "")]  # legacy `ENV NAME value`
     result: list[tuple[str, str | None]] = []
     for token in re.findall(r"""(?:[^\s"']+|"[^"]*"|'[^']*')+""", value):
         name, eq, default = token.partition("=")
