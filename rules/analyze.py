@@ -9,7 +9,7 @@ from dataclasses import replace
 from rules.dockerfile import checks as dockerfile_checks
 from rules.kubernetes import checks as kubernetes_checks
 from rules.kubernetes.nodes import first_line, last_line
-from rules.kubernetes.parse import ManifestError, load_documents, looks_like_template, pod_specs
+from rules.kubernetes.parse import YAML_ONLY_BREAKS, ManifestError, load_documents, looks_like_template, pod_specs
 from rules.fixes import reconcile
 from rules.model import FileKind, Finding, Fix, Options
 from rules.registry import SKIPPED
@@ -17,6 +17,10 @@ from rules.registry import SKIPPED
 _DOCKERFILE = re.compile(r"^(?:(?:docker|container)file(?:\..+)?|.+\.(?:docker|container)file)$", re.IGNORECASE)
 _MANIFEST = re.compile(r"\.(?:ya?ml|json)$", re.IGNORECASE)
 _BOM = "\ufeff"
+_NO_FIX_BREAKS = (
+    "(No fix offered: the file contains Unicode line separators (U+0085, U+2028 or U+2029), which "
+    "YAML counts as line breaks and editors do not; edit it by hand.)"
+)
 _TEMPLATE = "a template with {{ }} placeholders (Helm or similar); render it and check the output instead"
 
 
@@ -77,7 +81,12 @@ def _manifest_findings(path: str, text: str, options: Options) -> list[Finding]:
         if any("{{" in line for line in lines[first_line(node) - 1 : last_line(node)]):
             # Placeholders inside a workload (`name: web-{{uid}}`) mean a template, not a manifest.
             return [skipped(path, _TEMPLATE)]
-    return kubernetes_checks.check(path, pods, lines, options)
+    findings = kubernetes_checks.check(path, pods, lines, options)
+    if any(char in text for char in YAML_ONLY_BREAKS):
+        # A node after such a break sits at one column for YAML and another for an editor:
+        # an inserted block could land at the wrong depth, so no edit is offered.
+        return [replace(f, fix=None, message=f"{f.message} {_NO_FIX_BREAKS}") if f.fix else f for f in findings]
+    return findings
 
 
 def analyze(path: str, text: str, options: Options | None = None) -> list[Finding]:
