@@ -52,6 +52,11 @@ CASES: tuple[Case, ...] = (
     Case("UR101", "Dockerfile", "FROM debian AS build\nUSER root\nFROM debian\nUSER 10001\n", False),
     Case("UR101", "Dockerfile", "FROM debian:12\nUSER root\nRUN apt-get update\nUSER 1000:1000\n", False),
     Case("UR101", "Dockerfile", "FROM debian:12\nUSER rootless\n", False),
+    # Root under another name: a user the Dockerfile itself gives UID 0.
+    Case("UR101", "Dockerfile", "FROM debian:12\nRUN useradd -o -u 0 -g 0 admin\nUSER admin\nCMD [\"sh\"]\n", True, 3, "error"),
+    Case("UR101", "Dockerfile", "FROM debian:12\nRUN useradd -u 1000 app && usermod -o -u 0 app\nUSER app\n", True, 3),
+    Case("UR101", "Dockerfile", "FROM debian:12\nRUN echo 'admin:x:0:0::/root:/bin/sh' >> /etc/passwd\nUSER admin\n", True, 3),
+    Case("UR101", "Dockerfile", "FROM debian:12\nRUN useradd -u 1000 app\nUSER app\n", False),
     Case("UR101", "Dockerfile", "FROM debian:12\nUSER 10001\nRUN <<EOF\nuser root\nUSER root\nEOF\n", False),
     # UR102: no USER and a root base image.
     Case("UR102", "Dockerfile", "FROM python:3.12-slim\nCOPY . /app\nCMD [\"python\", \"/app/main.py\"]\n", True, 3),

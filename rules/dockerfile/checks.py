@@ -71,7 +71,9 @@ _SUDO_INSTALL = re.compile(
     r"\b(?:apt-get|apt|yum|dnf|microdnf|apk|zypper|tdnf)\b[^;&|]*?\b(?:install|add)\b[^;&|]*?(?<![\w-])sudo(?![\w-])"
 )
 _CHMOD_SETID = re.compile(r"\bchmod\s+(?:-[A-Za-z]+\s+)*(?:[ugoa]*[+=][rwxXt]*s[rwxXt]*|0?[246][0-7]{3})(?=\s)")
-_CREATE_USER = re.compile(r"\b(useradd|adduser)\b([^;&|]*)")
+_CREATE_USER = re.compile(r"\b(useradd|adduser|usermod)\b([^;&|]*)")
+# A passwd line written by hand (`echo 'admin:x:0:0::/:/bin/sh' >> /etc/passwd`): name and UID.
+_PASSWD_LINE = re.compile(r"(?<![\w.-])([A-Za-z_][\w.-]*):[^:\s]*:(\d+):")
 _CREATE_GROUP = re.compile(r"\b(groupadd|addgroup)\b([^;&|]*)")
 _DISTRO_HINTS = (
     (re.compile(r"\bapk\s+(add|update|upgrade)\b"), Distro.ALPINE),
@@ -174,7 +176,15 @@ def _known_ids(chain: list[Stage]) -> tuple[dict[str, int], dict[str, int]]:
                     if number and number.isdigit() and names:
                         # The name is the last positional; a preceding positional is an option's value.
                         table[names[-1]] = int(number)
+            if "/etc/passwd" in text:
+                for name, number in _PASSWD_LINE.findall(text):
+                    users[name] = int(number)
     return users, groups
+
+
+def _root_alias(chain: list[Stage], user: str) -> bool:
+    """True when `user` is a name the Dockerfile itself gives UID 0 (`useradd -o -u 0 admin`)."""
+    return not user.isdigit() and _known_ids(chain)[0].get(user) == 0
 
 
 def _copy_destinations(stage: Stage, before_line: int) -> list[str]:
@@ -280,8 +290,8 @@ def _numeric_fix(df: Dockerfile, chain: list[Stage], setting: _UserSetting) -> F
     uid = users.get(setting.user, WELL_KNOWN_USERS.get(setting.user))
     if uid is None and base_default.user == setting.user and base_default.uid is not None:
         uid = base_default.uid
-    if uid is None:
-        return None
+    if uid is None or uid == 0:
+        return None  # never "fix" a name into root
     group = setting.group
     if group is not None and not group.isdigit():
         group = str(groups[group]) if group in groups else group
@@ -419,9 +429,11 @@ def check(path: str, df: Dockerfile, options: Options) -> list[Finding]:
                         label,
                     )
                 )
-    elif setting.user and _is_root(setting.user):
+    elif setting.user and (_is_root(setting.user) or _root_alias(chain, setting.user)):
         assert setting.instruction is not None
         where = "" if setting.stage is final else f" (set in {_stage_label(setting.stage)}, inherited)"
+        if not _is_root(setting.user):
+            where += ", a name this Dockerfile gives UID 0: root under another name"
         findings.append(
             Finding(
                 ROOT_USER.id,
