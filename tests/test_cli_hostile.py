@@ -129,3 +129,16 @@ def test_a_comment_hiding_root_behind_a_line_separator_is_still_seen(tmp_path: P
     code, found = findings(tmp_path, "pod.yaml", text.encode())
     assert code == 1
     assert any(f["rule"] == "UR202" and "runAsUser: 0" in str(f["message"]) and f["line"] == 7 for f in found), found
+
+
+def test_a_derandomized_fuzz_run_finds_no_crash_hang_or_slow_input(tmp_path: Path) -> None:
+    # The same 300 inputs per analyser on every run (tools/fuzz_analysers.py runs 100,000 and more).
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "fuzz_analysers.py"), "--count", "300", "--seed", "7",
+         "--corpus", str(tmp_path / "no-corpus"), "--out", str(tmp_path / "found")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = [line for line in proc.stdout.splitlines() if not line.startswith(" ")]
+    assert [line.split(":")[0] for line in summary] == ["dockerfile", "json", "yaml"]
+    assert all(" 300 inputs " in line and " 0 exceptions or hangs, 0 inputs under 64 KB" in line for line in summary), summary
