@@ -142,3 +142,11 @@ def test_a_derandomized_fuzz_run_finds_no_crash_hang_or_slow_input(tmp_path: Pat
     summary = [line for line in proc.stdout.splitlines() if not line.startswith(" ")]
     assert [line.split(":")[0] for line in summary] == ["dockerfile", "json", "yaml"]
     assert all(" 300 inputs " in line and " 0 exceptions or hangs, 0 inputs under 64 KB" in line for line in summary), summary
+
+
+@pytest.mark.parametrize("user", ["➍", "²", "١٠٠٠"])
+def test_unicode_digits_are_names_not_numbers(tmp_path: Path, user: str) -> None:
+    # str.isdigit() accepts them and int() then raised ValueError (found by tools/fuzz_analysers.py).
+    text = f"FROM debian:12\nRUN useradd -u {user} app\nUSER {user}\n"
+    code, found = findings(tmp_path, "Dockerfile", text.encode())
+    assert [f["rule"] for f in found] == ["UR103"]

@@ -98,8 +98,13 @@ def _split_user(spec: str) -> tuple[str, str | None]:
     return user, (group if sep else None)
 
 
+def _numeric(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts '➍' and '²', which int() and Docker refuse."""
+    return text.isascii() and text.isdigit()
+
+
 def _is_root(user: str) -> bool:
-    return user == "root" or (user.isdigit() and int(user) == 0)
+    return user == "root" or (_numeric(user) and int(user) == 0)
 
 
 def _stage_label(stage: Stage) -> str:
@@ -154,7 +159,7 @@ def _option_value(args: list[str], short: str, long: str) -> str | None:
             return args[index + 1]
         if arg.startswith(long + "="):
             return arg.split("=", 1)[1]
-        if short and arg.startswith(short) and len(arg) > len(short) and arg[len(short)].isdigit():
+        if short and arg.startswith(short) and len(arg) > len(short) and _numeric(arg[len(short)]):
             return arg[len(short) :]
     return None
 
@@ -173,7 +178,7 @@ def _known_ids(chain: list[Stage]) -> tuple[dict[str, int], dict[str, int]]:
                         continue
                     names = [a for a in args if not a.startswith("-")]
                     number = _option_value(args, "-u", "--uid") if table is users else _option_value(args, "-g", "--gid")
-                    if number and number.isdigit() and names:
+                    if number and _numeric(number) and names:
                         # The name is the last positional; a preceding positional is an option's value.
                         table[names[-1]] = int(number)
             if "/etc/passwd" in text:
@@ -184,7 +189,7 @@ def _known_ids(chain: list[Stage]) -> tuple[dict[str, int], dict[str, int]]:
 
 def _root_alias(chain: list[Stage], user: str) -> bool:
     """True when `user` is a name the Dockerfile itself gives UID 0 (`useradd -o -u 0 admin`)."""
-    return not user.isdigit() and _known_ids(chain)[0].get(user) == 0
+    return not _numeric(user) and _known_ids(chain)[0].get(user) == 0
 
 
 def _copy_destinations(stage: Stage, before_line: int) -> list[str]:
@@ -293,7 +298,7 @@ def _numeric_fix(df: Dockerfile, chain: list[Stage], setting: _UserSetting) -> F
     if uid is None or uid == 0:
         return None  # never "fix" a name into root
     group = setting.group
-    if group is not None and not group.isdigit():
+    if group is not None and not _numeric(group):
         group = str(groups[group]) if group in groups else group
     elif group is None and setting.user in groups:
         group = str(groups[setting.user])
@@ -363,7 +368,7 @@ def _port_findings(chain: list[Stage], path: str) -> list[Finding]:
             for token in instruction.value.split():
                 expanded = expand(token, variables) or ""
                 number = expanded.split("/", 1)[0].split("-", 1)[0]
-                if number.isdigit() and 0 < int(number) < 1024:
+                if _numeric(number) and 0 < int(number) < 1024:
                     ports.append(number)
             if ports:
                 findings.append(
@@ -413,7 +418,7 @@ def check(path: str, df: Dockerfile, options: Options) -> list[Finding]:
             )
         else:
             runs_non_root = True
-            if not default.user.isdigit():
+            if not _numeric(default.user):
                 setting_default = _UserSetting(default.user, None, None, final)
                 line, _ = _anchor(final)
                 findings.append(
@@ -449,7 +454,7 @@ def check(path: str, df: Dockerfile, options: Options) -> list[Finding]:
         )
     elif setting.user:
         runs_non_root = True
-        if not setting.user.isdigit():
+        if not _numeric(setting.user):
             assert setting.instruction is not None
             findings.append(
                 Finding(

@@ -287,7 +287,7 @@ def parse(text: str) -> Dockerfile:
             current = []
             image, alias = _parse_from(value, global_args)
             parent_index: int | None = aliases.get(image.lower())
-            if parent_index is None and image.isdigit() and int(image) < len(stages):
+            if parent_index is None and image.isascii() and image.isdigit() and int(image) < len(stages):
                 parent_index = int(image)
             header = (image, alias, start, parent_index)
             if alias:
