@@ -230,6 +230,8 @@ def _child(kind: str, seed: int, start: int, stop: int, corpus: str) -> None:
         out.write(json.dumps({"start": index}) + "\n")
         out.flush()
         began = time.process_time()
+        # The CPU limit counts the whole process: give each input its own CHILD_CPU seconds.
+        resource.setrlimit(resource.RLIMIT_CPU, (int(began) + CHILD_CPU, resource.RLIM_INFINITY))
         error = None
         judged = False
         try:
@@ -241,7 +243,6 @@ def _child(kind: str, seed: int, start: int, stop: int, corpus: str) -> None:
 
 
 def _limit_child() -> None:
-    resource.setrlimit(resource.RLIMIT_CPU, (CHILD_CPU, CHILD_CPU + 5))
     resource.setrlimit(resource.RLIMIT_AS, (2 * 1024**3, 2 * 1024**3))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
