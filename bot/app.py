@@ -15,6 +15,7 @@ from gidgethub import ValidationFailure, sansio
 from redis.exceptions import RedisError
 
 from bot import handlers, job
+from bot.analysis import AnalysisPool, Limits
 from bot.auth import RedisTokenStore, TokenCache
 from bot.config import AppSettings
 from bot.observability import CONTENT_TYPE, Metrics, Redactor
@@ -38,6 +39,7 @@ class Runtime:
         self.counters = Counters()
         self.redactor = Redactor()
         self.metrics = Metrics(self.counters)
+        self.analysis = AnalysisPool(settings.analysis_workers, Limits(settings.analysis_cpu_seconds, settings.analysis_memory_mb * 1024**2))
         for secret in (settings.webhook_secret, settings.private_key):
             self.redactor.add(secret)
 
@@ -63,6 +65,7 @@ class Runtime:
     async def close(self) -> None:
         """Drain the queue (running jobs get the grace period) and close the session."""
         await self.queue.drain(self.settings.shutdown_grace, self.abandon)
+        await self.analysis.close()
         if self.session is not None:
             await self.session.close()
 
@@ -101,7 +104,8 @@ class Runtime:
         outcome_name = "error"
         try:
             outcome = await job.run(
-                work, self.client(work.installation_id), is_current, self.settings.docs_url, requeued_on_cancel=self.requeues
+                work, self.client(work.installation_id), is_current, self.settings.docs_url, requeued_on_cancel=self.requeues,
+                analyse=self.analysis.analyse,
             )
             outcome_name = outcome.conclusion
             log.info(

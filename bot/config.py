@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,6 +113,9 @@ class AppSettings:
     job_attempts: int = 3  # with Redis: attempts cut short (worker killed) before the run is failed
     job_timeout: float = 900.0  # with Redis: a job running longer completes its run as failed
     redis_wait: float = 30.0  # with Redis: seconds to wait for it at start-up before giving up
+    analysis_workers: int = 2  # processes that analyse files (off the event loop)
+    analysis_cpu_seconds: int = 30  # CPU one file's analysis may use before it is stopped with a notice
+    analysis_memory_mb: int = 1024  # address space of an analysis process
 
     @property
     def graphql_url(self) -> str:
@@ -146,41 +150,71 @@ class AppSettings:
             load_pem_private_key(key.encode("utf-8"), password=None)
         except (ValueError, TypeError) as error:
             raise SettingsError(f"the GitHub App private key does not parse as a PEM RSA key: {error}") from None
-        try:
-            port = int(env.get("PORT", "8080"))
-            workers = int(env.get("UNROOT_WORKERS", "4"))
-            floor = float(env.get("UNROOT_SECONDARY_LIMIT_FLOOR", "60"))
-            grace = float(env.get("UNROOT_SHUTDOWN_GRACE", "25"))
-            installation_jobs = int(env.get("UNROOT_INSTALLATION_JOBS", "8"))
-            lease = float(env.get("UNROOT_LEASE_SECONDS", "30"))
-            attempts = int(env.get("UNROOT_JOB_ATTEMPTS", "3"))
-            job_timeout = float(env.get("UNROOT_JOB_TIMEOUT", "900"))
-            redis_wait = float(env.get("UNROOT_REDIS_WAIT", "30"))
-        except ValueError:
-            raise SettingsError(
-                "PORT, UNROOT_WORKERS, UNROOT_SECONDARY_LIMIT_FLOOR, UNROOT_SHUTDOWN_GRACE, UNROOT_INSTALLATION_JOBS, "
-                "UNROOT_LEASE_SECONDS, UNROOT_JOB_ATTEMPTS, UNROOT_JOB_TIMEOUT and UNROOT_REDIS_WAIT must be numbers"
-            ) from None
+        app_id = env["GITHUB_APP_ID"].strip()
+        if not (app_id.isascii() and app_id.isdigit() and int(app_id) > 0):
+            raise SettingsError(f"GITHUB_APP_ID must be the App's numeric ID (a positive whole number), not {app_id!r}")
+        port = _env_int(env, "PORT", 8080, 1, 65535)
+        workers = _env_int(env, "UNROOT_WORKERS", 4, 1)
+        floor = _env_float(env, "UNROOT_SECONDARY_LIMIT_FLOOR", 60.0, 0.0)
+        grace = _env_float(env, "UNROOT_SHUTDOWN_GRACE", 25.0, 0.0)
+        installation_jobs = _env_int(env, "UNROOT_INSTALLATION_JOBS", 8, 1)
+        lease = _env_float(env, "UNROOT_LEASE_SECONDS", 30.0, 1.0)
+        attempts = _env_int(env, "UNROOT_JOB_ATTEMPTS", 3, 1)
+        job_timeout = _env_float(env, "UNROOT_JOB_TIMEOUT", 900.0, 10.0)
+        redis_wait = _env_float(env, "UNROOT_REDIS_WAIT", 30.0, 0.0)
+        analysis_workers = _env_int(env, "UNROOT_ANALYSIS_WORKERS", 2, 1)
+        analysis_cpu = _env_int(env, "UNROOT_ANALYSIS_CPU_SECONDS", 30, 1)
+        analysis_memory = _env_int(env, "UNROOT_ANALYSIS_MEMORY_MB", 1024, 256)
         redis_url = env.get("REDIS_URL", "")
         if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError("REDIS_URL must start with redis://, rediss:// or unix://")
         run_jobs = env.get("UNROOT_RUN_JOBS", "").lower() in ("1", "true", "yes")
         return cls(
-            app_id=env["GITHUB_APP_ID"],
+            app_id=app_id,
             private_key=key,
             webhook_secret=env.get("GITHUB_WEBHOOK_SECRET", ""),
             api_url=env.get("GITHUB_API_URL", "https://api.github.com").rstrip("/"),
             host=env.get("HOST", "0.0.0.0"),
             port=port,
-            workers=max(1, workers),
-            secondary_limit_floor=max(0.0, floor),
-            shutdown_grace=max(0.0, grace),
+            workers=workers,
+            secondary_limit_floor=floor,
+            shutdown_grace=grace,
             docs_url=env.get("UNROOT_DOCS_URL", cls.docs_url),
             redis_url=redis_url,
             run_jobs=run_jobs or not redis_url,  # without Redis the server always runs its jobs
-            installation_jobs=max(1, installation_jobs),
-            lease_seconds=max(1.0, lease),
-            job_attempts=max(1, attempts),
-            job_timeout=max(10.0, job_timeout),
-            redis_wait=max(0.0, redis_wait),
+            installation_jobs=installation_jobs,
+            lease_seconds=lease,
+            job_attempts=attempts,
+            job_timeout=job_timeout,
+            redis_wait=redis_wait,
+            analysis_workers=analysis_workers,
+            analysis_cpu_seconds=analysis_cpu,
+            analysis_memory_mb=analysis_memory,
         )
+
+
+def _env_int(env: Mapping[str, str], name: str, default: int, low: int, high: int | None = None) -> int:
+    """A whole-number setting; SettingsError names the variable when it is not one, or out of range."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.lstrip("-").isdigit()):
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}")
+    number = int(raw)
+    if number < low or (high is not None and number > high):
+        raise SettingsError(f"{name} must be {'from ' + str(low) + ' to ' + str(high) if high is not None else 'at least ' + str(low)}, not {number}")
+    return number
+
+
+def _env_float(env: Mapping[str, str], name: str, default: float, low: float) -> float:
+    """A number of seconds; SettingsError names the variable when it is not a finite number >= low."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        number = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not math.isfinite(number) or number < low:
+        raise SettingsError(f"{name} must be a number of seconds of at least {low:g}, not {raw!r}")
+    return number

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,7 @@ from bot.github import ANNOTATIONS_PER_REQUEST, CHECK_NAME, GitHubError, Install
 from bot.plan import FileChange, Plan, fingerprints_in, group_annotations, plan_review
 from bot.queue import IsCurrent, Job
 from rules.analyze import analyze_bytes, file_kind, skipped
-from rules.model import Finding
+from rules.model import Finding, Options
 
 log = logging.getLogger(__name__)
 RERUN_ACTION = {"label": "Re-run unroot", "description": "Analyse this commit again", "identifier": "rerun"}
@@ -90,7 +91,7 @@ async def _meta(client: InstallationClient, job: Job) -> Meta:
     blob = repository.get("config") or {}
     if blob.get("text") is not None:
         try:
-            config = parse_config(str(blob["text"]))
+            config = await asyncio.to_thread(parse_config, str(blob["text"]))
         except ConfigError as error:
             problem = f"{CONFIG_PATH} on {job.default_branch} was ignored: {error}"
     threads: list[Thread] = []
@@ -147,8 +148,16 @@ async def _blobs(client: InstallationClient, job: Job, paths: list[str]) -> dict
     return found
 
 
+Analyse = Callable[[str, bytes, Options], Awaitable[list[Finding]]]
+
+
+async def analyse_here(path: str, data: bytes, options: Options) -> list[Finding]:
+    """Analysis on the event loop: for tests and benchmarks only (the App uses bot.analysis)."""
+    return analyze_bytes(path, data, options)
+
+
 async def _analyse(
-    client: InstallationClient, job: Job, changes: list[FileChange], config: RepoConfig
+    client: InstallationClient, job: Job, changes: list[FileChange], config: RepoConfig, analyse: Analyse
 ) -> tuple[list[Finding], dict[str, str]]:
     relevant = [
         change.path for change in changes
@@ -174,7 +183,7 @@ async def _analyse(
                 continue
         else:
             data = str(blob["text"]).encode("utf-8")
-        found = analyze_bytes(path, data, config.options)
+        found = await analyse(path, data, config.options)
         findings.extend(found)
         if not any(f.rule == "UR001" for f in found):
             texts[path] = data.decode("utf-8", errors="replace").lstrip("\ufeff")
@@ -228,6 +237,7 @@ async def run(
     max_comments: int = 30,
     *,
     requeued_on_cancel: bool = False,
+    analyse: Analyse = analyse_here,
 ) -> Outcome:
     """Run one job to the end; the check run is completed whatever happens.
 
@@ -238,9 +248,9 @@ async def run(
     check_run_id: int | None = None
     try:
         meta, changes = await asyncio.gather(_meta(client, job), _changes(client, job))
-        findings, texts = await _analyse(client, job, changes, meta.config)
-        plan = plan_review(
-            findings, changes, texts, meta.commented,
+        findings, texts = await _analyse(client, job, changes, meta.config, analyse)
+        plan = await asyncio.to_thread(
+            plan_review, findings, changes, texts, meta.commented,
             max_comments=max_comments, request_changes=meta.config.request_changes, docs_url=docs_url,
             files_checked=sum(1 for c in changes if file_kind(c.path) is not None),
         )
