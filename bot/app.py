@@ -21,7 +21,7 @@ from bot.config import AppSettings
 from bot.observability import CONTENT_TYPE, Metrics, Redactor
 from bot.github import Counters, GitHubError, InstallationClient, RetryPolicy
 from bot.queue import Deliveries, DeliveryLog, IsCurrent, Job, JobQueue, MemoryQueue, QueueClosed
-from bot.redisqueue import RedisQueue
+from bot.redisqueue import RedisQueue, url_secrets
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class Runtime:
         self.redactor = Redactor()
         self.metrics = Metrics(self.counters)
         self.analysis = AnalysisPool(settings.analysis_workers, Limits(settings.analysis_cpu_seconds, settings.analysis_memory_mb * 1024**2))
-        for secret in (settings.webhook_secret, settings.private_key):
+        for secret in (settings.webhook_secret, settings.private_key, *url_secrets(settings.redis_url)):
             self.redactor.add(secret)
 
     @property

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +15,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from rules.kubernetes.parse import nesting_bound
 from rules.model import Options, Severity
 from rules.registry import by_id
 
@@ -24,6 +27,11 @@ class ConfigError(ValueError):
     """The configuration file is wrong; the message says where and how."""
 
 
+MAX_CONFIG_BYTES = 64 * 1024  # a config file is a few lines; a bigger one is refused unread
+MAX_CONFIG_DEPTH = 20
+MAX_IGNORE_PATTERNS = 1000
+
+
 @dataclass(frozen=True)
 class RepoConfig:
     """What a repository asks of unroot."""
@@ -32,9 +40,18 @@ class RepoConfig:
     ignore: tuple[str, ...] = ()
     request_changes: bool = False
 
+    @functools.cached_property
+    def _ignore_pattern(self) -> re.Pattern[str] | None:
+        """Every `ignore:` glob in one regex, compiled once: a file is matched in one pass."""
+        if not self.ignore:
+            return None
+        parts = [fnmatch.translate(p) for p in self.ignore] + [re.escape(p.rstrip("/") + "/") + ".*" for p in self.ignore]
+        return re.compile("|".join(f"(?:{part})" for part in parts), re.DOTALL)
+
     def ignored(self, path: str) -> bool:
-        """True when `path` matches an `ignore:` glob (`*` also crosses `/`)."""
-        return any(fnmatch.fnmatchcase(path, pattern) or path.startswith(pattern.rstrip("/") + "/") for pattern in self.ignore)
+        """True when `path` matches an `ignore:` glob (`*` also crosses `/`), or lies below a listed folder."""
+        pattern = self._ignore_pattern
+        return pattern is not None and pattern.match(path) is not None
 
 
 def _int(raw: object, name: str, low: int, high: int) -> int:
@@ -45,10 +62,16 @@ def _int(raw: object, name: str, low: int, high: int) -> int:
 
 def parse_config(text: str) -> RepoConfig:
     """Parse the YAML text of a config file; raises ConfigError with a clear message."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{CONFIG_PATH} is {len(text):,} characters; the limit is {MAX_CONFIG_BYTES:,}")
+    if nesting_bound(text) > MAX_CONFIG_DEPTH:
+        raise ConfigError(f"{CONFIG_PATH} is nested more than {MAX_CONFIG_DEPTH} levels deep")
     try:
         data = YAML(typ="safe", pure=True).load(text) if text.strip() else {}
     except YAMLError as error:
         raise ConfigError(f"{CONFIG_PATH} is not valid YAML: {str(error).splitlines()[0]}") from None
+    except RecursionError:
+        raise ConfigError(f"{CONFIG_PATH} is nested too deeply") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -73,6 +96,8 @@ def parse_config(text: str) -> RepoConfig:
     ignore = data.get("ignore") or []
     if not isinstance(ignore, list) or not all(isinstance(p, str) for p in ignore):
         raise ConfigError("ignore: must be a list of path globs")
+    if len(ignore) > MAX_IGNORE_PATTERNS:
+        raise ConfigError(f"ignore: lists {len(ignore):,} globs; the limit is {MAX_IGNORE_PATTERNS:,}")
     fix = data.get("fix") or {}
     if not isinstance(fix, dict):
         raise ConfigError("fix: must be a mapping with uid and gid")

@@ -13,6 +13,7 @@ from pythonjsonlogger.json import JsonFormatter
 from bot.github import Counters
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_STANDARD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
 class Redactor(logging.Filter):
@@ -35,12 +36,22 @@ class Redactor(logging.Filter):
         text = record.getMessage()
         exc = record.exc_text or ""
         if any(secret in text or secret in exc for secret in self._secrets):
-            for secret in self._secrets:
-                text = text.replace(secret, "[redacted]")
-                exc = exc.replace(secret, "[redacted]")
-            record.msg, record.args = text, ()
-            record.exc_text = exc or None
+            record.msg, record.args = self.redact(text), ()
+            record.exc_text = self.redact(exc) or None
+        # Fields passed with `extra=` are written out by the JSON formatter too.
+        for name, field_value in list(vars(record).items()):
+            if name not in _STANDARD_FIELDS and isinstance(field_value, str):
+                redacted = self.redact(field_value)
+                if redacted != field_value:
+                    setattr(record, name, redacted)
         return True
+
+    def redact(self, text: str) -> str:
+        """`text` with every known secret replaced."""
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, "[redacted]")
+        return text
 
 
 def configure_logging_from_env(redactor: Redactor, env: Mapping[str, str]) -> None:

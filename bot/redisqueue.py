@@ -30,6 +30,7 @@ import os
 import random
 import socket
 import time
+import urllib.parse
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, fields
@@ -474,8 +475,22 @@ async def _cancel_for_sure(task: asyncio.Task[None], tries: int = 40) -> None:
 
 
 def _safe_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    if "@" not in url:
-        return url
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    """The URL without its password (`user:password@` or a `password=` query field), for messages."""
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = "&".join(
+        f"{key}=***" if key.lower() in ("password", "pass", "pwd", "username", "user") else f"{key}={value}" if value or "=" in pair else key
+        for pair in parts.query.split("&") if pair
+        for key, _, value in [pair.partition("=")]
+    )
+    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+
+
+def url_secrets(url: str) -> list[str]:
+    """The passwords a Redis URL carries (for the log redactor)."""
+    parts = urllib.parse.urlsplit(url)
+    found = [parts.password or ""]
+    found += [value for key, value in urllib.parse.parse_qsl(parts.query) if key.lower() in ("password", "pass", "pwd")]
+    return [secret for secret in found if secret]
