@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
+import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
-from gidgethub import ValidationFailure, sansio
+from gidgethub import sansio
 from redis.exceptions import RedisError
 
 from bot import handlers, job
@@ -128,6 +131,7 @@ class State(Runtime):
             deliveries = queue if isinstance(queue, RedisQueue) else DeliveryLog()
         self.deliveries = deliveries
         self.accepted = 0
+        self.body_budget = ByteBudget(BODY_BUDGET)
 
 
 def make_queue(settings: AppSettings, run_jobs: bool) -> JobQueue:
@@ -149,50 +153,105 @@ def _json(http_status: int, **body: object) -> web.Response:
     return web.json_response(body, status=http_status)
 
 
+# Events the App subscribes to, and the only values the deliveries metric labels take: the
+# header is read before authentication, and a label per value sent would be a series per attacker.
+KNOWN_EVENTS = frozenset({"ping", "pull_request", "push", "check_suite", "check_run", "installation", "installation_repositories"})
+_SIGNATURE = re.compile(r"sha256=[0-9a-f]{64}")
+_DELIVERY_ID = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
+BODY_TIMEOUT = 30.0  # seconds to receive a whole body (GitHub sends at most 25 MB, at once)
+BODY_BUDGET = 64 * 1024**2  # bytes of unverified bodies held at once, whatever the number of senders
+BUDGET_WAIT = 10.0  # seconds a delivery may wait for room in that budget before a 503
+
+
+class ByteBudget:
+    """Bounds the bytes of request bodies held in memory at once (before they are authenticated)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self._changed = asyncio.Condition()
+
+    async def take(self, size: int, wait: float) -> bool:
+        """Reserve `size` bytes, waiting up to `wait` seconds; False when there is no room in time."""
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(lambda: self.used + size <= self.limit), wait)
+            except TimeoutError:
+                return False
+            self.used += size
+            return True
+
+    async def give_back(self, size: int) -> None:
+        async with self._changed:
+            self.used -= size
+            self._changed.notify_all()
+
+
 async def webhook(request: web.Request) -> web.Response:
     """Verify, deduplicate, turn into jobs and acknowledge; the work happens in the queue."""
     state = request.app[STATE]
     response = await _answer(request, state)
-    state.metrics.deliveries.labels(request.headers.get("X-GitHub-Event", "unknown"), str(response.status)).inc()
+    event = request.headers.get("X-GitHub-Event", "")
+    state.metrics.deliveries.labels(event if event in KNOWN_EVENTS else "other", str(response.status)).inc()
     return response
 
 
 async def _answer(request: web.Request, state: State) -> web.Response:
     received = time.time()  # before any await: two servers may finish deliveries out of order
-    body = await request.read()
+    # Everything that can be judged from the headers is judged before a byte of the body is read.
+    event_name = request.headers.get("X-GitHub-Event", "")
+    delivery_id = request.headers.get("X-GitHub-Delivery", "")
+    if not event_name or not _DELIVERY_ID.fullmatch(delivery_id):
+        return _json(400, error="missing or malformed X-GitHub-Event or X-GitHub-Delivery")
+    signature = request.headers.get("X-Hub-Signature-256", "")
+    if state.settings.webhook_secret and not _SIGNATURE.fullmatch(signature):
+        # Only HMAC-SHA256 in GitHub's format: a sha1= signature would be a downgrade.
+        return _json(401, error="missing or malformed X-Hub-Signature-256 (expected sha256=<64 hex digits>)")
+    length = request.content_length
+    if length is None:
+        return _json(411, error="Content-Length required")
+    if length > state.settings.max_body_bytes:
+        return _json(413, error=f"body over {state.settings.max_body_bytes:,} bytes")
+    body = await _read_body(request, state, length)
+    if isinstance(body, web.Response):
+        return body
     if state.settings.webhook_secret:
-        signature = request.headers.get("X-Hub-Signature-256")
-        if not signature:
-            return _json(401, error="missing X-Hub-Signature-256")
-        try:
-            sansio.validate_event(body, signature=signature, secret=state.settings.webhook_secret)
-        except ValidationFailure:
+        expected = "sha256=" + hmac.new(state.settings.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, signature):
             return _json(401, error="bad signature")
-    event_name = request.headers.get("X-GitHub-Event")
-    delivery_id = request.headers.get("X-GitHub-Delivery")
-    if not event_name or not delivery_id:
-        return _json(400, error="missing X-GitHub-Event or X-GitHub-Delivery")
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # ValueError: also 5,000-digit integers
         return _json(400, error="body is not JSON")
     if event_name == "ping":
         return _json(200, msg="pong")
+    if not isinstance(data, dict) or not isinstance(data.get("action", ""), str):
+        # gidgethub routes on `action`: it must be a string before the router sees it.
+        return _json(400, error="payload must be a JSON object whose action, if any, is a string")
+    # Understand the payload first: a delivery answered 400 is not remembered, so a redelivery
+    # (after a fix on our side) is taken.
+    jobs: list[Job] = []
+
+    async def collect(work: Job) -> bool:
+        jobs.append(dataclasses.replace(work, received=received))
+        return True
+
+    try:
+        await handlers.router.dispatch(sansio.Event(data, event=event_name, delivery_id=delivery_id), collect, int(state.settings.app_id))
+    except handlers.PayloadError as error:
+        log.warning("delivery %s (%s) refused: %s", delivery_id, event_name, error)
+        return _json(400, error=str(error))
+    except Exception:  # noqa: BLE001 - a programming error: say so, log it, and let GitHub redeliver
+        log.exception("delivery %s (%s): handler failed", delivery_id, event_name)
+        return _json(500, error="internal error; the delivery can be redelivered")
     try:
         if not await state.deliveries.first_time(delivery_id):
             return _json(200, status="duplicate delivery", delivery=delivery_id)
     except (RedisError, OSError) as error:
         log.error("delivery %s refused: Redis unreachable: %s", delivery_id, error)
         return _json(503, error="queue unreachable; redeliver later")
-    submitted: list[bool] = []
-
-    async def submit(work: Job) -> bool:
-        submitted.append(await state.queue.submit(dataclasses.replace(work, received=received)))
-        return submitted[-1]
-
     try:
-        event = sansio.Event(data, event=event_name, delivery_id=delivery_id)
-        await handlers.router.dispatch(event, submit, int(state.settings.app_id))
+        queued = [await state.queue.submit(work) for work in jobs]
     except QueueClosed:
         await _forget(state, delivery_id)  # let GitHub's redelivery through once we are back
         return _json(503, error="shutting down; redeliver later")
@@ -201,11 +260,24 @@ async def _answer(request: web.Request, state: State) -> web.Response:
         log.error("delivery %s refused: Redis failed: %s", delivery_id, error)
         await _forget(state, delivery_id)
         return _json(503, error="queue unreachable; redeliver later")
-    except (KeyError, TypeError, ValueError) as error:
-        log.warning("delivery %s (%s) not understood: %r", delivery_id, event_name, error)
-        return _json(400, error=f"payload not understood: {error!r}")
     state.accepted += 1
-    return _json(202, queued=sum(submitted), event=event_name, delivery=delivery_id)
+    return _json(202, queued=sum(queued), event=event_name, delivery=delivery_id)
+
+
+async def _read_body(request: web.Request, state: State, length: int) -> bytes | web.Response:
+    """The body, within the shared byte budget and the body deadline."""
+    if not await state.body_budget.take(length, BUDGET_WAIT):
+        return _json(503, error="too many deliveries being received; redeliver later")
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT):
+            body = await request.content.readexactly(length) if length else b""
+    except TimeoutError:
+        return _json(408, error=f"body not received within {BODY_TIMEOUT:g} s")
+    except (asyncio.IncompleteReadError, aiohttp.ClientError, ConnectionError):
+        return _json(400, error="body shorter than its Content-Length")
+    finally:
+        await state.body_budget.give_back(length)
+    return body
 
 
 async def _forget(state: State, delivery_id: str) -> None:

@@ -181,8 +181,7 @@ def _serve(args: argparse.Namespace) -> int:
         if not settings.redis_url:
             raise UsageError("--run-jobs is for REDIS_URL setups (without Redis the server always runs its jobs)")
         settings = replace(settings, run_jobs=True)
-    from aiohttp import web
-
+    from bot import server
     from bot.app import make_app
 
     app = make_app(settings)
@@ -195,7 +194,7 @@ def _serve(args: argparse.Namespace) -> int:
     from bot.queue import QueueUnavailable
 
     try:
-        web.run_app(app, host=host, port=port, print=lambda _: None)
+        server.run(app, host, port)
     except QueueUnavailable as error:
         raise UsageError(f"server stopped: {error}") from None
     return EXIT_OK

@@ -1,8 +1,14 @@
-"""Webhook events -> jobs: one small gidgethub handler per event the App subscribes to."""
+"""Webhook events -> jobs: one small gidgethub handler per event the App subscribes to.
+
+Every payload field a handler reads is read through `Fields`, which checks its type and shape:
+a signed but malformed delivery is answered 400 naming the field, never 500, and a head SHA
+that is not a SHA never becomes a job.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,14 +20,91 @@ log = logging.getLogger(__name__)
 router = routing.Router()
 Submit = Callable[[Job], Awaitable[bool]]
 ZERO_SHA = "0" * 40
+_SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # SHA-1, or SHA-256 repositories
+_FULL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}")
+_MAX_ID = 2**53  # GitHub's ids are JSON numbers; anything larger is not one of them
+_MAX_TEXT = 1024
+
+
+class PayloadError(ValueError):
+    """A field the handler needs is missing or of the wrong type; the message names it."""
+
+
+class Fields:
+    """Typed reads of a payload by dotted path."""
+
+    def __init__(self, data: object) -> None:
+        if not isinstance(data, dict):
+            raise PayloadError("the payload must be a JSON object")
+        self.data: dict[str, Any] = data
+
+    def _get(self, name: str, required: bool) -> object:
+        node: object = self.data
+        for part in name.split("."):
+            if not isinstance(node, dict):
+                raise PayloadError(f"payload field {name}: {part!r} is not inside an object")
+            if part not in node or node[part] is None:
+                if required:
+                    raise PayloadError(f"payload field {name} is missing")
+                return None
+            node = node[part]
+        return node
+
+    def id(self, name: str) -> int:
+        value = self._get(name, True)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < _MAX_ID:
+            raise PayloadError(f"payload field {name} must be a positive whole number")
+        return value
+
+    def optional_int(self, name: str) -> int | None:
+        value = self._get(name, False)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < _MAX_ID:
+            raise PayloadError(f"payload field {name} must be a whole number")
+        return value
+
+    def text(self, name: str, default: str | None = None) -> str:
+        value = self._get(name, default is None)
+        if value is None and default is not None:
+            return default
+        if not isinstance(value, str) or not 0 < len(value) <= _MAX_TEXT:
+            raise PayloadError(f"payload field {name} must be a string of 1 to {_MAX_TEXT} characters")
+        return value
+
+    def sha(self, name: str) -> str:
+        value = self._get(name, True)
+        if not isinstance(value, str) or not _SHA.fullmatch(value):
+            raise PayloadError(f"payload field {name} must be a commit SHA (40 hex digits)")
+        return value
+
+    def full_name(self, name: str) -> str:
+        value = self._get(name, True)
+        if not isinstance(value, str) or not _FULL_NAME.fullmatch(value):
+            raise PayloadError(f"payload field {name} must be 'owner/name'")
+        return value
+
+    def objects(self, name: str) -> list[Fields]:
+        value = self._get(name, False)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise PayloadError(f"payload field {name} must be a list of objects")
+        return [Fields(item) for item in value]
+
+    def flag(self, name: str) -> bool:
+        value = self._get(name, False)
+        if value is not None and not isinstance(value, bool):
+            raise PayloadError(f"payload field {name} must be true or false")
+        return bool(value)
 
 
 def _base(event: sansio.Event) -> dict[str, Any]:
-    data = event.data
+    fields = Fields(event.data)
     return {
-        "installation_id": int(data["installation"]["id"]),
-        "repo": str(data["repository"]["full_name"]),
-        "default_branch": str(data["repository"].get("default_branch") or "main"),
+        "installation_id": fields.id("installation.id"),
+        "repo": fields.full_name("repository.full_name"),
+        "default_branch": fields.text("repository.default_branch", "main"),
         "delivery_id": event.delivery_id,
     }
 
@@ -32,14 +115,13 @@ def _base(event: sansio.Event) -> dict[str, Any]:
 @router.register("pull_request", action="ready_for_review")
 async def pull_request(event: sansio.Event, submit: Submit, app_id: int) -> None:
     """A pull request's head changed: full review of its head commit."""
-    pull = event.data["pull_request"]
-    changed = pull.get("changed_files")
+    fields = Fields(event.data)
     await submit(
         Job(
             kind="pull_request",
-            head_sha=str(pull["head"]["sha"]),
-            pr_number=int(event.data["number"]),
-            changed_files=int(changed) if isinstance(changed, int) else None,
+            head_sha=fields.sha("pull_request.head.sha"),
+            pr_number=fields.id("number"),
+            changed_files=fields.optional_int("pull_request.changed_files"),
             **_base(event),
         )
     )
@@ -48,23 +130,24 @@ async def pull_request(event: sansio.Event, submit: Submit, app_id: int) -> None
 @router.register("push")
 async def push(event: sansio.Event, submit: Submit, app_id: int) -> None:
     """A branch moved: a check run on the new head (tags and deletions are ignored)."""
-    data = event.data
-    ref = str(data.get("ref", ""))
-    if not ref.startswith("refs/heads/") or data.get("deleted") or data.get("after") in (None, ZERO_SHA):
+    fields = Fields(event.data)
+    ref = fields.text("ref", "")
+    if not ref.startswith("refs/heads/") or fields.flag("deleted") or event.data.get("after") in (None, ZERO_SHA):
         return
-    before = str(data.get("before") or ZERO_SHA)
-    await submit(Job(kind="push", head_sha=str(data["after"]), base_sha=None if before == ZERO_SHA else before, ref=ref, **_base(event)))
+    after = fields.sha("after")
+    before = fields.sha("before") if event.data.get("before") is not None else ZERO_SHA
+    await submit(Job(kind="push", head_sha=after, base_sha=None if before == ZERO_SHA else before, ref=ref, **_base(event)))
 
 
-def _ours(app: dict[str, Any] | None, app_id: int) -> bool:
-    return app is not None and int(app.get("id", -1)) == app_id
+def _ours(fields: Fields, name: str, app_id: int) -> bool:
+    return fields.optional_int(f"{name}.app.id") == app_id
 
 
-def _job_for_commit(event: sansio.Event, sha: str, pulls: list[dict[str, Any]], branch: str | None) -> Job:
-    repo_id = event.data["repository"]["id"]
-    same_repo = [p for p in pulls if (p.get("base") or {}).get("repo", {}).get("id", repo_id) == repo_id]
+def _job_for_commit(event: sansio.Event, sha: str, pulls: list[Fields], branch: str | None) -> Job:
+    repo_id = Fields(event.data).id("repository.id")
+    same_repo = [p for p in pulls if (p.optional_int("base.repo.id") or repo_id) == repo_id]
     if same_repo:
-        return Job(kind="pull_request", head_sha=sha, pr_number=int(same_repo[0]["number"]), **_base(event))
+        return Job(kind="pull_request", head_sha=sha, pr_number=same_repo[0].id("number"), **_base(event))
     return Job(kind="push", head_sha=sha, ref=f"refs/heads/{branch}" if branch else None, **_base(event))
 
 
@@ -72,28 +155,29 @@ def _job_for_commit(event: sansio.Event, sha: str, pulls: list[dict[str, Any]], 
 @router.register("check_suite", action="rerequested")
 async def check_suite(event: sansio.Event, submit: Submit, app_id: int) -> None:
     """GitHub asks for our checks on a commit (a re-run of the whole suite included)."""
-    suite = event.data["check_suite"]
-    if not _ours(suite.get("app"), app_id):
+    fields = Fields(event.data)
+    if not _ours(fields, "check_suite", app_id):
         return
-    await submit(_job_for_commit(event, str(suite["head_sha"]), list(suite.get("pull_requests") or []), suite.get("head_branch")))
+    branch = fields.text("check_suite.head_branch", "") or None
+    await submit(_job_for_commit(event, fields.sha("check_suite.head_sha"), fields.objects("check_suite.pull_requests"), branch))
 
 
 @router.register("check_run", action="rerequested")
 @router.register("check_run", action="requested_action")
 async def check_run(event: sansio.Event, submit: Submit, app_id: int) -> None:
     """Someone pressed Re-run (or our Re-run button) on our check run."""
-    run = event.data["check_run"]
-    if not _ours(run.get("app"), app_id) or run.get("name") != "unroot":
+    fields = Fields(event.data)
+    if not _ours(fields, "check_run", app_id) or fields.text("check_run.name", "") != "unroot":
         return
-    if event.data.get("action") == "requested_action" and (event.data.get("requested_action") or {}).get("identifier") != "rerun":
+    if fields.text("action", "") == "requested_action" and fields.text("requested_action.identifier", "") != "rerun":
         return
-    branch = (run.get("check_suite") or {}).get("head_branch")
-    await submit(_job_for_commit(event, str(run["head_sha"]), list(run.get("pull_requests") or []), branch))
+    branch = fields.text("check_run.check_suite.head_branch", "") or None
+    await submit(_job_for_commit(event, fields.sha("check_run.head_sha"), fields.objects("check_run.pull_requests"), branch))
 
 
 @router.register("installation")
 @router.register("installation_repositories")
 async def installation(event: sansio.Event, submit: Submit, app_id: int) -> None:
     """Installs and uninstalls need no work; they are logged."""
-    account = (event.data.get("installation") or {}).get("account") or {}
-    log.info("installation %s: %s", event.data.get("action"), account.get("login"))
+    fields = Fields(event.data)
+    log.info("installation %s: %s", fields.text("action", "?"), fields.text("installation.account.login", "?"))
