@@ -7,6 +7,7 @@ import base64
 import logging
 import random
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -225,8 +226,11 @@ class InstallationClient:
 
     async def file_bytes(self, repo: str, path: str, ref: str) -> bytes | None:
         """A file's content at `ref`; None when it does not exist (or is not a regular file)."""
+        # Each segment percent-encoded: raw, a '#', '?' or '%' in a file name would cut the URL
+        # short and name another file (reserved expansion keeps what it is given).
+        encoded = "/".join(urllib.parse.quote(segment, safe="") for segment in path.split("/"))
         try:
-            item = await self._call("GET", "/repos/{+repo}/contents/{+path}?ref={ref}", repo=repo, path=path, ref=ref)
+            item = await self._call("GET", "/repos/{+repo}/contents/{+path}?ref={ref}", repo=repo, path=encoded, ref=ref)
         except GitHubError as error:
             if error.status == 404:
                 return None

@@ -170,7 +170,10 @@ async def _analyse(
     for path in relevant:
         blob = blobs.get(path)
         if blob is None:
-            continue  # gone at this commit, or a submodule
+            # Listed as changed but no file at the head commit: a submodule, or gone after all.
+            # Never silent: a check that says nothing about a file it was shown must say why.
+            findings.append(skipped(path, f"no file at {job.head_sha[:12]} (a submodule, or not a regular file)"))
+            continue
         if int(blob.get("byteSize") or 0) > limit:
             findings.append(skipped(path, f"{int(blob['byteSize']):,} bytes is over the {limit:,}-byte limit"))
             continue
@@ -180,6 +183,7 @@ async def _analyse(
         if blob.get("isTruncated"):
             data = await client.file_bytes(job.repo, path, job.head_sha)  # rare: the blob API has it whole
             if data is None:
+                findings.append(skipped(path, f"over GraphQL's text limit and not readable as a regular file at {job.head_sha[:12]}"))
                 continue
         else:
             data = str(blob["text"]).encode("utf-8")

@@ -1,0 +1,25 @@
+"""What the App reads and posts, against people who try to fool it: file names that bend URLs,
+comments that imitate the bot, repository text that would speak in its voice, answers lost
+after a write was applied, and GraphQL errors that are not worth a retry."""
+
+from __future__ import annotations
+
+import pytest
+from fakegithub import FakeGitHub
+from test_e2e import Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)
+
+BIG_ROOT_POD = (
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: big\n  annotations:\n    filler: \"" + "x" * 600_000 + "\"\n"
+    "spec:\n  securityContext:\n    runAsUser: 0\n  containers:\n  - name: app\n    image: example/app:1\n"
+)
+
+
+@pytest.mark.parametrize("name", ["k8s/big#1.yaml", "k8s/big%41.yaml", "k8s/big?x=1.yaml", "k8s/b ig&y.yaml"])
+async def test_a_big_file_with_url_characters_in_its_name_is_still_judged(bot: Bot, name: str) -> None:  # noqa: F811
+    fake = bot.fake
+    pr = fake.setup_pull({"README.md": "hi\n"}, {name: BIG_ROOT_POD})
+    assert (await bot.deliver("pull_request", pr_payload(fake, pr))).status == 202
+    await bot.idle()
+    (run,) = completed_runs(fake, pr.repo, pr.head_sha)
+    assert run.conclusion == "failure", run.output
+    assert any(a["path"] == name and a["annotation_level"] == "failure" for a in run.annotations), run.annotations
