@@ -39,11 +39,19 @@ T = TypeVar("T")
 
 
 class GitHubError(RuntimeError):
-    """GitHub refused or failed a call after retries; `status` is its HTTP status (0: no answer)."""
+    """GitHub refused or failed a call after retries; `status` is its HTTP status (0: no answer).
 
-    def __init__(self, message: str, status: int = 0) -> None:
+    `transient` says whether the same call may succeed later: no answer and 5xx may, a 4xx or a
+    GraphQL error such as NOT_FOUND or FORBIDDEN will not."""
+
+    def __init__(self, message: str, status: int = 0, transient: bool | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.transient = (status == 0 or status >= 500) if transient is None else transient
+
+
+# GraphQL answers 200 with `errors`; only these types are worth asking again.
+GRAPHQL_TRANSIENT = frozenset({"RATE_LIMITED", "SERVICE_UNAVAILABLE", "TIMEOUT", "INTERNAL"})
 
 
 @dataclass
@@ -140,10 +148,15 @@ class InstallationClient:
                 self._gh.oauth_token = await self._tokens.token(self._installation_id)
                 self.counters.calls += 1
                 return await operation()
-            except GitHubError as error:  # the installation token could not be had
-                if error.status and error.status < 500:
+            except GitHubError as error:  # the installation token could not be had, or a GraphQL error
+                if not error.transient:
                     raise
-                wait, problem = self._retry.delay(attempt), f"{label}: {error}"
+                if error.status == 200:  # RATE_LIMITED in a GraphQL answer: GitHub asks for a minute
+                    wait = self._retry.secondary_floor
+                    self.counters.rate_limited += 1
+                else:
+                    wait = self._retry.delay(attempt)
+                problem = f"{label}: {error}"
             except (GraphQLAuthorizationFailure, BadRequest) as error:
                 status = 401 if isinstance(error, GraphQLAuthorizationFailure) else _status_of(error)
                 if status == 401 and not refused_once:
@@ -322,9 +335,14 @@ class InstallationClient:
             result = await self._gh.post(self._graphql_url, data=payload)
             if not isinstance(result, dict):
                 raise GitHubError(f"GraphQL: unexpected answer {type(result).__name__}")
-            if result.get("errors"):
-                messages = "; ".join(str(e.get("message", e)) for e in result["errors"][:3])
-                raise GitHubError(f"GraphQL: {messages}")
+            errors = result.get("errors")
+            if errors:
+                listed = [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+                messages = "; ".join(str(e.get("message", e)) for e in listed[:3]) or str(errors)[:200]
+                types = {str(e.get("type", "")) for e in listed}
+                # Permanent unless every error is of a kind that passes (a bad query stays bad).
+                transient = bool(types) and types <= GRAPHQL_TRANSIENT
+                raise GitHubError(f"GraphQL: {messages}", 200, transient=transient)
             data: Json = result.get("data") or {}
             return data
 

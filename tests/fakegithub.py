@@ -2166,6 +2166,12 @@ class FakeGitHub:
         }
         self.faults.append(Fault(n, 403, body, headers, method, re.compile(path) if path is not None else None))
 
+    def graphql_error_next(self, n: int = 1, type_: str = "FORBIDDEN", message: str = "Resource not accessible by integration") -> None:
+        """Answer the next N GraphQL requests 200 with `errors` of TYPE and no data, as GitHub does
+        for NOT_FOUND, FORBIDDEN, RATE_LIMITED, and for queries that do not validate."""
+        body = {"data": None, "errors": [{"type": type_, "message": message, "locations": [{"line": 1, "column": 1}]}]}
+        self.faults.append(Fault(n, 200, body, dict, "POST", re.compile(r"^/graphql$")))
+
     def hold_next(self, *, method: str | None = None, path: str | None = None) -> Hold:
         """Hold the next matching request until `release()`; a request whose client has gone by
         then is answered 499 and not applied."""

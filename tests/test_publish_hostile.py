@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 from fakegithub import FakeGitHub
-from test_e2e import Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)
+from test_e2e import POD, Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)
+
+from bot.app import STATE
 
 BIG_ROOT_POD = (
     "apiVersion: v1\nkind: Pod\nmetadata:\n  name: big\n  annotations:\n    filler: \"" + "x" * 600_000 + "\"\n"
@@ -23,3 +25,27 @@ async def test_a_big_file_with_url_characters_in_its_name_is_still_judged(bot: B
     (run,) = completed_runs(fake, pr.repo, pr.head_sha)
     assert run.conclusion == "failure", run.output
     assert any(a["path"] == name and a["annotation_level"] == "failure" for a in run.annotations), run.annotations
+
+
+@pytest.mark.parametrize("kind", ["FORBIDDEN", "NOT_FOUND", "argumentLiteralsIncompatible"])
+async def test_a_permanent_graphql_error_is_not_retried(bot: Bot, kind: str) -> None:  # noqa: F811
+    fake = bot.fake
+    pr = fake.setup_pull({"README.md": "hi\n"}, {"k8s/pod.yaml": POD})
+    fake.graphql_error_next(1, kind)
+    assert (await bot.deliver("pull_request", pr_payload(fake, pr))).status == 202
+    await bot.idle()
+    (run,) = completed_runs(fake, pr.repo, pr.head_sha)
+    assert run.status == "completed" and run.output["title"].startswith("unroot could not finish"), run.output
+    graphql = [r for r in fake.requests if r.path == "/graphql"]
+    assert len(graphql) == 1, [r.status for r in graphql]  # asked once: the answer will not change
+
+
+async def test_a_graphql_rate_limit_error_is_waited_out_and_retried(bot: Bot) -> None:  # noqa: F811
+    fake = bot.fake
+    bot.server.app[STATE].retry.secondary_floor = 0.05
+    pr = fake.setup_pull({"README.md": "hi\n"}, {"k8s/pod.yaml": POD})
+    fake.graphql_error_next(1, "RATE_LIMITED", "API rate limit exceeded")
+    assert (await bot.deliver("pull_request", pr_payload(fake, pr))).status == 202
+    await bot.idle()
+    (run,) = completed_runs(fake, pr.repo, pr.head_sha)
+    assert run.conclusion == "failure" and not run.output["title"].startswith("unroot could not finish"), run.output
