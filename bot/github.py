@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import logging
 import random
 import time
@@ -138,13 +139,26 @@ class InstallationClient:
     def calls(self) -> int:
         return self.counters.calls
 
-    async def _retrying(self, label: str, operation: Callable[[], Awaitable[T]]) -> T:
-        """The one place that decides to retry, wait or give up, for every call."""
+    async def _retrying(
+        self, label: str, operation: Callable[[], Awaitable[T]], applied: Callable[[], Awaitable[T | None]] | None = None
+    ) -> T:
+        """The one place that decides to retry, wait or give up, for every call.
+
+        For a create, `applied` looks for what the call would have made: after an answer that
+        leaves it unknown whether GitHub applied the write (no answer, a 5xx), the thing found
+        is returned instead of creating a second one."""
         deadline = time.monotonic() + self._retry.max_total
         refused_once = False
         attempt = 0
+        unknown = False  # the last attempt may have been applied
         while True:
             try:
+                if unknown and applied is not None:
+                    unknown = False
+                    made = await applied()
+                    if made is not None:
+                        log.info("%s: the write was applied although its answer was lost; reusing it", label)
+                        return made
                 self._gh.oauth_token = await self._tokens.token(self._installation_id)
                 self.counters.calls += 1
                 return await operation()
@@ -179,21 +193,25 @@ class InstallationClient:
                 self.counters.rate_limited += 1
                 problem = f"{label}: rate limited by GitHub ({status})"
             except QueryError as error:
-                raise GitHubError(f"{label}: {error}") from None
+                raise GitHubError(f"{label}: {error}", transient=False) from None
             except GitHubException as error:  # 5xx and other answers
                 status = _status_of(error)
                 if status < 500:
                     raise GitHubError(f"{label}: {status} {error}", status) from None
                 wait, problem = self._retry.delay(attempt), f"{label}: GitHub answered {status}"
+                unknown = True
             except (aiohttp.ClientError, asyncio.TimeoutError) as error:
                 wait, problem = self._retry.delay(attempt), f"{label}: {type(error).__name__} {error}".strip()
+                unknown = True
             attempt += 1
             if attempt >= self._retry.attempts or time.monotonic() + wait > deadline:
                 raise GitHubError(f"{problem} (gave up after {attempt} attempts)")
             self.counters.retries += 1
             await asyncio.sleep(wait)
 
-    async def _call(self, method: str, url: str, data: Any = None, **url_vars: Any) -> Any:
+    async def _call(
+        self, method: str, url: str, data: Any = None, applied: Callable[[], Awaitable[Any]] | None = None, **url_vars: Any
+    ) -> Any:
         async def operation() -> Any:
             if method == "GET":
                 return await self._gh.getitem(url, url_vars)
@@ -203,7 +221,7 @@ class InstallationClient:
                 return await self._gh.patch(url, url_vars, data=data)
             raise ValueError(method)
 
-        return await self._retrying(f"{method} {url}", operation)
+        return await self._retrying(f"{method} {url}", operation, applied)
 
     async def _iterate(self, url: str, limit: int = MAX_FILES, **url_vars: Any) -> list[Json]:
         async def operation() -> list[Json]:
@@ -266,14 +284,26 @@ class InstallationClient:
         return list(result.get("check_runs", []))
 
     async def create_check_run(self, repo: str, sha: str, title: str, summary: str) -> int:
+        """Create our run for a commit; a create whose answer was lost is found again by its
+        external_id, not made twice (an orphan would stay in progress for ever)."""
+        external_id = f"unroot:{sha}"
         data = {
             "name": CHECK_NAME,
             "head_sha": sha,
             "status": "in_progress",
+            "external_id": external_id,
             "output": {"title": title, "summary": summary},
         }
-        result = await self._call("POST", "/repos/{+repo}/check-runs", data, repo=repo)
+
+        async def applied() -> Json | None:
+            runs = await self.check_runs_for(repo, sha)
+            return next((run for run in runs if run.get("external_id") == external_id and self._ours(run)), None)
+
+        result = await self._call("POST", "/repos/{+repo}/check-runs", data, applied, repo=repo)
         return int(result["id"])
+
+    def _ours(self, run: Json) -> bool:
+        return run.get("name") == CHECK_NAME and (run.get("app") or {}).get("id") in (None, self.app_id)
 
     async def restart_check_run(self, repo: str, check_run_id: int, title: str, summary: str) -> None:
         data = {"status": "in_progress", "output": {"title": title, "summary": summary}}
@@ -317,13 +347,21 @@ class InstallationClient:
     async def create_review(
         self, repo: str, number: int, commit_id: str, body: str, event: str, comments: Sequence[ReviewComment]
     ) -> Json:
+        """Post a review. The body ends with a marker unique to this review's content, so a post
+        whose answer was lost is found on the pull request instead of being posted twice."""
+        marker = f"<!-- unroot-review {commit_id}:{_digest(body, comments)} -->"
         data: Json = {
             "commit_id": commit_id,
-            "body": body,
+            "body": f"{body}\n\n{marker}" if body else marker,
             "event": event,
             "comments": [_comment(c) for c in comments],
         }
-        result: Json = await self._call("POST", "/repos/{+repo}/pulls/{number}/reviews", data, repo=repo, number=number)
+
+        async def applied() -> Json | None:
+            reviews = await self._iterate("/repos/{+repo}/pulls/{number}/reviews?per_page=100", repo=repo, number=number)
+            return next((r for r in reviews if r.get("commit_id") == commit_id and str(r.get("body") or "").endswith(marker)), None)
+
+        result: Json = await self._call("POST", "/repos/{+repo}/pulls/{number}/reviews", data, applied, repo=repo, number=number)
         return result
 
     async def graphql(self, query: str, **variables: Any) -> Json:
@@ -347,6 +385,12 @@ class InstallationClient:
             return data
 
         return await self._retrying("GraphQL", operation)
+
+
+def _digest(body: str, comments: Sequence[ReviewComment]) -> str:
+    """A short hash of what a review says, to recognise it again."""
+    text = body + "".join(f"\0{c.path}\0{c.start_line}\0{c.line}\0{c.body}" for c in comments)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def _file_change(item: Json) -> FileChange:

@@ -1811,6 +1811,7 @@ class FakeGitHub:
         self.latency = latency
         self.max_patch_chars = max_patch_chars
         self.check_responses = check_responses
+        self.lost_answers: list[Fault] = []
         self.contents_too_large_403 = False  # old behaviour: 403 too_large instead of encoding "none"
         self.require_start_side = True  # GitHub's docs call start_side required for multi-line comments
         self.content_writes_per_minute: int | None = None  # e.g. 80: secondary limit on POST/PATCH bursts
@@ -2166,6 +2167,11 @@ class FakeGitHub:
         }
         self.faults.append(Fault(n, 403, body, headers, method, re.compile(path) if path is not None else None))
 
+    def lose_answer_next(self, n: int = 1, *, method: str | None = None, path: str | None = None) -> None:
+        """Apply the next N matching requests, then drop the connection without answering: a
+        write that GitHub made but whose answer the client never got (a proxy timeout, a reset)."""
+        self.lost_answers.append(Fault(n, 0, {}, dict, method, re.compile(path) if path is not None else None))
+
     def graphql_error_next(self, n: int = 1, type_: str = "FORBIDDEN", message: str = "Resource not accessible by integration") -> None:
         """Answer the next N GraphQL requests 200 with `errors` of TYPE and no data, as GitHub does
         for NOT_FOUND, FORBIDDEN, RATE_LIMITED, and for queries that do not validate."""
@@ -2324,6 +2330,7 @@ class FakeGitHub:
         route: Route | None = None
         body: JSONValue = None
         auth = "none"
+        lose: Fault | None = None
         try:
             if self.latency > 0:
                 await asyncio.sleep(self.latency)
@@ -2334,6 +2341,11 @@ class FakeGitHub:
                     body = json.loads(raw)
                 except ValueError:
                     parsed = False
+            lose = next((f for f in self.lost_answers if f.remaining > 0 and f.matches(method, path)), None)
+            if lose is not None:
+                lose.remaining -= 1
+                if lose.remaining == 0:
+                    self.lost_answers.remove(lose)
             hold = next((h for h in self.holds if h.matches(method, path)), None)
             if hold is not None:
                 self.holds.remove(hold)
@@ -2375,6 +2387,8 @@ class FakeGitHub:
         )
         self.requests.append(entry)
         self.calls[entry.call] += 1
+        if lose is not None and request.transport is not None:
+            request.transport.abort()  # applied, but the answer never reaches the client
         return self._respond(reply)
 
     def _respond(self, reply: Reply) -> web.Response:

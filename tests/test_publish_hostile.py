@@ -49,3 +49,26 @@ async def test_a_graphql_rate_limit_error_is_waited_out_and_retried(bot: Bot) ->
     await bot.idle()
     (run,) = completed_runs(fake, pr.repo, pr.head_sha)
     assert run.conclusion == "failure" and not run.output["title"].startswith("unroot could not finish"), run.output
+
+
+LOST_WRITES = {
+    "create check run": ("POST", r"/check-runs$"),
+    "update check run (annotations, completion)": ("PATCH", r"/check-runs/\d+$"),
+    "create review": ("POST", r"/pulls/\d+/reviews$"),
+    "GraphQL (queries and the resolve mutation)": ("POST", r"^/graphql$"),
+}
+
+
+@pytest.mark.parametrize("call", sorted(LOST_WRITES))
+async def test_a_write_applied_with_its_answer_lost_is_not_doubled(bot: Bot, call: str) -> None:  # noqa: F811
+    fake = bot.fake
+    pr = fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": "FROM debian:12\nUSER root\nCMD [\"sh\"]\n", "k8s/pod.yaml": POD})
+    method, path = LOST_WRITES[call]
+    fake.lose_answer_next(1, method=method, path=path)
+    assert (await bot.deliver("pull_request", pr_payload(fake, pr))).status == 202
+    await bot.idle()
+    assert not fake.lost_answers, "the fault was not exercised"
+    runs = completed_runs(fake, pr.repo, pr.head_sha)
+    assert len(runs) == 1 and runs[0].status == "completed" and runs[0].conclusion == "failure", runs
+    reviews = [r for r in fake.reviews_for(pr.repo, pr.number)]
+    assert len(reviews) == 1, [r.body[:80] for r in reviews]
