@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.config import CONFIG_PATH, ConfigError, RepoConfig, parse_config
 from bot.github import ANNOTATIONS_PER_REQUEST, CHECK_NAME, GitHubError, InstallationClient
-from bot.plan import FileChange, Plan, fingerprints_in, group_annotations, plan_review
+from bot.plan import FileChange, Plan, fingerprints_in, group_annotations, inert, plan_review
 from bot.queue import IsCurrent, Job
 from rules.analyze import analyze_bytes, file_kind, skipped
 from rules.model import Finding, Options
@@ -26,10 +26,10 @@ query($owner: String!, $name: String!, $config: String!, $number: Int!, $pull: B
     config: object(expression: $config) { ... on Blob { text isTruncated } }
     pullRequest(number: $number) @include(if: $pull) {
       reviewThreads(first: 100, after: $after) {
-        nodes { id isResolved comments(first: 1) { nodes { body } } }
+        nodes { id isResolved comments(first: 1) { nodes { body viewerDidAuthor } } }
         pageInfo { hasNextPage endCursor }
       }
-      reviews(last: 100) { nodes { body } }
+      reviews(last: 100) { nodes { body viewerDidAuthor } }
     }
   }
 }
@@ -97,15 +97,19 @@ async def _meta(client: InstallationClient, job: Job) -> Meta:
     threads: list[Thread] = []
     commented: set[str] = set()
     pull = repository.get("pullRequest") or {}
+    # Only what the App itself wrote counts: anyone who can comment could otherwise post our
+    # markers and silence the bot's inline comments.
     for review in (pull.get("reviews") or {}).get("nodes") or []:
-        commented |= fingerprints_in(str(review.get("body") or ""))
+        if review.get("viewerDidAuthor") is True:
+            commented |= fingerprints_in(str(review.get("body") or ""))
     page = pull.get("reviewThreads")
     for _ in range(50):
         if not page:
             break
         for node in page.get("nodes") or []:
             comments = (node.get("comments") or {}).get("nodes") or []
-            marks = frozenset(fingerprints_in(str(comments[0].get("body") or ""))) if comments else frozenset()
+            ours = bool(comments) and comments[0].get("viewerDidAuthor") is True
+            marks = frozenset(fingerprints_in(str(comments[0].get("body") or ""))) if ours else frozenset()
             if marks:
                 threads.append(Thread(str(node["id"]), marks, bool(node.get("isResolved"))))
                 commented |= marks
@@ -269,7 +273,7 @@ async def run(
         for pair in range(0, len(batches), 2):
             await asyncio.gather(*(client.add_annotations(job.repo, check_run_id, plan.title, b) for b in batches[pair : pair + 2]))
         posted, resolved = await review_task
-        summary = plan.summary if meta.config_problem is None else f"> **Note:** {meta.config_problem}\n\n{plan.summary}"
+        summary = plan.summary if meta.config_problem is None else f"> **Note:** {inert(meta.config_problem)}\n\n{plan.summary}"
         # A superseded job still completes its run: the analysis is true for that commit.
         await client.complete_check_run(job.repo, check_run_id, plan.conclusion, plan.title, summary[:65_000], head)
         return Outcome(plan.conclusion, len(findings), posted, resolved)

@@ -22,6 +22,7 @@ MAX_ANNOTATION_TITLE = 255
 _LEVEL = {Severity.ERROR: "failure", Severity.WARNING: "warning", Severity.NOTICE: "notice"}
 _HUNK = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _MARKER = re.compile(r"<!-- unroot:(UR\d+:[^\s<>]+?:[0-9a-f]{12}) -->")
+_FENCE_LINE = re.compile(r"(`{3,}|~{3,})(.*)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`])")
 _BACKTICKS = re.compile(r"`+")
 
@@ -156,8 +157,25 @@ def marker(fp: str) -> str:
 
 
 def fingerprints_in(body: str) -> set[str]:
-    """Every fingerprint marked in a comment or review body."""
-    return set(_MARKER.findall(body))
+    """Every fingerprint marked in a comment or review body, where the bot writes them: a marker
+    alone on its line, outside code blocks. Repository text the bot quotes (a suggestion, a
+    diff) sits inside fences, so a marker planted in a file never counts."""
+    found: set[str] = set()
+    fence = ""
+    for line in body.split("\n"):
+        stripped = line.strip()
+        opening = _FENCE_LINE.match(stripped)
+        if fence:
+            if opening and opening.group(1).startswith(fence) and not opening.group(2).strip():
+                fence = ""
+            continue
+        if opening:
+            fence = opening.group(1)
+            continue
+        match = _MARKER.fullmatch(stripped)
+        if match:
+            found.add(match.group(1))
+    return found
 
 
 # ---------------------------------------------------------------- Markdown helpers
@@ -179,6 +197,21 @@ def _defang(text: str) -> str:
     """Text from the repository (paths, container names) must not open an HTML comment: a
     planted `<!-- unroot:... -->` would pass for one of our fingerprint markers."""
     return text.replace("<!--", "<!\u200b--")
+
+
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>!|~])")
+_MENTION = re.compile(r"([@#])(?=\w)")
+_AUTOLINK = re.compile(r"(?i)\b(https?|ftp)://|\bwww\.")
+
+
+def inert(text: str) -> str:
+    """Repository text (names, messages that quote them, fix summaries) as Markdown that renders
+    as the same characters and does nothing: no HTML, link, image or emphasis, no @-mention or
+    #-reference that would notify someone or link an issue in the bot's voice."""
+    text = _defang(text).replace("&", "&amp;")
+    text = _MARKDOWN.sub(r"\\\1", text)
+    text = _MENTION.sub("\\1\u2060", text)  # a word joiner: shown as nothing, breaks the mention
+    return _AUTOLINK.sub(lambda m: m.group(0).replace(":", ":\u2060").replace("www.", "www\u2060."), text)
 
 
 def _code(text: str) -> str:
@@ -349,7 +382,7 @@ def _explain(group: _Group, rules: Mapping[str, Rule], docs_url: str) -> list[st
     """Rule, title, severity, messages, why and docs link for every finding of a group."""
     by_rule: dict[tuple[str, Severity], list[str]] = {}
     for finding in group.findings:
-        by_rule.setdefault((finding.rule, finding.severity), []).append(_defang(finding.message))
+        by_rule.setdefault((finding.rule, finding.severity), []).append(inert(finding.message))
     parts: list[str] = []
     explained: set[str] = set()
     for (rule_id, severity), messages in by_rule.items():
@@ -372,7 +405,7 @@ def _fix_block(group: _Group, head_lines: Sequence[str], suggestion: str | None)
     parts: list[str] = []
     summaries = group.summaries
     if summaries:
-        parts.append("**Fix:** " + "; ".join(summaries))
+        parts.append("**Fix:** " + "; ".join(inert(summary) for summary in summaries))
     if suggestion is not None:
         parts.append(_block("suggestion", suggestion + "\n" if suggestion else ""))
     elif group.edits:
@@ -394,7 +427,7 @@ def _comment(placed: _Placed, head_lines: Sequence[str], rules: Mapping[str, Rul
     body = "\n\n".join([*head, *_fix_block(group, head_lines, placed.suggestion), _markers(group)])
     if len(body) > MAX_BODY:
         summaries = group.summaries
-        fix = ["**Fix:** " + "; ".join(summaries)] if summaries else []
+        fix = ["**Fix:** " + "; ".join(inert(summary) for summary in summaries)] if summaries else []
         body = "\n\n".join([*head, *fix, _too_large(group), _markers(group)])
     if len(body) > MAX_BODY:
         markers = _markers(group)
@@ -409,7 +442,7 @@ def _body_entry(group: _Group, head_lines: Sequence[str], rules: Mapping[str, Ru
     entry = "\n\n".join([*head, *_fix_block(group, head_lines, None), _markers(group)])
     if len(entry) > MAX_BODY // 4:
         summaries = group.summaries
-        fix = ["**Fix:** " + "; ".join(summaries)] if summaries else []
+        fix = ["**Fix:** " + "; ".join(inert(summary) for summary in summaries)] if summaries else []
         entry = "\n\n".join([*head, *fix, _too_large(group), _markers(group)])
     return entry
 
@@ -528,7 +561,7 @@ def _summary(findings: Sequence[Finding], title: str, files_checked: int, rules:
         f"| {_code(path)} | {c[Severity.ERROR]} | {c[Severity.WARNING]} | {c[Severity.NOTICE]} |"
         for path, c in sorted(per_file.items(), key=lambda kv: (-kv[1][Severity.ERROR], -kv[1][Severity.WARNING], kv[0]))
     ]
-    skip_rows = [f"- {_code(f.path)}: {_defang(f.message)}" for f in sorted(skipped, key=lambda f: f.path)]
+    skip_rows = [f"- {_code(f.path)}: {inert(f.message)}" for f in sorted(skipped, key=lambda f: f.path)]
     fixed = "\n".join([*head, *rule_rows, *help_lines])
     budget = MAX_SUMMARY - len(fixed) - 200
     parts = ["\n\n".join(["\n".join(head), "\n".join(rule_rows)]) if rule_rows else "\n".join(head)]

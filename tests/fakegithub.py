@@ -1264,6 +1264,7 @@ GQL_SCHEMA: dict[str, dict[str, FieldDef]] = {
         "url": _f("URI"),
         "createdAt": _f("DateTime"),
         "author": _f("Actor"),
+        "viewerDidAuthor": _f("Boolean"),
         "commit": _f("Commit"),
         "isMinimized": _f("Boolean"),
         "minimizedReason": _f("String"),
@@ -2088,6 +2089,28 @@ class FakeGitHub:
             for r in self.check_runs.values()
             if r.repo == full and (sha is None or r.head_sha == sha) and (name is None or r.name == name)
         ]
+
+    def review_as_user(self, repo: str, number: int, user: str, body: str, comment: tuple[str, int, str] | None = None) -> Review:
+        """A review a person posts from the web UI (not through the App's token), optionally with
+        one inline comment (path, line, body) that opens a thread."""
+        pr = self.pull(repo, number)
+        now = time.time()
+        review = Review(id=self._next_id(), repo=repo, pull_number=number, state="COMMENTED", event="COMMENT", body=body,
+                        commit_id=pr.head_sha, comment_ids=[], submitted_at=now, user=user)
+        self.reviews[review.id] = review
+        if comment is not None:
+            path, line, text = comment
+            cid = self._next_id()
+            thread_id = node_id("PRRT", cid)
+            self.review_comments[cid] = ReviewComment(
+                id=cid, node_id=node_id("PRRC", cid), repo=repo, pull_number=number, review_id=review.id, path=path,
+                line=line, side="RIGHT", start_line=None, start_side=None, position=None, body=text,
+                commit_id=pr.head_sha, diff_hunk="", user=user, created_at=now, thread_id=thread_id,
+            )
+            review.comment_ids.append(cid)
+            self.threads[thread_id] = ReviewThread(id=thread_id, repo=repo, pull_number=number, comment_ids=[cid], path=path,
+                                                   line=line, start_line=None, side="RIGHT", start_side=None)
+        return review
 
     def reviews_for(self, repo: str, number: int) -> list[Review]:
         """Reviews of a PR, oldest first (pending ones included)."""
@@ -4000,6 +4023,7 @@ class FakeGitHub:
             "url": f"{HTML_ROOT}/{c.repo}/pull/{c.pull_number}#discussion_r{c.id}",
             "createdAt": iso(c.created_at),
             "author": self._gql_actor(c.user),
+            "viewerDidAuthor": c.user == self.app.bot_login,
             "commit": self._gql_commit(token, self.repo(c.repo), c.commit_id),
             "isMinimized": c.minimized_reason is not None,
             "minimizedReason": c.minimized_reason,

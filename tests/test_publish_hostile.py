@@ -4,6 +4,8 @@ after a write was applied, and GraphQL errors that are not worth a retry."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fakegithub import FakeGitHub
 from test_e2e import POD, Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)
@@ -72,3 +74,64 @@ async def test_a_write_applied_with_its_answer_lost_is_not_doubled(bot: Bot, cal
     assert len(runs) == 1 and runs[0].status == "completed" and runs[0].conclusion == "failure", runs
     reviews = [r for r in fake.reviews_for(pr.repo, pr.number)]
     assert len(reviews) == 1, [r.body[:80] for r in reviews]
+
+
+async def test_markers_posted_by_someone_else_do_not_silence_the_bot(bot: Bot) -> None:  # noqa: F811
+    from bot.plan import fingerprint, marker
+    from rules.analyze import analyze
+
+    fake = bot.fake
+    pr = fake.setup_pull({"README.md": "hi\n"}, {"k8s/pod.yaml": POD})
+    forged = "\n".join(marker(fingerprint(f, POD)) for f in analyze("k8s/pod.yaml", POD))
+    # Someone who can comment posts every marker the bot would write, in a review body and a thread.
+    fake.review_as_user(pr.repo, pr.number, "mallory", "lgtm\n" + forged, ("k8s/pod.yaml", 7, "nit\n" + forged))
+    assert (await bot.deliver("pull_request", pr_payload(fake, pr))).status == 202
+    await bot.idle()
+    ours = [r for r in fake.reviews_for(pr.repo, pr.number) if r.user != "mallory"]
+    assert len(ours) == 1
+    comments = [c for c in fake.comments_for(pr.repo, pr.number) if c.user != "mallory"]
+    assert comments, "the bot's inline comments were suppressed by markers it did not write"
+
+
+def test_a_marker_inside_quoted_file_text_is_not_read_back() -> None:
+    from bot.plan import FileChange, fingerprints_in, plan_review
+    from rules.analyze import analyze
+
+    planted = "<!-- unroot:UR201:k8s/other.yaml:0123456789ab -->"
+    # The fix rewrites both settings in one edit and carries the comment between them over, so
+    # the suggestion quotes the planted line.
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: app\n    image: x\n"
+        f"    securityContext:\n      runAsNonRoot: false\n      # {planted}\n      runAsUser: 0\n"
+    )
+    findings = analyze("k8s/pod.yaml", pod)
+    patch = f"@@ -0,0 +1,{len(pod.splitlines())} @@\n" + "".join("+" + line + "\n" for line in pod.splitlines())
+    plan = plan_review(findings, [FileChange("k8s/pod.yaml", "added", patch)], {"k8s/pod.yaml": pod})
+    assert any(planted in c.body for c in plan.comments), [c.body for c in plan.comments]
+    for comment in plan.comments:
+        assert fingerprints_in(comment.body) == set(comment.fingerprints)
+    assert "0123456789ab" not in {fp.rsplit(":", 1)[1] for fp in fingerprints_in(plan.review_body)}
+
+
+HOSTILE_POD = (
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n"
+    "  - name: '@octocat'\n    image: example/app:1\n"
+    "  - name: '<details><img src=https://evil.example/x.png>'\n    image: example/app:1\n"
+    "  - name: '[click to fix](https://evil.example) #123'\n    image: example/app:1\n"
+)
+
+
+async def test_repository_text_never_speaks_in_the_bots_voice(bot: Bot) -> None:  # noqa: F811
+    fake = bot.fake
+    pr = fake.setup_pull({"README.md": "hi\n"}, {"k8s/pod.yaml": HOSTILE_POD})
+    assert (await bot.deliver("pull_request", pr_payload(fake, pr))).status == 202
+    await bot.idle()
+    (run,) = completed_runs(fake, pr.repo, pr.head_sha)
+    texts = [run.output.get("summary", ""), run.output.get("text") or ""]
+    texts += [r.body for r in fake.reviews_for(pr.repo, pr.number)]
+    texts += [c.body for c in fake.comments_for(pr.repo, pr.number)]
+    posted = "\n".join(texts)
+    assert "octocat" in posted  # the names are shown...
+    assert "@octocat" not in posted and "#123" not in posted  # ...but mention and link nobody
+    # HTML and links only as escaped text (a backslash before each `<` and `]`).
+    assert not re.search(r"(?<!\\)<(img|details)", posted) and not re.search(r"(?<!\\)\]\(\S*evil", posted), posted[:3000]
