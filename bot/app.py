@@ -23,7 +23,8 @@ from bot.auth import RedisTokenStore, TokenCache
 from bot.config import AppSettings
 from bot.observability import CONTENT_TYPE, Metrics, Redactor
 from bot.github import Counters, GitHubError, InstallationClient, RetryPolicy
-from bot.queue import Deliveries, DeliveryLog, IsCurrent, Job, JobQueue, MemoryQueue, QueueClosed
+from bot.queue import Deliveries, DeliveryLog, IsCurrent, Job, JobQueue, MemoryQueue, QueueClosed, RetryLater
+from bot.queue import RetryPolicy as RetryLaterPolicy
 from bot.redisqueue import RedisQueue, url_secrets
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,14 @@ class Runtime:
                 body = await response.json(content_type=None)
                 if response.status != 201:
                     message = body.get("message", "") if isinstance(body, dict) else ""
-                    raise GitHubError(f"installation token for {installation_id}: {response.status} {message}", response.status)
+                    # A rate limit on the token endpoint passes; other 4xx (app uninstalled) do not.
+                    limited = response.status == 429 or (
+                        response.status == 403 and ("retry-after" in response.headers or "rate limit" in str(message).lower())
+                    )
+                    raise GitHubError(
+                        f"installation token for {installation_id}: {response.status} {message}", response.status,
+                        transient=True if limited else None,
+                    )
                 return str(body["token"]), str(body["expires_at"])
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
             raise GitHubError(f"installation token for {installation_id}: {type(error).__name__} {error}") from None
@@ -117,6 +125,9 @@ class Runtime:
         except asyncio.CancelledError:
             outcome_name = "interrupted"
             raise
+        except RetryLater:
+            outcome_name = "retry_later"
+            raise
         finally:
             self.metrics.jobs.labels(outcome_name).inc()
             self.metrics.job_seconds.observe(time.monotonic() - started)
@@ -136,12 +147,13 @@ class State(Runtime):
 
 def make_queue(settings: AppSettings, run_jobs: bool) -> JobQueue:
     """The in-process queue, or Redis when REDIS_URL is set (jobs run here only when `run_jobs`)."""
+    retry = RetryLaterPolicy(first=settings.retry_delay, cap=max(settings.retry_delay, 600.0), total=settings.retry_for)
     if not settings.redis_url:
-        return MemoryQueue(settings.workers)
+        return MemoryQueue(settings.workers, retry)
     return RedisQueue(
         settings.redis_url, run_jobs=run_jobs, workers=settings.workers, installation_limit=settings.installation_jobs,
         lease=settings.lease_seconds, attempts=settings.job_attempts, job_timeout=settings.job_timeout,
-        connect_wait=settings.redis_wait,
+        connect_wait=settings.redis_wait, retry=retry,
     )
 
 

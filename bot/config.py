@@ -138,6 +138,8 @@ class AppSettings:
     job_attempts: int = 3  # with Redis: attempts cut short (worker killed) before the run is failed
     job_timeout: float = 900.0  # with Redis: a job running longer completes its run as failed
     redis_wait: float = 30.0  # with Redis: seconds to wait for it at start-up before giving up
+    retry_delay: float = 30.0  # first wait before a job whose run GitHub would not let us complete runs again
+    retry_for: float = 24 * 3600.0  # how long such a job keeps being retried (the wait doubles, up to 10 min)
     analysis_workers: int = 2  # processes that analyse files (off the event loop)
     analysis_cpu_seconds: int = 30  # CPU one file's analysis may use before it is stopped with a notice
     analysis_memory_mb: int = 1024  # address space of an analysis process
@@ -187,6 +189,8 @@ class AppSettings:
         attempts = _env_int(env, "UNROOT_JOB_ATTEMPTS", 3, 1)
         job_timeout = _env_float(env, "UNROOT_JOB_TIMEOUT", 900.0, 10.0)
         redis_wait = _env_float(env, "UNROOT_REDIS_WAIT", 30.0, 0.0)
+        retry_delay = _env_float(env, "UNROOT_RETRY_DELAY", 30.0, 0.01)
+        retry_for = _env_float(env, "UNROOT_RETRY_FOR", 24 * 3600.0, 0.0)
         analysis_workers = _env_int(env, "UNROOT_ANALYSIS_WORKERS", 2, 1)
         analysis_cpu = _env_int(env, "UNROOT_ANALYSIS_CPU_SECONDS", 30, 1)
         analysis_memory = _env_int(env, "UNROOT_ANALYSIS_MEMORY_MB", 1024, 256)
@@ -212,6 +216,8 @@ class AppSettings:
             job_attempts=attempts,
             job_timeout=job_timeout,
             redis_wait=redis_wait,
+            retry_delay=retry_delay,
+            retry_for=retry_for,
             analysis_workers=analysis_workers,
             analysis_cpu_seconds=analysis_cpu,
             analysis_memory_mb=analysis_memory,

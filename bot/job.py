@@ -11,7 +11,7 @@ from typing import Any
 from bot.config import CONFIG_PATH, ConfigError, RepoConfig, parse_config
 from bot.github import ANNOTATIONS_PER_REQUEST, CHECK_NAME, GitHubError, InstallationClient
 from bot.plan import FileChange, Plan, fingerprints_in, group_annotations, inert, plan_review
-from bot.queue import IsCurrent, Job
+from bot.queue import IsCurrent, Job, RetryLater
 from rules.analyze import analyze_bytes, file_kind, skipped
 from rules.model import Finding, Options
 
@@ -292,12 +292,33 @@ async def run(
         if check_run_id is None:
             try:
                 check_run_id = await check_task
-            except Exception:  # noqa: BLE001
+            except Exception as no_run:  # noqa: BLE001
                 check_task.cancel()
-                raise error from None  # no check run could be had: the queue worker logs it
+                raise _later(no_run) from None  # no check run could be had: try again later
         log.exception("job failed", extra={"repo": job.repo, "sha": job.head_sha, "delivery": job.delivery_id})
-        await _fail(client, job, check_run_id, reason)
+        passing = _transient(error)
+        try:
+            await _fail(client, job, check_run_id, reason, retrying=passing)
+        except Exception as stuck:  # noqa: BLE001 - the run would stay in progress: try again later
+            raise _later(stuck) from None
+        if passing:  # GitHub failed us for now: the run says so, and the job runs again later
+            raise RetryLater(reason)
         return Outcome("failure", 0, False, 0)
+
+
+def _transient(error: BaseException) -> bool:
+    """A failure of GitHub's that may pass (not a bug of ours, not a refusal that will stay)."""
+    if isinstance(error, GitHubError):
+        return error.transient
+    return isinstance(error, (OSError, asyncio.TimeoutError))
+
+
+def _later(error: BaseException) -> BaseException:
+    """What to raise when the job's run cannot be completed now: RetryLater, unless GitHub's
+    answer will not change (the installation is gone, a permission is missing)."""
+    if isinstance(error, GitHubError) and not error.transient:
+        return error
+    return RetryLater(str(error).splitlines()[0][:300] if str(error) else type(error).__name__)
 
 
 async def give_up(client: InstallationClient, job: Job, reason: str) -> None:
@@ -306,11 +327,15 @@ async def give_up(client: InstallationClient, job: Job, reason: str) -> None:
     await _fail(client, job, await _check_run(client, job), reason)
 
 
-async def _fail(client: InstallationClient, job: Job, check_run_id: int, reason: str) -> None:
+async def _fail(client: InstallationClient, job: Job, check_run_id: int, reason: str, *, retrying: bool = False) -> None:
     """Complete the run as "unroot could not finish: <reason>", with the Re-run button."""
+    after = (
+        "unroot will try again by itself in a while; **Re-run unroot** tries now."
+        if retrying else "Use **Re-run unroot** to try again."
+    )
     await client.complete_check_run(
         job.repo, check_run_id, "failure", f"unroot could not finish: {reason}"[:255],
-        f"unroot could not finish analysing {job.head_sha[:12]}: {reason}\n\nUse **Re-run unroot** to try again.",
+        f"unroot could not finish analysing {job.head_sha[:12]}: {inert(reason)}\n\n{after}",
         actions=[RERUN_ACTION],
     )
 

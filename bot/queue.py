@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,6 +20,25 @@ log = logging.getLogger(__name__)
 
 class QueueClosed(RuntimeError):
     """The queue is draining for shutdown; deliveries must be refused so GitHub can redeliver."""
+
+
+class RetryLater(RuntimeError):
+    """A job could not get its check run completed (GitHub unreachable, failing or limiting us):
+    the queue keeps it and runs it again after a delay, so no commit is left without a run."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When a job that raised RetryLater runs again: `first` seconds, doubling up to `cap`, for at
+    most `total` seconds from its first failure (then it is given up and logged)."""
+
+    first: float = 30.0
+    cap: float = 600.0
+    total: float = 24 * 3600.0
+
+    def delay(self, attempt: int) -> float:
+        """Seconds before retry number `attempt` (0-based), jittered so retries do not bunch."""
+        return float(min(self.cap, self.first * 2.0**attempt)) * (0.75 + random.random() / 2)
 
 
 class QueueUnavailable(RuntimeError):
@@ -97,8 +118,11 @@ class _Slot:
 class MemoryQueue:
     """An asyncio queue with bounded concurrency, deduplication and supersession."""
 
-    def __init__(self, workers: int = 4) -> None:
+    def __init__(self, workers: int = 4, retry: RetryPolicy | None = None) -> None:
         self._workers = workers
+        self.retry = retry or RetryPolicy()
+        self._failing: dict[tuple[str, str], tuple[int, float]] = {}  # key -> (retries so far, first failure)
+        self._timers: set[asyncio.TimerHandle] = set()
         self._ready: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         self._pending: dict[tuple[str, str], Job] = {}  # lane -> newest job not yet started
         self._running: dict[tuple[str, str], _Slot] = {}  # key -> slot
@@ -110,13 +134,13 @@ class MemoryQueue:
     async def submit(self, job: Job) -> bool:
         if self._closed:
             raise QueueClosed("shutting down")
-        for waiting in list(self._pending.values()):
+        for queued_lane, waiting in list(self._pending.items()):
             if waiting.key == job.key:
                 if job.kind != "pull_request" or waiting.kind == "pull_request":
                     return False
                 # The review needs the PR job: it replaces the queued push job of the same commit
                 # and takes its place in the PR's own lane (so later pushes to the PR supersede it).
-                del self._pending[waiting.lane]
+                del self._pending[queued_lane]
                 break
         if job.key in self._running and not (job.kind == "pull_request" and self._running[job.key].job.kind != "pull_request"):
             return False
@@ -150,6 +174,11 @@ class MemoryQueue:
 
     async def drain(self, grace: float, abandoned: Callable[[Job], Awaitable[None]]) -> None:
         self._closed = True
+        for timer in self._timers:
+            timer.cancel()  # jobs waiting for GitHub to come back: gone with the process (logged)
+        if self._timers:
+            log.error("stopping with %d jobs waiting to retry; their commits may have no check run", len(self._timers))
+        self._timers.clear()
         waiting = list(self._pending.values())
         self._pending.clear()
         deadline = asyncio.get_running_loop().time() + grace
@@ -169,7 +198,7 @@ class MemoryQueue:
 
     async def join(self) -> None:
         """Wait until nothing is queued or running (tests and benchmarks)."""
-        while self._pending or self._running or self._waiting:
+        while self._pending or self._running or self._waiting or self._timers:
             await asyncio.sleep(0.005)
 
     async def _work(self, handler: Handler) -> None:
@@ -194,14 +223,42 @@ class MemoryQueue:
 
             try:
                 await handler(job, is_current)
+                self._failing.pop(job.key, None)
             except asyncio.CancelledError:
                 raise
+            except RetryLater as later:
+                self._retry_later(job, str(later))
             except Exception:  # the handler completes its own check run; never kill the worker
                 log.exception("job failed", extra={"repo": job.repo, "sha": job.head_sha, "delivery": job.delivery_id})
             finally:
                 if self._running.get(job.key) is slot:
                     del self._running[job.key]
                 slot.done.set()
+
+
+    def _retry_later(self, job: Job, reason: str) -> None:
+        """Run the job again after the policy's delay; it no longer competes with its lane (a
+        newer head does not supersede it: it may own a run in progress that must be completed)."""
+        tries, since = self._failing.get(job.key, (0, time.monotonic()))
+        if time.monotonic() - since > self.retry.total:
+            self._failing.pop(job.key, None)
+            log.error("giving up on %s %s after %d retries: %s", job.repo, job.head_sha, tries, reason)
+            return
+        self._failing[job.key] = (tries + 1, since)
+        delay = self.retry.delay(tries)
+        log.warning("job for %s %s will be retried in %.0f s: %s", job.repo, job.head_sha, delay, reason)
+
+        def requeue() -> None:
+            self._timers.discard(timer)
+            if self._closed:
+                return
+            lane = ("retry:" + job.repo, job.head_sha)
+            if lane not in self._pending:
+                self._ready.put_nowait(lane)
+            self._pending[lane] = job
+
+        timer = asyncio.get_running_loop().call_later(delay, requeue)
+        self._timers.add(timer)
 
 
 class Deliveries(Protocol):

@@ -41,7 +41,7 @@ from arq.constants import in_progress_key_prefix, job_key_prefix
 from arq.worker import Retry, Worker, func
 from redis.exceptions import RedisError
 
-from bot.queue import GiveUp, Handler, Job, QueueClosed, QueueStats, QueueUnavailable
+from bot.queue import GiveUp, Handler, Job, QueueClosed, QueueStats, QueueUnavailable, RetryLater, RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -218,8 +218,10 @@ class RedisQueue:
         poll_delay: float = 0.05,
         name: str | None = None,
         connect_wait: float = 30.0,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.connect_wait = connect_wait
+        self.retry = retry or RetryPolicy()
         self.give_up_retry = (10.0, 30.0)  # seconds before failing a run is tried again
         self.url = url
         self.run_jobs = run_jobs
@@ -403,6 +405,11 @@ class RedisQueue:
             try:
                 async with asyncio.timeout(self.job_timeout):
                     await self._handler(job, self._is_current(job))
+            except RetryLater as later:
+                # GitHub is down or refusing: not the worker's fault, so not an attempt cut short.
+                # The started marker stays: the job may own a run in progress that it must complete.
+                await _done(redis.decr(attempts_key))
+                return await self._later(job, arq_id, str(later))
             except TimeoutError:
                 await self._complete_as_failed(job, f"the job took longer than {self.job_timeout:g} s")
                 await _done(redis.hincrby(STATS, "timed_out", 1))
@@ -420,6 +427,24 @@ class RedisQueue:
             if finished:
                 await asyncio.shield(self._quietly(redis.delete(attempts_key, started_key)))
             await asyncio.shield(self._quietly(_done(redis.eval(_RELEASE, 3, *keys, owner, member))))
+
+    async def _later(self, job: Job, arq_id: str, reason: str) -> str:
+        """Put the job back for a retry after the policy's delay, or give it up past its total time."""
+        key = f"unroot:later:{arq_id}"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.set(key + ":since", str(time.time()), nx=True, ex=int(self.retry.total) + 3600)
+            pipe.get(key + ":since")
+            pipe.expire(key, int(self.retry.total) + 3600)
+            tries, _, since, _ = await pipe.execute()
+        if time.time() - float(since or time.time()) > self.retry.total:
+            log.error("giving up on %s after %d retries: %s", arq_id, int(tries), reason)
+            await _done(self.redis.hincrby(STATS, "gave_up_github", 1))
+            return "gave up: GitHub kept failing"
+        delay = self.retry.delay(int(tries) - 1)
+        log.warning("job %s will be retried in %.0f s: %s", arq_id, delay, reason)
+        await _done(self.redis.hincrby(STATS, "retry_later", 1))
+        raise Retry(defer=delay)
 
     async def _lane_head(self, job: Job) -> str:
         """The newest head SHA submitted to the job's lane ("<sha>|<received ms>" in Redis)."""
