@@ -1,0 +1,68 @@
+"""`unroot fix` as users run it must never damage a file: one test per defect of issue 9 item 18."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from rules.analyze import analyze
+
+ROOT_DOCKERFILE = 'FROM debian:12\nCMD ["/app/run"]\n'
+BOM = b"\xef\xbb\xbf"
+
+
+def unroot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+
+
+def fix_twice(cwd: Path, name: str) -> tuple[str, str]:
+    """The file after one `unroot fix` and after a second one."""
+    first = unroot("fix", name, cwd=cwd)
+    assert first.returncode == 0, first.stderr
+    once = (cwd / name).read_text(encoding="utf-8")
+    assert unroot("fix", name, cwd=cwd).returncode == 0
+    return once, (cwd / name).read_text(encoding="utf-8")
+
+
+def errors(name: str, text: str) -> list[str]:
+    return [f.rule for f in analyze(name, text) if f.severity.value == "error"]
+
+
+def test_a_bom_stays_single(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_bytes(BOM + ROOT_DOCKERFILE.replace("\n", "\r\n").encode())
+    assert unroot("fix", "Dockerfile", cwd=tmp_path).returncode == 0
+    data = (tmp_path / "Dockerfile").read_bytes()
+    assert data.startswith(BOM) and not data.startswith(BOM * 2)
+    assert b"USER 10001:10001\r\n" in data and data.count(b"\n") == data.count(b"\r\n")
+
+
+def test_a_symlink_named_on_the_command_line_is_not_written_through(tmp_path: Path) -> None:
+    target = tmp_path / "real" / "Dockerfile"
+    target.parent.mkdir()
+    target.write_text(ROOT_DOCKERFILE)
+    (tmp_path / "Dockerfile").symlink_to(target)
+    result = unroot("fix", "Dockerfile", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Dockerfile: not fixed: it is a symbolic link" in result.stderr
+    assert target.read_text() == ROOT_DOCKERFILE and (tmp_path / "Dockerfile").is_symlink()
+
+
+def test_the_write_replaces_the_file_atomically_and_keeps_its_mode(tmp_path: Path) -> None:
+    path = tmp_path / "Dockerfile"
+    path.write_text(ROOT_DOCKERFILE)
+    path.chmod(0o640)
+    (tmp_path / "hardlink").hardlink_to(path)
+    before = path.stat().st_ino
+    assert unroot("fix", "Dockerfile", cwd=tmp_path).returncode == 0
+    # A new inode: the old content was never truncated in place (a reader sees old or new).
+    assert path.stat().st_ino != before
+    assert (tmp_path / "hardlink").read_text() == ROOT_DOCKERFILE
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert "USER 10001:10001" in path.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Dockerfile", "hardlink"]
