@@ -66,3 +66,18 @@ def test_the_write_replaces_the_file_atomically_and_keeps_its_mode(tmp_path: Pat
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert "USER 10001:10001" in path.read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["Dockerfile", "hardlink"]
+
+
+def test_the_user_switch_goes_after_a_heredoc_not_into_it(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM debian:12\nRUN <<EOF\napt-get update\nEOF\n")
+    once, twice = fix_twice(tmp_path, "Dockerfile")
+    assert once.startswith("FROM debian:12\nRUN <<EOF\napt-get update\nEOF\nRUN groupadd ")
+    assert once.endswith("\nUSER 10001:10001\n")
+    assert errors("Dockerfile", once) == [] and twice == once
+
+
+def test_the_user_switch_goes_after_a_continued_from_not_into_it(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM debian:12 \\\n  AS final\n")
+    once, twice = fix_twice(tmp_path, "Dockerfile")
+    assert once.startswith("FROM debian:12 \\\n  AS final\nRUN groupadd ")
+    assert errors("Dockerfile", once) == [] and twice == once

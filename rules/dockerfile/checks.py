@@ -243,15 +243,32 @@ def _anchor(stage: Stage) -> tuple[int, bool]:
     return last, False
 
 
-def _insert_fix(df: Dockerfile, stage: Stage, block: list[str], summary: str) -> Fix:
+def _stage_end(df: Dockerfile, stage: Stage) -> int:
+    """The last line a final stage owns: the file's last non-blank line.
+
+    An instruction's end_line stops before a heredoc body, and a stage without
+    instructions ends where its FROM starts even when the FROM continues with `\\`;
+    the final stage runs to the end of the file, so that is where to append.
+    """
+    for index in range(len(df.lines), 0, -1):
+        if df.lines[index - 1].strip():
+            return index
+    return stage.from_line
+
+
+def _insert_fix(df: Dockerfile, stage: Stage, block: list[str], summary: str) -> Fix | None:
     line, before = _anchor(stage)
+    if not before:
+        line = _stage_end(df, stage)
+        if df.lines[line - 1].rstrip().endswith("\\"):
+            return None  # the file ends inside a continuation: anything appended would join it
     original = df.lines[line - 1]
     text = "\n".join(block)
     replacement = f"{text}\n{original}\n" if before else f"{original}\n{text}\n"
     return Fix(summary, (LineEdit(line, line, replacement),))
 
 
-def _root_fix(df: Dockerfile, chain: list[Stage], setting: _UserSetting | None, options: Options) -> Fix:
+def _root_fix(df: Dockerfile, chain: list[Stage], setting: _UserSetting | None, options: Options) -> Fix | None:
     """Create a non-root user and switch to it: in place of a final `USER root`, else before CMD."""
     final = chain[-1]
     distro = _distro(chain)
