@@ -81,3 +81,51 @@ def test_the_user_switch_goes_after_a_continued_from_not_into_it(tmp_path: Path)
     once, twice = fix_twice(tmp_path, "Dockerfile")
     assert once.startswith("FROM debian:12 \\\n  AS final\nRUN groupadd ")
     assert errors("Dockerfile", once) == [] and twice == once
+
+
+def strict_load(text: str) -> list[object]:
+    """All documents, refusing duplicate keys (the constructor checks them; the composer does not)."""
+    from ruamel.yaml import YAML
+
+    return list(YAML(typ="safe", pure=True).load_all(text))
+
+
+NULL_SC_ITEM = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - securityContext:\n    name: app\n    image: x\n"
+
+
+def test_a_null_security_context_that_opens_a_list_item_keeps_its_dash(tmp_path: Path) -> None:
+    (tmp_path / "pod.yaml").write_text(NULL_SC_ITEM)
+    once, twice = fix_twice(tmp_path, "pod.yaml")
+    (pod,) = strict_load(once)
+    assert isinstance(pod, dict)
+    (container,) = pod["spec"]["containers"]  # still a list of one container
+    assert container["name"] == "app" and container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert errors("pod.yaml", once) == [] and twice == once
+
+
+ALIASED = """apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  containers:
+  - name: app
+    image: x
+    securityContext: &sc
+      runAsNonRoot: false
+  - name: two
+    image: y
+    securityContext: *sc
+"""
+
+
+def test_an_aliased_security_context_gets_no_fix_and_a_reason(tmp_path: Path) -> None:
+    (tmp_path / "pod.yaml").write_text(ALIASED)
+    once, twice = fix_twice(tmp_path, "pod.yaml")
+    (pod,) = strict_load(once)  # no duplicate keys
+    assert isinstance(pod, dict)
+    assert [c["name"] for c in pod["spec"]["containers"]] == ["app", "two"]
+    assert "securityContext: &sc\n      runAsNonRoot: false\n" in once and twice == once
+    report = json.loads(unroot("check", "--format", "json", "pod.yaml", cwd=tmp_path).stdout)
+    aliased = [f for f in report["findings"] if "YAML anchor and alias" in f["message"]]
+    assert aliased and all(f["fix"] is None for f in aliased)

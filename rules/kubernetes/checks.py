@@ -150,6 +150,13 @@ GOOD_SECCOMP = frozenset({"RuntimeDefault", "Localhost"})
 _KEY_ORDER = ("runAsNonRoot", "runAsUser", "runAsGroup", "allowPrivilegeEscalation", "privileged", "capabilities", "seccompProfile")
 
 
+# Why a finding gets no fix when its securityContext (or its owner) is an anchor's alias.
+_ALIASED = (
+    " No fix offered: it is shared through a YAML anchor and alias, and an edit there would"
+    " change every object that uses it; set it on each object instead."
+)
+
+
 @dataclass
 class _Block:
     """What one securityContext (the pod's or a container's) must become."""
@@ -351,9 +358,12 @@ def _render(block: _Block, lines: tuple[str, ...], style: _Style) -> Fix | None:
             return None
         # `securityContext: null`, a scalar or a list: write it anew in the same place.
         _delete_pair(rewriter, *sc_pair)
-        indent = " " * int(sc_pair[0].start_mark.column)
+        column = int(sc_pair[0].start_mark.column)
+        indent = " " * column
+        # Keep what precedes the key on its line: the `- ` of a list item it may open.
+        lead = lines[first_line(sc_pair[0]) - 1][:column]
         names = _missing(block, None)
-        new_lines = [f"{indent}securityContext:"] + [
+        new_lines = [f"{lead}securityContext:"] + [
             text for n in names for text in _block_lines(n, block, indent + style.unit, style)
         ]
         rewriter.insert_lines_before(first_line(sc_pair[0]), new_lines if names else [])
@@ -462,8 +472,13 @@ class _PodCheck:
     path: str
     options: Options
     lines: tuple[str, ...]
+    shared: frozenset[int] = frozenset()
     pending: list[_Pending] = field(default_factory=list)
     blocks: dict[int, _Block] = field(default_factory=dict)
+
+    def aliased(self, owner: MappingNode) -> bool:
+        """True when what a fix would edit is reached through a YAML alias."""
+        return bool(self.shared) and (id(owner) in self.shared or id(value(owner, "securityContext")) in self.shared)
 
     def block(self, owner: MappingNode, is_pod: bool) -> _Block:
         return self.blocks.setdefault(id(owner), _Block(owner, is_pod))
@@ -510,15 +525,23 @@ class _PodCheck:
         findings: list[Finding] = []
         fixes: dict[int, Fix | None] = {}
         style = _style(pod)
+        aliased: set[int] = set()
         for block in self.blocks.values():
-            fixes[id(block)] = _render(block, self.lines, style) if block.wanted else None
+            if block.wanted and self.aliased(block.owner):
+                aliased.add(id(block))
+            elif block.wanted:
+                fixes[id(block)] = _render(block, self.lines, style)
         suppressed = pod.suppressed
         for item in self.pending:
             if item.rule.id in suppressed:
                 continue
             fix = item.fix if item.fix is not None else _joined([fixes.get(id(b)) for b in item.blocks])
+            message = item.message
+            if any(id(b) in aliased for b in item.blocks):
+                fix = None  # half a fix would leave the finding; the other half is not safe to write
+                message += _ALIASED
             findings.append(
-                Finding(item.rule.id, item.severity, self.path, item.line, item.line, item.message, fix, item.subject)
+                Finding(item.rule.id, item.severity, self.path, item.line, item.line, message, fix, item.subject)
             )
         return findings
 
@@ -695,9 +718,11 @@ class _PodCheck:
             self.report(READ_ONLY_ROOT_FS, first_line(read_only[0]) if read_only else anchor, f"{subject} has a writable root filesystem.", subject, None)
 
 
-def check(path_: str, pods: list[PodSpec], lines: tuple[str, ...], options: Options) -> list[Finding]:
-    """Findings for every pod spec of a file."""
+def check(
+    path_: str, pods: list[PodSpec], lines: tuple[str, ...], options: Options, shared: frozenset[int] = frozenset()
+) -> list[Finding]:
+    """Findings for every pod spec of a file; `shared` holds the ids of nodes reached through aliases."""
     findings: list[Finding] = []
     for pod in pods:
-        findings.extend(_PodCheck(pod, path_, options, lines).run())
+        findings.extend(_PodCheck(pod, path_, options, lines, shared).run())
     return findings
