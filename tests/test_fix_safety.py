@@ -129,3 +129,18 @@ def test_an_aliased_security_context_gets_no_fix_and_a_reason(tmp_path: Path) ->
     report = json.loads(unroot("check", "--format", "json", "pod.yaml", cwd=tmp_path).stdout)
     aliased = [f for f in report["findings"] if "YAML anchor and alias" in f["message"]]
     assert aliased and all(f["fix"] is None for f in aliased)
+
+
+ONE_LINE_JSON = (
+    '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"}, '
+    '"spec": {"containers": [{"name": "app", "image": "x"}, {"name": "two", "image": "y"}]}}\n'
+)
+
+
+def test_a_single_line_json_manifest_is_fixed(tmp_path: Path) -> None:
+    (tmp_path / "pod.json").write_text(ONE_LINE_JSON)
+    once, twice = fix_twice(tmp_path, "pod.json")
+    pod = json.loads(once)  # still JSON, on one line
+    assert once.count("\n") == 1 and [c["name"] for c in pod["spec"]["containers"]] == ["app", "two"]
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert errors("pod.json", once) == [] and twice == once
