@@ -144,3 +144,20 @@ def test_a_single_line_json_manifest_is_fixed(tmp_path: Path) -> None:
     assert once.count("\n") == 1 and [c["name"] for c in pod["spec"]["containers"]] == ["app", "two"]
     assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
     assert errors("pod.json", once) == [] and twice == once
+
+
+def test_a_file_ending_inside_a_heredoc_gets_no_fix_rather_than_a_hidden_user(tmp_path: Path) -> None:
+    # Unterminated, or terminated with the wrong case (the delimiter is case-sensitive).
+    for text in ("FROM debian:12\nRUN <<EOF\napt-get update\n", "FROM alpine:3.20\nrun <<EOF\necho hi\neof\n"):
+        (tmp_path / "Dockerfile").write_text(text)
+        result = unroot("fix", "Dockerfile", cwd=tmp_path)
+        assert result.returncode == 0 and "0 files fixed; 1 errors need a hand-made fix" in result.stderr
+        assert (tmp_path / "Dockerfile").read_text() == text
+
+
+def test_a_user_root_after_cmd_is_followed_by_the_switch(tmp_path: Path) -> None:
+    text = 'FROM python:3.12-slim\nCOPY . /srv\nCMD ["x"]\nuser 0\nRUN <<EOF\necho hi\nEOF\n'
+    (tmp_path / "Dockerfile").write_text(text)
+    once, twice = fix_twice(tmp_path, "Dockerfile")
+    assert once.startswith(text) and once.endswith("\nUSER 10001:10001\n")
+    assert errors("Dockerfile", once) == [] and twice == once
