@@ -134,7 +134,7 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if any(f.severity is Severity.ERROR for f in findings) else EXIT_OK
 
 
-def _fixed_text(original: str, edits: list[LineEdit]) -> str:
+def fixed_text(original: str, edits: list[LineEdit]) -> str:
     """`original` with `edits` applied; a BOM stays the file's first character, once.
 
     The analysers see the text without its BOM, so the edits' lines count from there.
@@ -177,7 +177,7 @@ def _fix(args: argparse.Namespace) -> int:
             continue
         original = texts[path]
         try:
-            fixed = _fixed_text(original, edits)
+            fixed = fixed_text(original, edits)
         except EditConflict as error:
             print(f"{path}: fixes not applied: {error}", file=sys.stderr)
             continue
