@@ -161,3 +161,52 @@ def test_a_user_root_after_cmd_is_followed_by_the_switch(tmp_path: Path) -> None
     once, twice = fix_twice(tmp_path, "Dockerfile")
     assert once.startswith(text) and once.endswith("\nUSER 10001:10001\n")
     assert errors("Dockerfile", once) == [] and twice == once
+
+
+ALIASED_ROOT = """apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  containers:
+  - name: one
+    image: nginx
+    securityContext: &fz {runAsUser: 0}
+  - name: two
+    image: nginx
+    securityContext: *fz
+"""
+
+
+def test_no_half_fix_next_to_an_aliased_block(tmp_path: Path) -> None:
+    # runAsNonRoot: true on the pod alone would make the kubelet refuse both containers (UR203).
+    (tmp_path / "pod.yaml").write_text(ALIASED_ROOT)
+    once, twice = fix_twice(tmp_path, "pod.yaml")
+    assert "UR203" not in errors("pod.yaml", once) and twice == once
+
+
+NULL_SECCOMP = """apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  securityContext:
+    runAsNonRoot: true
+    seccompProfile:
+      type: Unconfined
+  containers:
+  - name: app
+    image: example/app:1.0
+    securityContext:
+      seccompProfile: null
+      allowPrivilegeEscalation: false
+      capabilities:
+        drop: ["ALL"]
+"""
+
+
+def test_a_null_container_seccomp_inherits_the_fixed_pod_profile(tmp_path: Path) -> None:
+    (tmp_path / "pod.yaml").write_text(NULL_SECCOMP)
+    once, twice = fix_twice(tmp_path, "pod.yaml")
+    assert "type: RuntimeDefault" in once and twice == once
+    assert not [f for f in analyze("pod.yaml", once) if f.rule == "UR209"]

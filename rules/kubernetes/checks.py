@@ -152,8 +152,8 @@ _KEY_ORDER = ("runAsNonRoot", "runAsUser", "runAsGroup", "allowPrivilegeEscalati
 
 # Why a finding gets no fix when its securityContext (or its owner) is an anchor's alias.
 _ALIASED = (
-    " No fix offered: it is shared through a YAML anchor and alias, and an edit there would"
-    " change every object that uses it; set it on each object instead."
+    " No fix offered: what it would edit is shared through a YAML anchor and alias, and an"
+    " edit there would change every object that uses it; set it on each object instead."
 )
 
 
@@ -480,6 +480,21 @@ class _PodCheck:
         """True when what a fix would edit is reached through a YAML alias."""
         return bool(self.shared) and (id(owner) in self.shared or id(value(owner, "securityContext")) in self.shared)
 
+    def withheld(self) -> set[int]:
+        """ids of the blocks that get no fix: those reached through an alias, and every block
+        that shares a finding with one (half of a finding's fix can make things worse, e.g.
+        runAsNonRoot: true on the pod while an aliased container keeps runAsUser: 0)."""
+        withheld = {id(b) for b in self.blocks.values() if b.wanted and self.aliased(b.owner)}
+        grown = bool(withheld)
+        while grown:
+            grown = False
+            for item in self.pending:
+                ids = {id(b) for b in item.blocks}
+                if ids & withheld and not ids <= withheld:
+                    withheld |= ids
+                    grown = True
+        return withheld
+
     def block(self, owner: MappingNode, is_pod: bool) -> _Block:
         return self.blocks.setdefault(id(owner), _Block(owner, is_pod))
 
@@ -525,11 +540,9 @@ class _PodCheck:
         findings: list[Finding] = []
         fixes: dict[int, Fix | None] = {}
         style = _style(pod)
-        aliased: set[int] = set()
+        aliased = self.withheld()
         for block in self.blocks.values():
-            if block.wanted and self.aliased(block.owner):
-                aliased.add(id(block))
-            elif block.wanted:
+            if block.wanted and id(block) not in aliased:
                 fixes[id(block)] = _render(block, self.lines, style)
         suppressed = pod.suppressed
         for item in self.pending:
@@ -703,14 +716,16 @@ class _PodCheck:
             self.report(PRIVILEGE_ESCALATION, anchor, f"{subject} does not set allowPrivilegeEscalation: false.", subject, block, Severity.WARNING)
         own_seccomp = as_str(path(sc, "seccompProfile", "type"))
         pod_seccomp = as_str(path(pod_sc, "seccompProfile", "type"))
-        effective_seccomp = own_seccomp if get(sc, "seccompProfile") else pod_seccomp
+        # `seccompProfile: null` is unset, as Kubernetes reads it: the pod's profile applies.
+        sets_seccomp = not is_null(value(sc, "seccompProfile"))
+        effective_seccomp = own_seccomp if sets_seccomp else pod_seccomp
         if own_seccomp == "Unconfined":
             self.want_flag(block, SECCOMP, "seccomp")
             pair = own("seccompProfile")
             assert pair is not None
             self.report(SECCOMP, first_line(pair[0]), f"{subject} sets seccompProfile Unconfined.", subject, block)
         elif effective_seccomp not in GOOD_SECCOMP and pod_seccomp != "Unconfined":
-            target = block if get(sc, "seccompProfile") is not None else pod_block
+            target = block if sets_seccomp else pod_block
             self.want_flag(target, SECCOMP, "seccomp")
             self.report(SECCOMP, anchor, f"{subject} has no seccomp profile; set RuntimeDefault.", subject, target, Severity.WARNING)
         read_only = own("readOnlyRootFilesystem")
