@@ -242,9 +242,94 @@ def _as_json(rng: random.Random, text: str) -> str | None:
         return None
 
 
+def _append_dockerfile(rng: random.Random, text: str) -> str | None:
+    tail = rng.choice((
+        "USER root # needs root\n", "USER \\\n  root\n", "ARG U=root\nUSER ${U}\n", "USER ${NOPE:-0}\n",
+        "USER nobody\n", "USER app:app\n", 'ENTRYPOINT ["/app"]\n', "CMD echo \\\n  hi\n", "ONBUILD USER root\n",
+        "RUN useradd -u 1000 app\nUSER app\n", "EXPOSE 80\n", "# unroot: ignore=UR102 reason\n",
+        "RUN echo a \\\n  # a comment in a continuation\n  && echo b\n",
+    ))
+    return text.rstrip("\n") + "\n" + tail
+
+
+def _chain_stage(rng: random.Random, text: str) -> str | None:
+    lines = _lines(text)
+    froms = [i for i, line in enumerate(lines) if re.match(r"\s*FROM\s+\S+\s*$", line, re.IGNORECASE)]
+    if not froms:
+        return None
+    index = rng.choice(froms)
+    lines[index] = lines[index].rstrip() + " AS fuzzbase"
+    return "\n".join(lines).rstrip("\n") + "\nFROM fuzzbase\n" + rng.choice(("", 'CMD ["x"]\n'))
+
+
+def _block_child(text: str, match: re.Match[str]) -> str:
+    """The indentation of the children of the block key that `match` ends on."""
+    rest = text[match.end() :].split("\n", 2)
+    following = rest[1] if len(rest) > 1 else ""
+    indent = following[: len(following) - len(following.lstrip(" "))]
+    return indent if len(indent) > len(match.group(1)) else match.group(1) + "  "
+
+
+def _sc_field(rng: random.Random, text: str) -> str | None:
+    keys = list(re.finditer(r"^([ \t]*(?:- )?)securityContext:[ \t]*$", text, re.MULTILINE))
+    if not keys:
+        return None
+    match = rng.choice(keys)
+    child = _block_child(text, match).replace("-", " ")
+    entry = rng.choice((
+        "runAsUser: 0", "runAsNonRoot: false", "allowPrivilegeEscalation: true", "seccompProfile: {type: Unconfined}",
+        "capabilities: {drop: [all]}", "readOnlyRootFilesystem: false", "privileged: true", "runAsGroup: 0",
+        "capabilities:\n" + child + "  add: [NET_RAW]", "seccompProfile:\n" + child + "  type: Unconfined",
+        "# a comment", "capabilities: {}", "capabilities: null", "seccompProfile: null",
+    ))
+    return text[: match.end()] + "\n" + child + entry + text[match.end() :]
+
+
+def _pod_sc(rng: random.Random, text: str) -> str | None:
+    match = re.search(r"^([ \t]*)containers:", text, re.MULTILINE)
+    if match is None:
+        return None
+    indent = match.group(1)
+    body = rng.choice((
+        "{runAsUser: 0}", "\n" + indent + "  runAsNonRoot: false", "\n" + indent + "  privileged: true",
+        "\n" + indent + "  seccompProfile:\n" + indent + "    type: Unconfined", "{}", "null",
+        "\n" + indent + "  runAsUser: 1000\n" + indent + "  # comment\n" + indent + "  fsGroup: 0",
+    ))
+    return text[: match.start()] + f"{indent}securityContext: {body}\n".replace(": \n", ":\n") + text[match.start() :]
+
+
+def _anchor_alias(rng: random.Random, text: str) -> str | None:
+    images = list(re.finditer(r"^([ \t]*)image:[^\n]*\n", text, re.MULTILINE))
+    if len(images) < 2:
+        return None
+    first, second = sorted(rng.sample(images, 2), key=lambda m: m.start())
+    value = rng.choice(("{runAsUser: 0}", "{}", "\n" + first.group(1) + "  runAsNonRoot: false"))
+    anchored = f"{first.group(1)}securityContext: &fz {value}\n".replace(" \n", "\n", 1) if value.startswith("\n") else f"{first.group(1)}securityContext: &fz {value}\n"
+    return (
+        text[: first.end()] + anchored + text[first.end() : second.end()]
+        + f"{second.group(1)}securityContext: *fz\n" + text[second.end() :]
+    )
+
+
+def _comment(rng: random.Random, text: str) -> str | None:
+    lines = _lines(text)
+    index = rng.randrange(len(lines))
+    indent = lines[index][: len(lines[index]) - len(lines[index].lstrip())]
+    lines.insert(index, indent + "# fuzz comment")
+    return "\n".join(lines)
+
+
+def _init_containers(_rng: random.Random, text: str) -> str | None:
+    return re.sub(r"^([ \t]*)containers:", r"\1initContainers:", text, count=1, flags=re.MULTILINE)
+
+
 GENERIC: tuple[Mutation, ...] = (_bom, _crlf, _cr, _no_final_newline, _delete_line, _duplicate_line, _trailing_comment)
-DOCKERFILE: tuple[Mutation, ...] = (_heredoc_tail, _continued_from, _user_root, _drop_cmd, _sudo, _lowercase)
-MANIFEST: tuple[Mutation, ...] = (_null_sc_item, _powers, _host, _as_json)
+DOCKERFILE: tuple[Mutation, ...] = (
+    _heredoc_tail, _continued_from, _user_root, _drop_cmd, _sudo, _lowercase, _append_dockerfile, _chain_stage,
+)
+MANIFEST: tuple[Mutation, ...] = (
+    _null_sc_item, _powers, _host, _as_json, _sc_field, _pod_sc, _anchor_alias, _comment, _init_containers,
+)
 
 
 def mutate(rng: random.Random, name: str, text: str) -> tuple[str, str, list[str]]:
