@@ -502,6 +502,86 @@ class _Inline:
         return (function(item) for item in items)
 
 
+def _snapshot(root: Path) -> dict[str, str]:
+    texts: dict[str, str] = {}
+    for candidate in sorted(root.rglob("*")):
+        if candidate.is_file() and not candidate.is_symlink() and file_kind(candidate.name) is not None:
+            try:
+                texts[candidate.relative_to(root).as_posix()] = candidate.read_bytes().decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+    return texts
+
+
+def real_check(corpus: Path) -> dict[str, object]:
+    """`unroot fix` (the CLI, as a subprocess) twice on a copy of `corpus`: the property per file."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="unroot-fix-") as scratch:
+        copy = Path(scratch) / "corpus"
+        shutil.copytree(corpus, copy, symlinks=True)  # never edit the corpus itself
+        before = _snapshot(copy)
+        command = [sys.executable, "-m", "bot.cli", "fix", "."]
+        subprocess.run(command, cwd=copy, capture_output=True, check=False, env={**_env(), "PYTHONPATH": str(ROOT)})
+        once = _snapshot(copy)
+        subprocess.run(command, cwd=copy, capture_output=True, check=False, env={**_env(), "PYTHONPATH": str(ROOT)})
+        twice = _snapshot(copy)
+    broken: Counter[str] = Counter()
+    lost: Counter[str] = Counter()
+    examples: dict[str, list[str]] = {}
+    changed = 0
+    for name, text in before.items():
+        fixed = once.get(name, "")
+        if fixed == text:
+            continue
+        changed += 1
+        kinds = _file_violations(name, text, fixed, twice.get(name, ""))
+        broken.update(kinds)
+        for kind in kinds:
+            examples.setdefault(kind, []).append(name)
+        lost.update(sorted(_power_counts(name, text) - _power_counts(name, fixed)))
+    return {
+        "files": len(before),
+        "fixed_files": changed,
+        "violations": {kind: broken.get(kind, 0) for kind in KINDS},
+        "powers_removed_issue_13": {kind: lost.get(kind, 0) for kind in POWERS},
+        "examples": {kind: names[:5] for kind, names in examples.items()},
+    }
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
+
+
+def _file_violations(name: str, text: str, fixed: str, again: str) -> list[str]:
+    """The property for one file fixed on disk: `fixed` after one run, `again` after two."""
+    before, after = analyze(name, text), analyze(name, fixed)
+    broken: list[str] = []
+    shape, fixed_shape = _shape(name, text), _shape(name, fixed)
+    if shape is not None and fixed_shape is None:
+        broken.append("unparsable")
+    elif shape != fixed_shape:
+        broken.append("shape")
+    if file_kind(name) is FileKind.KUBERNETES and _strict_loads(text) and not _strict_loads(fixed):
+        broken.append("duplicate_keys")
+    if _errors(after) - _errors(before):
+        broken.append("new_error")
+    offered = {(f.rule, f.subject) for f in before if f.fix is not None and f.severity is Severity.ERROR}
+    if offered & set(_errors(after)):
+        broken.append("error_left")
+    if again != fixed:
+        broken.append("not_idempotent")
+    if fixed.startswith(BOM) != text.startswith(BOM) or fixed.startswith(BOM * 2) != text.startswith(BOM * 2):
+        broken.append("bom")
+    if not _endings(fixed) <= _endings(text):
+        broken.append("line_endings")
+    return broken
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--count", type=int, default=2000, help="stop after this many mutants had a fix applied (default 2000)")
@@ -509,8 +589,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="processes (default 1)")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="extra seeds (default ../shared/corpus when present)")
     parser.add_argument("--examples", type=Path, help="write up to 3 failing mutants per kind into this directory")
+    parser.add_argument(
+        "--real", action="store_true",
+        help="instead of fuzzing: run `unroot fix` twice on a temporary copy of --corpus and check each file",
+    )
     args = parser.parse_args(argv)
     began = time.monotonic()
+    if args.real:
+        result = real_check(args.corpus)
+        result["seconds"] = round(time.monotonic() - began, 1)
+        print(json.dumps(result, indent=2))
+        counts = result["violations"]
+        return 1 if isinstance(counts, dict) and any(counts.values()) else 0
     seeds = load_seeds([ROOT / "tests", ROOT / "examples", args.corpus])
     tally = fuzz(seeds, args.count, args.seed, args.jobs)
     report = {
