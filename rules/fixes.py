@@ -56,8 +56,11 @@ def apply(text: str, edits: Iterable[LineEdit]) -> str:
                 f"edit {edit.start_line}-{edit.end_line} outside a file of {len(lines)} lines"
             )
         out.extend(lines[cursor : edit.start_line - 1])
-        replacement = edit.replacement.replace("\n", newline)
         last_replaced = lines[edit.end_line - 1]
+        # The replaced lines' own ending, where the file mixes them: a "\r" put before the
+        # "\n" that starts the next line would fuse with it into one "\r\n" break.
+        local = re.search(r"(?:\r\n|\r|\n)$", last_replaced)
+        replacement = edit.replacement.replace("\n", local.group() if local else newline)
         if edit.end_line == len(lines) and not last_replaced.endswith(("\n", "\r")):
             # Keep "no newline at end of file" as it was.
             if replacement.endswith(newline):
