@@ -6,7 +6,9 @@ import argparse
 from dataclasses import replace
 import difflib
 import os
+import stat
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -15,9 +17,10 @@ from bot import report
 from bot.config import CONFIG_PATH, ConfigError, RepoConfig, parse_config
 from rules.analyze import analyze, decode, file_kind, skipped
 from rules.fixes import EditConflict, apply
-from rules.model import Finding, Severity
+from rules.model import Finding, LineEdit, Severity
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+_BOM = "\ufeff"
 _SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "__pycache__", ".tox"}
 
 
@@ -131,6 +134,35 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if any(f.severity is Severity.ERROR for f in findings) else EXIT_OK
 
 
+def fixed_text(original: str, edits: list[LineEdit]) -> str:
+    """`original` with `edits` applied; a BOM stays the file's first character, once.
+
+    The analysers see the text without its BOM, so the edits' lines count from there.
+    """
+    bom = _BOM if original.startswith(_BOM) else ""
+    return bom + apply(original[len(bom) :], edits)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Replace `path` with `text` so that a reader sees the old file or the new one, never half.
+
+    The temporary file sits in the same directory (os.replace cannot cross file systems)
+    and gets the old file's permission bits before it takes the old file's place.
+    """
+    mode = stat.S_IMODE(path.stat().st_mode)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".unroot", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(text.encode("utf-8"))
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def _fix(args: argparse.Namespace) -> int:
     config = _load_config(args.config)
     findings, texts, _count = _collect(args.paths, config)
@@ -138,34 +170,39 @@ def _fix(args: argparse.Namespace) -> int:
     for finding in findings:
         by_path.setdefault(finding.path, []).append(finding)
     changed = 0
+    refused = 0
     for path, found in by_path.items():
         edits = [edit for f in found if f.fix is not None for edit in f.fix.edits]
         if not edits or path not in texts:
             continue
         original = texts[path]
         try:
-            fixed = apply(original, edits)
+            fixed = fixed_text(original, edits)
         except EditConflict as error:
             print(f"{path}: fixes not applied: {error}", file=sys.stderr)
             continue
         if fixed == original:
             continue
-        changed += 1
         if args.diff:
+            changed += 1
             sys.stdout.writelines(
                 difflib.unified_diff(
                     original.splitlines(keepends=True), fixed.splitlines(keepends=True), f"a/{path}", f"b/{path}"
                 )
             )
+        elif Path(path).is_symlink():
+            # Writing through a link named on the command line would change a file elsewhere
+            # (maybe outside the repository); replacing the link would silently break it.
+            refused += 1
+            print(f"unroot: {path}: not fixed: it is a symbolic link; run fix on the file it points to", file=sys.stderr)
         else:
-            raw = Path(path).read_bytes()
-            bom = "\ufeff" if raw.startswith(b"\xef\xbb\xbf") else ""
-            Path(path).write_bytes((bom + fixed).encode("utf-8"))
+            changed += 1
+            _write_atomically(Path(path), fixed)
             print(f"fixed {path}", file=sys.stderr)
     remaining = [f for f in findings if f.severity is Severity.ERROR and f.fix is None]
     if not args.diff:
         print(f"{changed} files fixed; {len(remaining)} errors need a hand-made fix", file=sys.stderr)
-    return EXIT_OK
+    return EXIT_USAGE if refused else EXIT_OK
 
 
 def _serve(args: argparse.Namespace) -> int:

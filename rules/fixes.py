@@ -56,8 +56,11 @@ def apply(text: str, edits: Iterable[LineEdit]) -> str:
                 f"edit {edit.start_line}-{edit.end_line} outside a file of {len(lines)} lines"
             )
         out.extend(lines[cursor : edit.start_line - 1])
-        replacement = edit.replacement.replace("\n", newline)
         last_replaced = lines[edit.end_line - 1]
+        # The replaced lines' own ending, where the file mixes them: a "\r" put before the
+        # "\n" that starts the next line would fuse with it into one "\r\n" break.
+        local = re.search(r"(?:\r\n|\r|\n)$", last_replaced)
+        replacement = edit.replacement.replace("\n", local.group() if local else newline)
         if edit.end_line == len(lines) and not last_replaced.endswith(("\n", "\r")):
             # Keep "no newline at end of file" as it was.
             if replacement.endswith(newline):
@@ -92,8 +95,61 @@ def _compose(lines: list[str], group: list[LineEdit]) -> LineEdit | None:
         elif edit.start_line == widest.start_line and edit.replacement.endswith(original):
             replacement = edit.replacement[: -len(original)] + replacement  # lines put before it
         else:
-            return None
+            return _merge_spans(lines, group)
     return LineEdit(widest.start_line, widest.end_line, replacement)
+
+
+def _normalized(lines: list[str], start: int, end: int) -> str:
+    """Lines start..end (1-based) with "\\n" endings, the way edits write them."""
+    text = "".join(lines[start - 1 : end]).replace("\r\n", "\n").replace("\r", "\n")
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """Length of the longest common prefix; by bisection, so a megabyte line costs slices, not a loop."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[low:middle] == b[low:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _changed_span(original: str, replacement: str) -> tuple[int, int, str]:
+    """The one stretch of `original` that `replacement` changes: (begin, end, new text)."""
+    head = _common_prefix(original, replacement)
+    tail = _common_prefix(original[head:][::-1], replacement[head:][::-1])
+    return head, len(original) - tail, replacement[head : len(replacement) - tail]
+
+
+def _merge_spans(lines: list[str], group: list[LineEdit]) -> LineEdit | None:
+    """Compose edits that change different characters of the same lines (one-line JSON).
+
+    Each edit is reduced to the one stretch it changes; when those stretches are
+    disjoint they are applied together, otherwise nothing is guessed.
+    """
+    first = min(e.start_line for e in group)
+    last = max(e.end_line for e in group)
+    region = _normalized(lines, first, last)
+    spans: list[tuple[int, int, str]] = []
+    for edit in group:
+        offset = len(_normalized(lines, first, edit.start_line - 1)) if edit.start_line > first else 0
+        begin, end, text = _changed_span(_normalized(lines, edit.start_line, edit.end_line), edit.replacement)
+        spans.append((offset + begin, offset + end, text))
+    spans.sort()
+    for (_b1, end1, _t1), (begin2, _e2, _t2) in zip(spans, spans[1:]):
+        if begin2 <= end1:
+            return None  # overlapping, or two insertions at one place: their order is unknown
+    out: list[str] = []
+    cursor = 0
+    for begin, end, text in spans:
+        out.append(region[cursor:begin])
+        out.append(text)
+        cursor = end
+    out.append(region[cursor:])
+    return LineEdit(first, last, "".join(out))
 
 
 def reconcile(text: str, fixes: list[tuple[LineEdit, ...]]) -> dict[LineEdit, LineEdit | None]:

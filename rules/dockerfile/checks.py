@@ -258,15 +258,53 @@ def _anchor(stage: Stage) -> tuple[int, bool]:
     return last, False
 
 
-def _insert_fix(df: Dockerfile, stage: Stage, block: list[str], summary: str) -> Fix:
+def _stage_end(df: Dockerfile, stage: Stage) -> int:
+    """The last line a final stage owns: the file's last non-blank line.
+
+    An instruction's end_line stops before a heredoc body, and a stage without
+    instructions ends where its FROM starts even when the FROM continues with `\\`;
+    the final stage runs to the end of the file, so that is where to append.
+    """
+    for index in range(len(df.lines), 0, -1):
+        if df.lines[index - 1].strip():
+            return index
+    return stage.from_line
+
+
+def _appends_cleanly(df: Dockerfile, line: int, block: list[str]) -> bool:
+    """True when `block` put after `line` is read back as the final stage's last instructions.
+
+    It is not when the file ends inside a `\\` continuation or an unterminated heredoc
+    (whose delimiter is case-sensitive): the lines would become part of what is open.
+    """
+    reparsed = parse("\n".join((*df.lines[:line], *block)) + "\n")
+    final = reparsed.final
+    if final is None or len(reparsed.stages) != len(df.stages) or len(final.instructions) < len(block):
+        return False
+    tail = final.instructions[-len(block) :]
+    start = line + 1
+    for instruction, text in zip(tail, block):
+        if instruction.keyword != text.split(None, 1)[0] or instruction.start_line != start:
+            return False
+        start += text.count("\n") + 1  # a block line may continue with `\\` onto more lines
+    return True
+
+
+def _insert_fix(df: Dockerfile, stage: Stage, block: list[str], summary: str, after: int = 0) -> Fix | None:
+    """Put `block` before the stage's CMD/ENTRYPOINT, or at its end when there is none
+    or when an instruction it must follow (line `after`) comes later."""
     line, before = _anchor(stage)
+    if not before or line < after:
+        line, before = _stage_end(df, stage), False
+        if not _appends_cleanly(df, line, block):
+            return None
     original = df.lines[line - 1]
     text = "\n".join(block)
     replacement = f"{text}\n{original}\n" if before else f"{original}\n{text}\n"
     return Fix(summary, (LineEdit(line, line, replacement),))
 
 
-def _root_fix(df: Dockerfile, chain: list[Stage], setting: _UserSetting | None, options: Options) -> Fix:
+def _root_fix(df: Dockerfile, chain: list[Stage], setting: _UserSetting | None, options: Options) -> Fix | None:
     """Create a non-root user and switch to it: in place of a final `USER root`, else before CMD."""
     final = chain[-1]
     distro = _distro(chain)
@@ -280,8 +318,12 @@ def _root_fix(df: Dockerfile, chain: list[Stage], setting: _UserSetting | None, 
         summary = _switch_summary(uid, gid, block)
         return Fix(summary, (LineEdit(root_line.start_line, root_line.end_line, "\n".join(block) + "\n"),))
     line, before = _anchor(final)
+    # A `USER root` after CMD must be followed, not preceded, by the switch.
+    after = root_line.start_line if root_line is not None else 0
+    if not before or line < after:
+        line, before = _stage_end(df, final), False
     block = switch_user_lines(distro, uid, gid, _copy_destinations(final, line if before else line + 1))
-    return _insert_fix(df, final, block, _switch_summary(uid, gid, block))
+    return _insert_fix(df, final, block, _switch_summary(uid, gid, block), after)
 
 
 def _switch_summary(uid: int, gid: int, block: list[str]) -> str:

@@ -150,6 +150,13 @@ GOOD_SECCOMP = frozenset({"RuntimeDefault", "Localhost"})
 _KEY_ORDER = ("runAsNonRoot", "runAsUser", "runAsGroup", "allowPrivilegeEscalation", "privileged", "capabilities", "seccompProfile")
 
 
+# Why a finding gets no fix when its securityContext (or its owner) is an anchor's alias.
+_ALIASED = (
+    " No fix offered: what it would edit is shared through a YAML anchor and alias, and an"
+    " edit there would change every object that uses it; set it on each object instead."
+)
+
+
 @dataclass
 class _Block:
     """What one securityContext (the pod's or a container's) must become."""
@@ -351,9 +358,12 @@ def _render(block: _Block, lines: tuple[str, ...], style: _Style) -> Fix | None:
             return None
         # `securityContext: null`, a scalar or a list: write it anew in the same place.
         _delete_pair(rewriter, *sc_pair)
-        indent = " " * int(sc_pair[0].start_mark.column)
+        column = int(sc_pair[0].start_mark.column)
+        indent = " " * column
+        # Keep what precedes the key on its line: the `- ` of a list item it may open.
+        lead = lines[first_line(sc_pair[0]) - 1][:column]
         names = _missing(block, None)
-        new_lines = [f"{indent}securityContext:"] + [
+        new_lines = [f"{lead}securityContext:"] + [
             text for n in names for text in _block_lines(n, block, indent + style.unit, style)
         ]
         rewriter.insert_lines_before(first_line(sc_pair[0]), new_lines if names else [])
@@ -462,8 +472,28 @@ class _PodCheck:
     path: str
     options: Options
     lines: tuple[str, ...]
+    shared: frozenset[int] = frozenset()
     pending: list[_Pending] = field(default_factory=list)
     blocks: dict[int, _Block] = field(default_factory=dict)
+
+    def aliased(self, owner: MappingNode) -> bool:
+        """True when what a fix would edit is reached through a YAML alias."""
+        return bool(self.shared) and (id(owner) in self.shared or id(value(owner, "securityContext")) in self.shared)
+
+    def withheld(self) -> set[int]:
+        """ids of the blocks that get no fix: those reached through an alias, and every block
+        that shares a finding with one (half of a finding's fix can make things worse, e.g.
+        runAsNonRoot: true on the pod while an aliased container keeps runAsUser: 0)."""
+        withheld = {id(b) for b in self.blocks.values() if b.wanted and self.aliased(b.owner)}
+        grown = bool(withheld)
+        while grown:
+            grown = False
+            for item in self.pending:
+                ids = {id(b) for b in item.blocks}
+                if ids & withheld and not ids <= withheld:
+                    withheld |= ids
+                    grown = True
+        return withheld
 
     def block(self, owner: MappingNode, is_pod: bool) -> _Block:
         return self.blocks.setdefault(id(owner), _Block(owner, is_pod))
@@ -510,15 +540,21 @@ class _PodCheck:
         findings: list[Finding] = []
         fixes: dict[int, Fix | None] = {}
         style = _style(pod)
+        aliased = self.withheld()
         for block in self.blocks.values():
-            fixes[id(block)] = _render(block, self.lines, style) if block.wanted else None
+            if block.wanted and id(block) not in aliased:
+                fixes[id(block)] = _render(block, self.lines, style)
         suppressed = pod.suppressed
         for item in self.pending:
             if item.rule.id in suppressed:
                 continue
             fix = item.fix if item.fix is not None else _joined([fixes.get(id(b)) for b in item.blocks])
+            message = item.message
+            if any(id(b) in aliased for b in item.blocks):
+                fix = None  # half a fix would leave the finding; the other half is not safe to write
+                message += _ALIASED
             findings.append(
-                Finding(item.rule.id, item.severity, self.path, item.line, item.line, item.message, fix, item.subject)
+                Finding(item.rule.id, item.severity, self.path, item.line, item.line, message, fix, item.subject)
             )
         return findings
 
@@ -680,14 +716,16 @@ class _PodCheck:
             self.report(PRIVILEGE_ESCALATION, anchor, f"{subject} does not set allowPrivilegeEscalation: false.", subject, block, Severity.WARNING)
         own_seccomp = as_str(path(sc, "seccompProfile", "type"))
         pod_seccomp = as_str(path(pod_sc, "seccompProfile", "type"))
-        effective_seccomp = own_seccomp if get(sc, "seccompProfile") else pod_seccomp
+        # `seccompProfile: null` is unset, as Kubernetes reads it: the pod's profile applies.
+        sets_seccomp = not is_null(value(sc, "seccompProfile"))
+        effective_seccomp = own_seccomp if sets_seccomp else pod_seccomp
         if own_seccomp == "Unconfined":
             self.want_flag(block, SECCOMP, "seccomp")
             pair = own("seccompProfile")
             assert pair is not None
             self.report(SECCOMP, first_line(pair[0]), f"{subject} sets seccompProfile Unconfined.", subject, block)
         elif effective_seccomp not in GOOD_SECCOMP and pod_seccomp != "Unconfined":
-            target = block if get(sc, "seccompProfile") is not None else pod_block
+            target = block if sets_seccomp else pod_block
             self.want_flag(target, SECCOMP, "seccomp")
             self.report(SECCOMP, anchor, f"{subject} has no seccomp profile; set RuntimeDefault.", subject, target, Severity.WARNING)
         read_only = own("readOnlyRootFilesystem")
@@ -695,9 +733,11 @@ class _PodCheck:
             self.report(READ_ONLY_ROOT_FS, first_line(read_only[0]) if read_only else anchor, f"{subject} has a writable root filesystem.", subject, None)
 
 
-def check(path_: str, pods: list[PodSpec], lines: tuple[str, ...], options: Options) -> list[Finding]:
-    """Findings for every pod spec of a file."""
+def check(
+    path_: str, pods: list[PodSpec], lines: tuple[str, ...], options: Options, shared: frozenset[int] = frozenset()
+) -> list[Finding]:
+    """Findings for every pod spec of a file; `shared` holds the ids of nodes reached through aliases."""
     findings: list[Finding] = []
     for pod in pods:
-        findings.extend(_PodCheck(pod, path_, options, lines).run())
+        findings.extend(_PodCheck(pod, path_, options, lines, shared).run())
     return findings

@@ -188,3 +188,37 @@ class Rewriter:
             cursor = max(cursor, end)
         out.append(joined[cursor:])
         return LineEdit(first + 1, last + 1, "".join(out))
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [child for pair in node.value for child in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def shared_nodes(roots: list[Node]) -> frozenset[int]:
+    """ids of the nodes reached more than once (through a YAML alias) and of everything inside them.
+
+    An alias is the very node its anchor names, positions included, so an edit planned
+    for it would land at the anchor, and would change every other alias of it too.
+    """
+    reached: set[int] = set()
+    shared: list[Node] = []
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if id(node) in reached:
+            shared.append(node)
+            continue
+        reached.add(id(node))
+        stack.extend(_children(node))
+    inside: set[int] = set()
+    stack = shared
+    while stack:
+        node = stack.pop()
+        if id(node) not in inside:
+            inside.add(id(node))
+            stack.extend(_children(node))
+    return frozenset(inside)
