@@ -116,7 +116,7 @@ class Runtime:
         try:
             outcome = await job.run(
                 work, self.client(work.installation_id), is_current, self.settings.docs_url, requeued_on_cancel=self.requeues,
-                analyse=self.analysis.analyse,
+                analyse=self.analysis.analyse, resubmit=self.queue.submit,
             )
             outcome_name = outcome.conclusion
             log.info(

@@ -297,12 +297,13 @@ class InstallationClient:
 
         async def applied() -> Json | None:
             runs = await self.check_runs_for(repo, sha)
-            return next((run for run in runs if run.get("external_id") == external_id and self._ours(run)), None)
+            return next((run for run in runs if run.get("external_id") == external_id and self.ours(run)), None)
 
         result = await self._call("POST", "/repos/{+repo}/check-runs", data, applied, repo=repo)
         return int(result["id"])
 
-    def _ours(self, run: Json) -> bool:
+    def ours(self, run: Json) -> bool:
+        """Whether a check run is this App's `unroot` run."""
         return run.get("name") == CHECK_NAME and (run.get("app") or {}).get("id") in (None, self.app_id)
 
     async def restart_check_run(self, repo: str, check_run_id: int, title: str, summary: str) -> None:

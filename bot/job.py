@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +27,7 @@ query($owner: String!, $name: String!, $config: String!, $number: Int!, $pull: B
   repository(owner: $owner, name: $name) {
     config: object(expression: $config) { ... on Blob { text isTruncated } }
     pullRequest(number: $number) @include(if: $pull) {
+      headRefOid
       reviewThreads(first: 100, after: $after) {
         nodes { id isResolved comments(first: 1) { nodes { body viewerDidAuthor } } }
         pageInfo { hasNextPage endCursor }
@@ -54,6 +57,7 @@ class Meta:
     config_problem: str | None
     commented: frozenset[str]
     threads: tuple[Thread, ...]
+    head: str | None = None  # the pull request's head commit as GitHub has it now
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,7 @@ async def _check_run(client: InstallationClient, job: Job) -> int:
     event for the same commit), otherwise a new one is created in progress."""
     title, summary = "Checking for root containers", "unroot is reading the changed files."
     for run in await client.check_runs_for(job.repo, job.head_sha):
-        if run.get("name") == CHECK_NAME and (run.get("app") or {}).get("id") in (None, client.app_id):
+        if client.ours(run):
             await client.restart_check_run(job.repo, int(run["id"]), title, summary)
             return int(run["id"])
     return await client.create_check_run(job.repo, job.head_sha, title, summary)
@@ -118,7 +122,8 @@ async def _meta(client: InstallationClient, job: Job) -> Meta:
         variables["after"] = page["pageInfo"]["endCursor"]
         more = await client.graphql(META_QUERY, **variables)
         page = ((more.get("repository") or {}).get("pullRequest") or {}).get("reviewThreads")
-    return Meta(config, problem, frozenset(commented), tuple(threads))
+    head = pull.get("headRefOid")
+    return Meta(config, problem, frozenset(commented), tuple(threads), head if isinstance(head, str) else None)
 
 
 async def _changes(client: InstallationClient, job: Job) -> list[FileChange]:
@@ -212,8 +217,9 @@ async def _resolve_gone_threads(client: InstallationClient, threads: tuple[Threa
 async def _publish_review(
     client: InstallationClient, job: Job, plan: Plan, meta: Meta, is_current: IsCurrent
 ) -> tuple[bool, int]:
-    """Post the review and resolve gone threads (pull requests whose job is still current)."""
-    if job.pr_number is None or not await is_current():
+    """Post the review and resolve gone threads (pull requests whose job is still current, as
+    GitHub says: our own queue's order can be wrong when deliveries arrive out of order)."""
+    if job.pr_number is None or (meta.head is not None and meta.head != job.head_sha) or not await is_current():
         return False, 0
     posted = await _post_review(client, job, plan)
     resolved = await _resolve_gone_threads(client, meta.threads, plan.fingerprints)
@@ -246,6 +252,7 @@ async def run(
     *,
     requeued_on_cancel: bool = False,
     analyse: Analyse = analyse_here,
+    resubmit: Callable[[Job], Awaitable[bool]] | None = None,
 ) -> Outcome:
     """Run one job to the end; the check run is completed whatever happens.
 
@@ -256,6 +263,8 @@ async def run(
     check_run_id: int | None = None
     try:
         meta, changes = await asyncio.gather(_meta(client, job), _changes(client, job))
+        if resubmit is not None:
+            await _follow_head(client, job, meta, resubmit)
         findings, texts = await _analyse(client, job, changes, meta.config, analyse)
         plan = await asyncio.to_thread(
             plan_review, findings, changes, texts, meta.commented,
@@ -311,6 +320,23 @@ def _transient(error: BaseException) -> bool:
     if isinstance(error, GitHubError):
         return error.transient
     return isinstance(error, (OSError, asyncio.TimeoutError))
+
+
+async def _follow_head(client: InstallationClient, job: Job, meta: Meta, resubmit: Callable[[Job], Awaitable[bool]]) -> None:
+    """When GitHub's head of the pull request is another commit than this job's, make sure that
+    commit gets its own job: a delivery that arrived late (a redelivery, a slow server) may have
+    taken its place in our queue. This job still completes its own run, without a review."""
+    if job.pr_number is None or meta.head is None or meta.head == job.head_sha:
+        return
+    if any(client.ours(run) for run in await client.check_runs_for(job.repo, meta.head)):
+        return  # that head has its run (done, or in progress somewhere)
+    newest = dataclasses.replace(job, head_sha=meta.head, delivery_id=f"{job.delivery_id}:head", changed_files=None, received=time.time())
+    try:
+        queued = await resubmit(newest)
+    except Exception as error:  # noqa: BLE001 - the queue is closing or down: the next delivery catches up
+        log.warning("could not queue the pull request's head %s: %r", meta.head, error, extra={"repo": job.repo})
+        return
+    log.info("queued the pull request's head as GitHub has it", extra={"repo": job.repo, "sha": meta.head, "queued": queued})
 
 
 def _later(error: BaseException) -> BaseException:
