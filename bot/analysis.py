@@ -14,6 +14,7 @@ file that kills a worker is the only one that gets the notice.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import importlib
 import logging
 import multiprocessing
@@ -31,6 +32,7 @@ from rules.model import Finding, Options
 log = logging.getLogger(__name__)
 Analyse = Callable[[str, bytes, Options], list[Finding]]
 DEFAULT_FUNCTION = "rules.analyze:analyze_bytes"
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,22 @@ class Limits:
     wall_seconds: float = 120.0
 
 
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this worker when the server dies (even by SIGKILL); an orphaned
+    pool worker would otherwise wait on its pipe for ever."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: the pool's own shutdown still stops the workers
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(0)
+
+
 def _limit_worker(memory_bytes: int) -> None:
-    """Pool initializer: the worker's address space is capped, and it never dumps core."""
+    """Pool initializer: the worker dies with the server, its address space is capped, and it
+    never dumps core."""
+    _die_with_parent()
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server's Ctrl-C is the server's to handle

@@ -79,3 +79,37 @@ async def test_the_pool_survives_its_workers_being_killed() -> None:
         await pool.close()
     assert first[0].rule == "UR001" and pool.replaced >= 1
     assert {f.rule for f in again} >= {"UR201"}
+
+
+def test_workers_die_with_a_server_killed_by_sigkill(tmp_path: object) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import asyncio, os, sys
+        from bot.analysis import AnalysisPool
+        from rules.model import Options
+        async def main():
+            pool = AnalysisPool(2)
+            await pool.analyse("pod.yaml", b"apiVersion: v1", Options())
+            print(" ".join(str(p.pid) for p in pool._shared._processes.values()), flush=True)
+            await asyncio.sleep(3600)
+        asyncio.run(main())
+    """)
+    root = str(__import__("pathlib").Path(__file__).resolve().parents[1])
+    server = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=root,
+                              env={**os.environ, "PYTHONPATH": root})
+    assert server.stdout is not None
+    workers = [int(pid) for pid in server.stdout.readline().split()]
+    assert workers
+    server.send_signal(signal.SIGKILL)
+    server.wait()
+    deadline = time.monotonic() + 60
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in alive if os.path.exists(f"/proc/{pid}") and "Z" not in open(f"/proc/{pid}/stat").read().split()[2]]
+        time.sleep(0.1)
+    assert alive == [], "pool workers outlived the server"

@@ -20,6 +20,7 @@ from fakegithub import FakeGitHub, PullRequest
 from bot.app import STATE, make_app
 from bot.config import AppSettings
 from bot.github import RetryPolicy
+from bot.queue import RetryPolicy as RetryLaterPolicy
 from rules.analyze import analyze
 from rules.model import Severity
 
@@ -235,7 +236,9 @@ async def test_github_5xx_is_retried_and_a_job_that_still_fails_completes_its_ch
     assert run.conclusion == "failure" and run.output["title"] != "" and "could not finish" not in run.output["title"]
 
     pr2 = fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE}, head="other")
-    fake.fail_next(50, status=502, path=r"/pulls/\d+/files")
+    # Retried later by the queue too, but only for 0.2 s here: then the run stays as it was left.
+    bot.server.app[STATE].queue.retry = RetryLaterPolicy(first=0.01, cap=0.05, total=0.2)  # type: ignore[attr-defined]
+    fake.fail_next(500, status=502, path=r"/pulls/\d+/files")
     await bot.deliver("pull_request", pr_payload(fake, pr2))
     await bot.idle()
     fake.clear_faults()
