@@ -59,10 +59,15 @@ class RedisServer:
                 self.process.kill()
                 self.process.wait()
 
+    def start(self) -> None:
+        """Start again on the same port, after stop() (the data is gone: nothing is persisted)."""
+        if self.process.poll() is not None:
+            self.process = _spawn(self.port, self.workdir)
+
     def restart(self) -> None:
-        """Start again on the same port (after stop())."""
+        """Stop, and start again on the same port."""
         self.stop()
-        self.process = _spawn(self.port, self.workdir)
+        self.start()
 
 
 def _spawn(port: int, workdir: Path) -> subprocess.Popen[bytes]:
