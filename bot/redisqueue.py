@@ -141,6 +141,23 @@ return 0
 """
 
 
+# ARGV: queue, arq's in-progress prefix, lease ms. arq marks a job it takes in progress for its
+# whole timeout (16 min); our heartbeat cuts that to the lease only once the job has begun. A
+# worker that lost Redis (or was killed) in between leaves the job held for those 16 min: cut any
+# such mark to the lease (a live job renews it anyway). Returns how many were cut.
+_UNSTRAND = """
+local cut = 0
+for _, id in ipairs(redis.call('ZRANGE', ARGV[1], 0, -1)) do
+  local key = ARGV[2] .. id
+  if redis.call('PTTL', key) > tonumber(ARGV[3]) then
+    redis.call('PEXPIRE', key, ARGV[3])
+    cut = cut + 1
+  end
+end
+return cut
+"""
+
+
 JOB_FIELDS = frozenset(field.name for field in fields(Job))
 
 
@@ -342,8 +359,16 @@ class RedisQueue:
         return worker
 
     async def _worker_started(self, ctx: dict[str, Any]) -> None:
-        """arq's on_startup: Redis answered the new loop, which now polls for jobs."""
+        """arq's on_startup: Redis answered the new loop, which now polls for jobs (first freeing
+        jobs that a worker which lost Redis had just taken)."""
         self._worker_up = True
+        try:
+            cut = int(await _done(self.redis.eval(_UNSTRAND, 0, QUEUE_NAME, in_progress_key_prefix, str(int(self.lease * 1000)))))
+        except (RedisError, OSError) as error:
+            log.warning("could not look for jobs held by a lost worker: %s", error)
+            return
+        if cut:
+            log.warning("%d jobs were held by a worker that lost Redis or died; they run again within %g s", cut, self.lease)
 
     async def _supervise(self) -> None:
         """Run arq's worker loop, and when it ends for any reason but our stop (arq ends it on the first

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp.test_utils import TestServer
+from arq.constants import in_progress_key_prefix
 from fakegithub import FakeGitHub
 from redisserver import RedisServer, redis_server
 from test_e2e import ROOT_DOCKERFILE, SECRET, completed_runs, pr_payload
@@ -19,7 +20,7 @@ from bot.app import STATE, make_app
 from bot.config import AppSettings
 from bot.github import RetryPolicy
 from bot.queue import IsCurrent, Job
-from bot.redisqueue import RedisQueue
+from bot.redisqueue import RedisQueue, job_id
 
 OUTAGE = 3.0  # seconds Redis stays down, as in the incident
 BOUND = 60.0  # generous: a loaded machine is slow, but a worker that never comes back fails
@@ -80,6 +81,23 @@ async def test_the_worker_loop_reports_itself_down_during_the_outage_and_up_afte
             await stopped
             await until(lambda: up(worker), "the worker loop running again")
             assert worker.worker_restarts >= 1
+
+
+async def test_a_job_a_worker_took_just_before_it_lost_redis_runs_again_within_the_lease(redis_url: str) -> None:
+    ran: list[str] = []
+
+    async def handler(work: Job, is_current: IsCurrent) -> None:
+        ran.append(work.head_sha)
+
+    stranded = job("stranded")
+    async with web_queue(redis_url) as web:
+        assert await web.submit(stranded)
+        # What arq's start_jobs leaves when Redis goes away right after it took the job: the job
+        # still queued, marked in progress for arq's whole timeout (job timeout + 70 s).
+        await web.redis.psetex(in_progress_key_prefix + job_id(stranded), 970_000, b"1")
+        async with worker_queue(redis_url, handler, lease=1.0):
+            await until(lambda: _has(ran, ["stranded"]), "the stranded job running again")
+    assert ran == ["stranded"]
 
 
 async def test_a_worker_stopped_while_its_loop_is_down_stops(tmp_path: Path) -> None:
