@@ -6,7 +6,9 @@
 #   On Redis: a redis-server, --servers `unroot serve` processes (deliveries go round-robin) and
 #   `unroot worker` processes; one run per worker count, the same load each time, then a table of
 #   jobs per second and the scaling ratio against the first count. --kill-worker-after S SIGKILLs
-#   one worker S seconds into the sending.
+#   one worker S seconds into the sending. --redis-restart-at S stops redis-server S seconds into
+#   the sending for --redis-down seconds (3) and starts it again on its append-only file: the
+#   heads it accepted must still all get a completed check run.
 # The fake GitHub (tests/fakegithub.py) runs on a thread of this process; the App runs as
 # `python -m bot` in its own process on 127.0.0.1 (--app-root picks the checkout). Every commit
 # and every signed delivery is prepared first; then the deliveries go out open-loop at --rate
@@ -525,6 +527,16 @@ async def drain(
 
 
 @dataclass
+class Outage:
+    """A Redis restart in the middle of the run (--redis-restart-at)."""
+
+    stopped: float = 0.0  # wall clock
+    started: float = 0.0
+    worker_restarts: int | None = None  # unroot_worker_restarts_total over the worker processes (None: not exported)
+    left: str = ""  # what was still in arq's queue after the drain
+
+
+@dataclass
 class Snapshot:
     """The fake's state after the run (copied on its loop)."""
 
@@ -687,6 +699,8 @@ def report(
     lanes: dict[tuple[str, str], str] = {}  # newest SHA sent per PR and per main branch (as the App's queue lanes)
     for ack in sorted(acks, key=lambda a: a.index):
         sent = plan.deliveries[ack.index]
+        if ack.status != 202:
+            continue  # a delivery the App refused (503 while Redis was down) is GitHub's to redeliver: not expected
         if sent.kind in ("opened", "synchronize"):
             lanes[(sent.repo, f"pr:{sent.pr}")] = sent.sha
         elif sent.kind == "push-main":
@@ -732,6 +746,14 @@ def report(
     print(f"throughput  {jobs_per_s:.1f} jobs/s ({done} jobs from the first accepted delivery to the last completed check run, {window:.1f} s)")
     if fleet:
         print("redis       " + ", ".join(f"{key} {value}" for key, value in sorted(fleet.items())))
+    outage: Outage | None = getattr(args, "outage", None)
+    refused = _refused_in(outage, acks)
+    answered_otherwise = sum(1 for a in acks if a.status not in (200, 202)) - refused  # with an outage: refused outside it
+    if outage is not None:
+        restarts = "not exported" if outage.worker_restarts is None else str(outage.worker_restarts)
+        print(f"outage      redis-server stopped {args.redis_restart_at:g} s into the sending, back {outage.started - outage.stopped:.1f} s later "
+              f"(append-only file kept); {refused} first deliveries refused meanwhile; worker loop restarts {restarts}")
+        print(f"            left in the queue after the drain: {outage.left}")
     print(f"check runs  {len(snap.runs)} '{CHECK_NAME}' runs on {len(per_sha)} SHAs; {len(stuck)} in progress{'' if drained == 'drained' or drained.startswith('idle') else ' (the App was still working)'}; "
           f"{sum(could_not.values())} concluded 'unroot could not finish'")
     print(f"            created -> completed s: p50 {percentile(snap.run_seconds, 50):.1f}  p99 {percentile(snap.run_seconds, 99):.1f}  "
@@ -771,7 +793,10 @@ def report(
     targets = [
         (p99 < ACK_P99_TARGET_MS, f"acknowledgement p99 < {ACK_P99_TARGET_MS:g} ms: {p99:.1f} ms"),
         (accepted == first_time and duplicates == redeliveries and not errors,
-         f"every first delivery accepted and every redelivery answered as a duplicate: {accepted}/{first_time}, {duplicates}/{redeliveries}"),
+         f"every first delivery accepted and every redelivery answered as a duplicate: {accepted}/{first_time}, {duplicates}/{redeliveries}")
+        if outage is None else
+        (answered_otherwise == 0 and not errors,
+         f"every delivery accepted, answered as a duplicate, or refused while Redis was down: {answered_otherwise} answered otherwise"),
         (drained == "drained", f"App drained within {args.drain_timeout:g} s: {drained}"),
         (not stuck, f"check runs left in progress = 0: {len(stuck)}"),
         (not any(n > 1 for n in per_sha.values()), f"head SHAs with more than one '{CHECK_NAME}' check run = 0: {sum(1 for n in per_sha.values() if n > 1)}"),
@@ -781,10 +806,34 @@ def report(
     for ok, text in targets:
         print(("PASS  " if ok else "FAIL  ") + text)
     for repo, sha in missing[:5]:
-        print(f"      missing: {repo} {sha[:12]}")
+        print(f"      missing: {repo} {sha[:12]}{_refused_after(plan, acks, repo, sha)}")
     for repo, sha in stuck[:5]:
         print(f"      in progress: {repo} {sha[:12]}")
     return Summary(worker_procs, done, jobs_per_s, window, p99, all(ok for ok, _ in targets))
+
+
+def _refused_in(outage: Outage | None, acks: Sequence[Ack], margin_s: float = 1.0) -> int:
+    """First deliveries answered other than 202 while Redis was down (or just after: answers in flight)."""
+    if outage is None:
+        return 0
+    return sum(1 for a in acks if a.status != 202 and a.reply != "duplicate delivery" and outage.stopped <= a.at <= outage.started + margin_s)
+
+
+def _lane(delivery: Delivery) -> str:
+    return f"pr:{delivery.pr}" if delivery.kind in ("opened", "synchronize") else "main" if delivery.kind == "push-main" else ""
+
+
+def _refused_after(plan: Plan, acks: Sequence[Ack], repo: str, sha: str) -> str:
+    """Why an expected head may have no run: a later delivery of its lane that the App refused had
+    already moved the lane in Redis (its submit failed half-way), so the queued head was dropped."""
+    by_index = sorted(acks, key=lambda a: a.index)
+    mine = [a for a in by_index if plan.deliveries[a.index].repo == repo and plan.deliveries[a.index].sha == sha and a.status == 202]
+    if not mine or not _lane(plan.deliveries[mine[-1].index]):
+        return ""
+    lane = _lane(plan.deliveries[mine[-1].index])
+    later = [a for a in by_index if a.index > mine[-1].index and plan.deliveries[a.index].repo == repo
+             and _lane(plan.deliveries[a.index]) == lane and a.status not in (200, 202)]
+    return f" (a later delivery of its lane, #{later[0].index}, was answered {later[0].status})" if later else ""
 
 
 # ----------------------------------------------------------------------------- main
@@ -823,6 +872,45 @@ async def fleet_stats(redis_url: str) -> dict[str, int]:
         await queue.redis.aclose()
 
 
+async def restart_redis(server: Any, at: float, down: float, outage: Outage) -> None:
+    """Stop redis-server AT seconds from now, keep it down DOWN seconds, start it again (same port, same files)."""
+    await asyncio.sleep(at)
+    outage.stopped = time.time()
+    await asyncio.to_thread(server.stop)  # SIGTERM: Redis writes its append-only file out first
+    await asyncio.sleep(down)
+    await asyncio.to_thread(server.start)
+    outage.started = time.time()
+
+
+async def worker_restarts(session: aiohttp.ClientSession, bases: Sequence[str]) -> int | None:
+    """unroot_worker_restarts_total summed over the worker processes' /metrics (None: none exports it)."""
+    found: list[float] = []
+    for base in bases:
+        with contextlib.suppress(TimeoutError, aiohttp.ClientError):
+            async with session.get(f"{base}/metrics") as response:
+                match = re.search(r"^unroot_worker_restarts_total (\S+)$", await response.text(), re.MULTILINE)
+                if match:
+                    found.append(float(match.group(1)))
+    return int(sum(found)) if found else None
+
+
+async def queue_left(redis_url: str) -> str:
+    """The jobs still in arq's queue, and how long their in-progress keys (if any) still hold them."""
+    from arq.constants import in_progress_key_prefix
+
+    from bot.redisqueue import QUEUE_NAME, RedisQueue
+
+    queue = RedisQueue(redis_url, run_jobs=False)
+    await queue.connect()
+    try:
+        ids = [raw.decode() for raw in await queue.redis.zrange(QUEUE_NAME, 0, -1)]
+        ttls = [float(await queue.redis.pttl(in_progress_key_prefix + job)) / 1000 for job in ids]
+        held = [ttl for ttl in ttls if ttl > 0]
+        return f"{len(ids)} jobs, {len(held)} held by an in-progress key" + (f" for up to {max(held):.0f} s more" if held else "")
+    finally:
+        await queue.redis.aclose()
+
+
 async def run(args: argparse.Namespace, worker_procs: int = 0) -> Summary:
     sys.path.insert(0, str(ROOT / "tests"))
     sys.path.insert(0, str(ROOT))
@@ -832,7 +920,9 @@ async def run(args: argparse.Namespace, worker_procs: int = 0) -> Summary:
     with contextlib.ExitStack() as stack:
         work = stack.enter_context(tempfile.TemporaryDirectory(prefix="unroot-load-"))
         fake, loop = stack.enter_context(fakegithub.fake_in_thread(Path(work) / "github"))
-        redis_url = stack.enter_context(redisserver.redis_server(Path(work) / "redis")).url if args.redis else ""
+        restarting = args.redis_restart_at is not None
+        server = stack.enter_context(redisserver.redis_server(Path(work) / "redis", persist=restarting)) if args.redis else None
+        redis_url = server.url if server is not None else ""
         assert fake.base_url.startswith(f"http://{HOST}:"), fake.base_url
         load_before = os.getloadavg()[0]
         started = time.monotonic()
@@ -877,7 +967,11 @@ async def run(args: argparse.Namespace, worker_procs: int = 0) -> Summary:
                     asyncio.get_running_loop().call_later(args.kill_worker_after, kill, workers[0])
                 limit = min(args.send_limit, len(plan.deliveries) / args.rate + 30)
                 urls = [f"{app.base}/webhook" for app in servers]
+                outage = Outage() if restarting else None
+                restart = asyncio.create_task(restart_redis(server, args.redis_restart_at, args.redis_down, outage)) if outage else None
                 acks, sent_for, unsent = await send_all(session, urls, plan.deliveries, args.rate, limit, before_send)
+                if restart is not None:
+                    await restart  # the sending may end before Redis is back
                 drained, drain_s = await drain(session, servers[0].base, fake, loop, args.drain_timeout, args.settle)
                 for app in apps:
                     if not app.killed:
@@ -886,6 +980,10 @@ async def run(args: argparse.Namespace, worker_procs: int = 0) -> Summary:
                 args.bench_cpu_s = time.process_time() - own_cpu
                 snap: Snapshot = await on_loop(loop, lambda: snapshot(fake))
                 fleet = await fleet_stats(redis_url) if redis_url else {}
+                if outage is not None:
+                    outage.worker_restarts = await worker_restarts(session, [app.base for app in workers])
+                    outage.left = await queue_left(redis_url)
+                    args.outage = outage
         finally:
             for app in apps:
                 stop_app(app.proc)
@@ -933,13 +1031,20 @@ def main(argv: list[str] | None = None) -> int:
         help="the fake skips validating its answers against GitHub's OpenAPI schema (its own CPU, which shares the 2 cores)",
     )
     parser.add_argument("--kill-worker-after", type=float, help="with --redis: SIGKILL one worker this many seconds into the sending")
+    parser.add_argument(
+        "--redis-restart-at", type=float,
+        help="with --redis: stop redis-server this many seconds into the sending and start it again --redis-down seconds later (append-only file kept)",
+    )
+    parser.add_argument("--redis-down", type=float, default=3.0, help="with --redis-restart-at: seconds Redis stays down")
     args = parser.parse_args(argv)
     try:
         counts = [int(part) for part in str(args.worker_procs).split(",")]
     except ValueError:
         parser.error("--worker-procs takes numbers, e.g. 1,2,4")
-    if not args.redis and (args.kill_worker_after is not None or counts != [1]):
-        parser.error("--worker-procs and --kill-worker-after need --redis")
+    if not args.redis and (args.kill_worker_after is not None or args.redis_restart_at is not None or counts != [1]):
+        parser.error("--worker-procs, --kill-worker-after and --redis-restart-at need --redis")
+    if (args.redis_restart_at is not None and args.redis_restart_at < 0) or not 0 < args.redis_down <= 60:
+        parser.error("--redis-restart-at must be >= 0 and --redis-down from 0 to 60 seconds")
     if args.redis and (not 1 <= args.servers <= 8 or not all(1 <= n <= 16 for n in counts)):
         parser.error("--servers 1..8 and --worker-procs 1..16")
     if not 1 <= args.deliveries <= MAX_DELIVERIES or not 0 < args.rate <= MAX_RATE or not 1 <= args.repos <= 1000:

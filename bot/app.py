@@ -314,8 +314,18 @@ async def healthz(request: web.Request) -> web.Response:
     except (RedisError, OSError) as error:
         ready = False
         body.update(queue="redis", redis=f"unreachable: {error}")
+    worker_up = _worker_up(state.queue)
+    if worker_up is not None:
+        # Read without Redis: during an outage too, say whether this process's worker loop is down.
+        body["worker"] = "up" if worker_up else "restarting"
+        ready = ready and worker_up
     body["status"] = "ok" if ready else ("starting" if state.session is None else "unavailable")
     return web.json_response(body, status=200 if ready else 503)
+
+
+def _worker_up(queue: JobQueue) -> bool | None:
+    """Whether this process's arq worker loop runs (None: it runs none; the in-memory queue has no loop to lose)."""
+    return queue.worker_up if isinstance(queue, RedisQueue) else None
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -328,6 +338,8 @@ async def metrics(request: web.Request) -> web.Response:
         state.metrics.queue_up.set(1)
     except (RedisError, OSError):
         state.metrics.queue_up.set(0)
+    if isinstance(state.queue, RedisQueue):
+        state.metrics.observe_worker(state.queue.worker_up, state.queue.worker_restarts)
     return web.Response(body=state.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
 

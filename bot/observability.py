@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from pythonjsonlogger.json import JsonFormatter
 
@@ -82,6 +82,21 @@ class _ClientCounters(Collector):
         yield CounterMetricFamily("unroot_github_rate_limited", "Rate-limit answers from GitHub", value=self._counters.rate_limited)
 
 
+class _WorkerLoop(Collector):
+    """The job worker loop's health, set from the queue on each scrape; absent where no loop runs
+    (a web process that only enqueues has none, and a 0 there would read as an outage)."""
+
+    def __init__(self) -> None:
+        self.up: bool | None = None
+        self.restarts = 0
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        if self.up is None:
+            return
+        yield GaugeMetricFamily("unroot_worker_up", "1 while the job worker loop runs, 0 while a new one is being started", value=int(self.up))
+        yield CounterMetricFamily("unroot_worker_restarts", "Times the job worker loop ended on its own and was started again", value=self.restarts)
+
+
 class Metrics:
     """The App's metrics, in a registry of its own (nothing global, nothing at import)."""
 
@@ -98,6 +113,12 @@ class Metrics:
         self.running = Gauge("unroot_jobs_running", "Jobs being worked on", registry=self.registry)
         self.queue_up = Gauge("unroot_queue_up", "1 when the queue (Redis, if configured) answered the last scrape", registry=self.registry)
         self.registry.register(_ClientCounters(counters))
+        self._worker = _WorkerLoop()
+        self.registry.register(self._worker)
+
+    def observe_worker(self, up: bool | None, restarts: int) -> None:
+        """The worker loop's state (None: this process runs none) and its restarts so far."""
+        self._worker.up, self._worker.restarts = up, restarts
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -56,6 +56,7 @@ PR_MARK_TTL = 24 * 3600
 ATTEMPTS_TTL = 24 * 3600
 JOB_EXPIRES = 24 * 3600  # arq drops a job that has waited this long
 REDIS_TIMEOUT = 5.0  # seconds for one Redis command; a hung Redis must not hang a delivery
+RESTART_BACKOFF = (0.5, 10.0)  # seconds: first wait before a new worker loop, and the cap (doubling, jittered)
 
 # KEYS: commit lock, installation leases, running set. ARGV: owner, lease ms, now ms, limit, running member.
 # Returns 0 (acquired), 1 (the commit is busy), 2 (the installation is at its limit).
@@ -137,6 +138,23 @@ if previous and previous ~= ARGV[1] then
   end
 end
 return 0
+"""
+
+
+# ARGV: queue, arq's in-progress prefix, lease ms. arq marks a job it takes in progress for its
+# whole timeout (16 min); our heartbeat cuts that to the lease only once the job has begun. A
+# worker that lost Redis (or was killed) in between leaves the job held for those 16 min: cut any
+# such mark to the lease (a live job renews it anyway). Returns how many were cut.
+_UNSTRAND = """
+local cut = 0
+for _, id in ipairs(redis.call('ZRANGE', ARGV[1], 0, -1)) do
+  local key = ARGV[2] .. id
+  if redis.call('PTTL', key) > tonumber(ARGV[3]) then
+    redis.call('PEXPIRE', key, ARGV[3])
+    cut = cut + 1
+  end
+end
+return cut
 """
 
 
@@ -232,9 +250,13 @@ class RedisQueue:
         self.job_timeout = job_timeout
         self.poll_delay = poll_delay
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.restart_backoff = RESTART_BACKOFF
+        self.worker_restarts = 0  # times arq's worker loop ended on its own and a new one was started
         self._redis: ArqRedis | None = None
-        self._worker: Worker | None = None
-        self._worker_task: asyncio.Task[None] | None = None
+        self._workers: dict[Worker, ArqRedis] = {}  # every worker whose connection is open (ended ones finish their jobs)
+        self._supervisor: asyncio.Task[None] | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
+        self._worker_up: bool | None = None
         self._handler: Handler | None = None
         self._give_up: GiveUp | None = None
         self._closed = False
@@ -302,17 +324,26 @@ class RedisQueue:
 
     # ------------------------------------------------------------------ the worker side
 
+    @property
+    def worker_up(self) -> bool | None:
+        """True while arq's worker loop runs, False while a new one is being started, None when this process runs no jobs."""
+        return self._worker_up
+
     async def start(self, handler: Handler, give_up: GiveUp | None = None) -> None:
-        """Connect, and start the arq worker when this process runs jobs."""
+        """Connect, and start the (supervised) arq worker when this process runs jobs."""
         await self.connect()
         if not self.run_jobs:
             return
         self._handler, self._give_up = handler, give_up
         logging.getLogger("arq").setLevel(logging.WARNING)  # a line per job and per deferral is noise at INFO
-        self._worker = Worker(
+        self._worker_up = True
+        self._supervisor = asyncio.create_task(self._supervise(), name="unroot-arq-supervisor")
+
+    def _new_worker(self, redis: ArqRedis) -> Worker:
+        worker = Worker(
             functions=[func(self._run, name=FUNCTION, max_tries=1_000_000)],  # attempts are counted by us
             queue_name=QUEUE_NAME,
-            redis_pool=self.redis,
+            redis_pool=redis,
             handle_signals=False,  # the process's own shutdown calls drain()
             max_jobs=self.workers,
             job_timeout=self.job_timeout + 60,  # a backstop: _attempt's own timeout completes the run
@@ -324,18 +355,74 @@ class RedisQueue:
             job_deserializer=_loads,
             expires_extra_ms=JOB_EXPIRES * 1000,
             log_results=False,
+            on_startup=self._worker_started,
         )
-        self._worker_task = asyncio.create_task(self._worker.async_run(), name="unroot-arq-worker")
+        worker.allow_pick_jobs = not self._closed
+        return worker
+
+    async def _worker_started(self, ctx: dict[str, Any]) -> None:
+        """arq's on_startup: Redis answered the new loop, which now polls for jobs (first freeing
+        jobs that a worker which lost Redis had just taken)."""
+        self._worker_up = True
+        try:
+            cut = int(await _done(self.redis.eval(_UNSTRAND, 0, QUEUE_NAME, in_progress_key_prefix, str(int(self.lease * 1000)))))
+        except (RedisError, OSError) as error:
+            log.warning("could not look for jobs held by a lost worker: %s", error)
+            return
+        if cut:
+            log.warning("%d jobs were held by a worker that lost Redis or died; they run again within %g s", cut, self.lease)
+
+    async def _supervise(self) -> None:
+        """Run arq's worker loop, and when it ends for any reason but our stop (arq ends it on the first
+        Redis error: a Redis restart would stop this worker for good), start a new worker on a fresh
+        connection after a jittered backoff that doubles while the new loops keep failing."""
+        delay = self.restart_backoff[0]
+        while True:
+            redis = connect(self.url)
+            worker = self._new_worker(redis)
+            self._workers[worker] = redis
+            try:
+                await worker.async_run()
+                ended = "it returned"
+            except Exception as error:  # noqa: BLE001 - whatever ended it, jobs need a running loop
+                ended = repr(error)
+            self._retire(worker)
+            if self._closed:
+                return
+            if self._worker_up:  # the loop had started since the last restart: begin the backoff anew
+                delay = self.restart_backoff[0]
+            self._worker_up = False
+            wait = random.uniform(delay / 2, delay)
+            log.error("arq's worker loop ended (%s); starting a new one in %.1f s", ended, wait)
+            await asyncio.sleep(wait)
+            delay = min(delay * 2, self.restart_backoff[1])
+            self.worker_restarts += 1
+
+    def _retire(self, worker: Worker) -> None:
+        """An ended loop's running jobs go on (arq records their end on its connection); then it closes."""
+
+        async def retire() -> None:
+            await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+            redis = self._workers.pop(worker, None)
+            if redis is not None:
+                await self._quietly(redis.aclose())
+
+        task = asyncio.create_task(retire(), name="unroot-arq-retire")
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    def _job_tasks(self) -> list[asyncio.Task[Any]]:
+        return [task for worker in self._workers for task in worker.tasks.values()]
 
     async def drain(self, grace: float, abandoned: Callable[[Job], Awaitable[None]]) -> None:
         """Take no more deliveries or jobs; running jobs get `grace` seconds, then are cancelled and
         stay in Redis for another worker (nothing is abandoned: queued jobs wait for any worker)."""
         self._closed = True
-        worker, task = self._worker, self._worker_task
-        if worker is not None and task is not None:
-            worker.allow_pick_jobs = False
+        if self._supervisor is not None:
+            for worker in self._workers:
+                worker.allow_pick_jobs = False
             deadline = time.monotonic() + grace
-            while any(not t.done() for t in worker.tasks.values()) and time.monotonic() < deadline:
+            while any(not t.done() for t in self._job_tasks()) and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
             await self.stop()
         if self._redis is not None:
@@ -343,14 +430,19 @@ class RedisQueue:
 
     async def stop(self) -> None:
         """Cancel running jobs (arq puts them back in the queue) and stop the worker."""
-        worker, task = self._worker, self._worker_task
-        self._worker = self._worker_task = None
-        if worker is None or task is None:
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is None:
             return
-        for running in worker.tasks.values():
-            running.cancel()
-        await _cancel_for_sure(task)
-        await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+        running = self._job_tasks()
+        for task in running:
+            task.cancel()
+        await _cancel_for_sure(supervisor)
+        await asyncio.gather(*running, return_exceptions=True)
+        await asyncio.gather(*self._retiring, return_exceptions=True)
+        for redis in self._workers.values():
+            await self._quietly(redis.aclose())
+        self._workers.clear()
+        self._worker_up = None
 
     async def _run(self, ctx: dict[str, Any], payload: dict[str, Any]) -> str:
         """arq's entry point for one job; returns what happened (for arq's log)."""

@@ -40,11 +40,12 @@ def free_port() -> int:
 
 @dataclass
 class RedisServer:
-    """One redis-server process: no persistence, loopback only."""
+    """One redis-server process, loopback only; persistent (an append-only file in `workdir`) if asked."""
 
     port: int
     process: subprocess.Popen[bytes]
     workdir: Path
+    persist: bool = False
 
     @property
     def url(self) -> str:
@@ -59,16 +60,21 @@ class RedisServer:
                 self.process.kill()
                 self.process.wait()
 
+    def start(self) -> None:
+        """Start again on the same port, after stop() (with the data only when `persist`)."""
+        if self.process.poll() is not None:
+            self.process = _spawn(self.port, self.workdir, self.persist)
+
     def restart(self) -> None:
-        """Start again on the same port (after stop())."""
+        """Stop, and start again on the same port."""
         self.stop()
-        self.process = _spawn(self.port, self.workdir)
+        self.start()
 
 
-def _spawn(port: int, workdir: Path) -> subprocess.Popen[bytes]:
+def _spawn(port: int, workdir: Path, persist: bool = False) -> subprocess.Popen[bytes]:
     workdir.mkdir(parents=True, exist_ok=True)
     command = [
-        redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+        redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes" if persist else "no",
         "--dir", str(workdir), "--logfile", str(workdir / "redis.log"),
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -87,10 +93,10 @@ def _spawn(port: int, workdir: Path) -> subprocess.Popen[bytes]:
 
 
 @contextlib.contextmanager
-def redis_server(workdir: Path) -> Iterator[RedisServer]:
+def redis_server(workdir: Path, persist: bool = False) -> Iterator[RedisServer]:
     """A running redis-server, stopped on exit."""
     port = free_port()
-    server = RedisServer(port, _spawn(port, workdir), workdir)
+    server = RedisServer(port, _spawn(port, workdir, persist), workdir, persist)
     try:
         yield server
     finally:
