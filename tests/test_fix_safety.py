@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+
+import pytest
 import os
 import stat
 import subprocess
@@ -220,3 +222,23 @@ def test_mixed_line_endings_do_not_fuse_into_a_new_crlf(tmp_path: Path) -> None:
     fixed = (tmp_path / "Dockerfile").read_bytes()
     assert b"\r\n" not in fixed and b"USER 65532" in fixed
     assert fixed.endswith(b"\n\n")  # the blank last line is still there
+
+
+@pytest.mark.parametrize("aliased", ["drop: *a3", "image: *a3"])
+def test_an_aliased_scalar_inside_what_a_fix_edits_gets_no_fix_not_a_crash(tmp_path: Path, aliased: str) -> None:
+    # Found by tools/fuzz_analysers.py: the edit landed at the anchor on line 1 (IndexError).
+    container = "    image: example/app:1.0\n    securityContext:\n      allowPrivilegeEscalation: false\n      capabilities:\n        drop: [ALL]\n"
+    if aliased.startswith("image"):
+        container = "    image: *a3\n"
+    else:
+        container = container.replace("drop: [ALL]", aliased)
+    text = ("apiVersion: &a3 v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  securityContext:\n    runAsNonRoot: true\n"
+            "  containers:\n  - name: app\n" + container)
+    (tmp_path / "pod.yaml").write_text(text)
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "check", "--format", "json", "pod.yaml"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in result.stderr and result.returncode in (0, 1), result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert findings
+    # No edit lands at the anchor's line (where the alias's node "is"), and the file stays fixable.
+    assert all(e["start_line"] > 1 for f in findings if f["fix"] for e in f["fix"]["edits"]), findings

@@ -477,8 +477,24 @@ class _PodCheck:
     blocks: dict[int, _Block] = field(default_factory=dict)
 
     def aliased(self, owner: MappingNode) -> bool:
-        """True when what a fix would edit is reached through a YAML alias."""
-        return bool(self.shared) and (id(owner) in self.shared or id(value(owner, "securityContext")) in self.shared)
+        """True when what a fix would edit or insert next to is reached through a YAML alias: the
+        owner, any key or value of it (an aliased `image:` is where a new block would go), or
+        anything inside its securityContext (an aliased `drop:` list or scalar)."""
+        if not self.shared:
+            return False
+        if id(owner) in self.shared or any(id(k) in self.shared or id(v) in self.shared for k, v in owner.value):
+            return True
+        context = value(owner, "securityContext")
+        stack: list[Node] = [context] if context is not None else []
+        while stack:
+            node = stack.pop()
+            if id(node) in self.shared:
+                return True
+            if isinstance(node, MappingNode):
+                stack.extend(n for pair in node.value for n in pair)
+            elif isinstance(node, SequenceNode):
+                stack.extend(node.value)
+        return False
 
     def withheld(self) -> set[int]:
         """ids of the blocks that get no fix: those reached through an alias, and every block
