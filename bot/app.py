@@ -24,7 +24,7 @@ from bot.config import AppSettings
 from bot.observability import CONTENT_TYPE, Metrics, Redactor
 from bot.github import Counters, GitHubError, InstallationClient, RetryPolicy
 from bot.queue import Deliveries, DeliveryLog, IsCurrent, Job, JobQueue, MemoryQueue, QueueClosed, RetryLater
-from bot.queue import RetryPolicy as RetryLaterPolicy
+from bot.queue import RetryLaterPolicy
 from bot.redisqueue import RedisQueue, url_secrets
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ class RetryLater(RuntimeError):
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class RetryLaterPolicy:
     """When a job that raised RetryLater runs again: `first` seconds, doubling up to `cap`, for at
     most `total` seconds from its first failure (then it is given up and logged)."""
 
@@ -118,9 +118,9 @@ class _Slot:
 class MemoryQueue:
     """An asyncio queue with bounded concurrency, deduplication and supersession."""
 
-    def __init__(self, workers: int = 4, retry: RetryPolicy | None = None) -> None:
+    def __init__(self, workers: int = 4, retry: RetryLaterPolicy | None = None) -> None:
         self._workers = workers
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or RetryLaterPolicy()
         self._failing: dict[tuple[str, str], tuple[int, float]] = {}  # key -> (retries so far, first failure)
         self._timers: set[asyncio.TimerHandle] = set()
         self._ready: asyncio.Queue[tuple[str, str]] = asyncio.Queue()

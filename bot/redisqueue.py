@@ -41,7 +41,7 @@ from arq.constants import in_progress_key_prefix, job_key_prefix
 from arq.worker import Retry, Worker, func
 from redis.exceptions import RedisError
 
-from bot.queue import GiveUp, Handler, Job, QueueClosed, QueueStats, QueueUnavailable, RetryLater, RetryPolicy
+from bot.queue import GiveUp, Handler, Job, QueueClosed, QueueStats, QueueUnavailable, RetryLater, RetryLaterPolicy
 
 log = logging.getLogger(__name__)
 
@@ -236,10 +236,10 @@ class RedisQueue:
         poll_delay: float = 0.05,
         name: str | None = None,
         connect_wait: float = 30.0,
-        retry: RetryPolicy | None = None,
+        retry: RetryLaterPolicy | None = None,
     ) -> None:
         self.connect_wait = connect_wait
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or RetryLaterPolicy()
         self.give_up_retry = (10.0, 30.0)  # seconds before failing a run is tried again
         self.url = url
         self.run_jobs = run_jobs

@@ -20,7 +20,7 @@ from fakegithub import FakeGitHub, PullRequest
 from bot.app import STATE, make_app
 from bot.config import AppSettings
 from bot.github import RetryPolicy
-from bot.queue import RetryPolicy as RetryLaterPolicy
+from bot.queue import RetryLaterPolicy
 from rules.analyze import analyze
 from rules.model import Severity
 

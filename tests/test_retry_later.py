@@ -8,7 +8,7 @@ from fakegithub import FakeGitHub
 from test_e2e import POD, Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)
 
 from bot.app import STATE
-from bot.queue import RetryPolicy
+from bot.queue import RetryLaterPolicy
 
 FAILING = {
     "token": ("POST", r"/access_tokens$"),
@@ -25,7 +25,7 @@ FAILING = {
 async def test_a_call_failing_for_a_while_still_ends_in_one_completed_run(bot: Bot, call: str, status: int) -> None:  # noqa: F811
     fake = bot.fake
     state = bot.server.app[STATE]
-    state.queue.retry = RetryPolicy(first=0.05, cap=0.2, total=120)  # type: ignore[attr-defined]
+    state.queue.retry = RetryLaterPolicy(first=0.05, cap=0.2, total=120)  # type: ignore[attr-defined]
     state.retry.secondary_floor = 0.01
     method, path = FAILING[call]
     pr = fake.setup_pull({"README.md": "hi\n"}, {"k8s/pod.yaml": POD})
