@@ -10,8 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -173,6 +171,8 @@ class AppSettings:
             except OSError as error:
                 raise SettingsError(f"cannot read GITHUB_PRIVATE_KEY_PATH {key_path}: {error.strerror}") from None
         key = key.replace("\\n", "\n")  # keys pasted into one-line env vars
+        # Imported here: `unroot check` reads this module too, and cryptography costs it 70 ms.
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
         try:
             load_pem_private_key(key.encode("utf-8"), password=None)
         except (ValueError, TypeError) as error:

@@ -196,3 +196,12 @@ def test_serve_run_jobs_is_refused_without_redis(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "--run-jobs is for REDIS_URL setups" in result.stderr
+
+
+def test_the_check_path_imports_nothing_of_the_app(tmp_path: Path) -> None:
+    # Editors and pre-commit hooks start `unroot check` per file: no aiohttp, crypto or Redis client.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from startup import imported_app_modules
+
+    (tmp_path / "Dockerfile").write_text(CLEAN_DOCKERFILE)
+    assert imported_app_modules(str(tmp_path / "Dockerfile")) == []
