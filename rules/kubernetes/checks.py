@@ -11,6 +11,7 @@ from rules.kubernetes.nodes import (
     as_bool,
     as_int,
     as_str,
+    children,
     first_line,
     get,
     is_flow,
@@ -490,10 +491,7 @@ class _PodCheck:
             node = stack.pop()
             if id(node) in self.shared:
                 return True
-            if isinstance(node, MappingNode):
-                stack.extend(n for pair in node.value for n in pair)
-            elif isinstance(node, SequenceNode):
-                stack.extend(node.value)
+            stack.extend(children(node))
         return False
 
     def withheld(self) -> set[int]:

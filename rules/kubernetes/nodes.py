@@ -190,7 +190,8 @@ class Rewriter:
         return LineEdit(first + 1, last + 1, "".join(out))
 
 
-def _children(node: Node) -> list[Node]:
+def children(node: Node) -> list[Node]:
+    """A collection's direct child nodes (keys and values of a mapping); none for a scalar."""
     if isinstance(node, MappingNode):
         return [child for pair in node.value for child in pair]
     if isinstance(node, SequenceNode):
@@ -213,12 +214,12 @@ def shared_nodes(roots: list[Node]) -> frozenset[int]:
             shared.append(node)
             continue
         reached.add(id(node))
-        stack.extend(_children(node))
+        stack.extend(children(node))
     inside: set[int] = set()
     stack = shared
     while stack:
         node = stack.pop()
         if id(node) not in inside:
             inside.add(id(node))
-            stack.extend(_children(node))
+            stack.extend(children(node))
     return frozenset(inside)

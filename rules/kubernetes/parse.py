@@ -15,7 +15,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import BaseResolver
 
-from rules.kubernetes.nodes import as_str, path, value
+from rules.kubernetes.nodes import as_str, children, path, value
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 # A line whose structure is a Go template: Helm and similar charts, not manifests.
@@ -150,28 +150,22 @@ def _expanded_size(root: Node, limit: int) -> int:
         if id(node) in sizes:
             stack.pop()
             continue
-        children = _children(node)
+        kids = children(node)
         if id(node) not in open_nodes:
             open_nodes.add(id(node))
-            pending = [c for c in children if isinstance(c, (MappingNode, SequenceNode)) and id(c) not in sizes]
+            pending = [c for c in kids if isinstance(c, (MappingNode, SequenceNode)) and id(c) not in sizes]
             if any(id(c) in open_nodes for c in pending):
                 raise ManifestError(f"a YAML alias at line {node.start_mark.line + 1} refers to a collection that contains it (recursive alias)")
             if pending:
                 stack.extend(dict.fromkeys(pending))  # each child once, however often it is listed
                 continue
-        total = 1 + sum(sizes.get(id(c), 1) for c in children)
+        total = 1 + sum(sizes.get(id(c), 1) for c in kids)
         sizes[id(node)] = total
         open_nodes.discard(id(node))
         stack.pop()
         if total > limit:
             return total
     return sizes[id(root)]
-
-
-def _children(node: Node) -> list[Node]:
-    if isinstance(node, MappingNode):
-        return [n for pair in node.value for n in pair]
-    return list(node.value) if isinstance(node, SequenceNode) else []
 
 
 # Line breaks to YAML (and so to Kubernetes) that git, GitHub and our line model do not count.
@@ -206,7 +200,7 @@ def _remap_positions(documents: list[Node], text: str) -> None:
         seen.add(id(node))
         node.start_mark = mark(int(node.start_mark.index))
         node.end_mark = mark(int(node.end_mark.index))
-        stack.extend(_children(node))
+        stack.extend(children(node))
 
 
 def load_documents(text: str) -> list[MappingNode]:
