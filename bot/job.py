@@ -175,6 +175,7 @@ async def _analyse(
     blobs = await _blobs(client, job, relevant) if relevant else {}
     findings: list[Finding] = []
     texts: dict[str, str] = {}
+    readable: list[tuple[str, bytes]] = []
     limit = config.options.max_bytes
     for path in relevant:
         blob = blobs.get(path)
@@ -196,7 +197,10 @@ async def _analyse(
                 continue
         else:
             data = str(blob["text"]).encode("utf-8")
-        found = await analyse(path, data, config.options)
+        readable.append((path, data))
+    # Side by side: the analysis pool has several workers, and each file is a round trip to one.
+    results = await asyncio.gather(*(analyse(path, data, config.options) for path, data in readable))
+    for (path, data), found in zip(readable, results):
         findings.extend(found)
         if not any(f.rule == "UR001" for f in found):
             texts[path] = data.decode("utf-8", errors="replace").lstrip("\ufeff")
