@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.config import CONFIG_PATH, ConfigError, RepoConfig, parse_config
-from bot.github import ANNOTATIONS_PER_REQUEST, CHECK_NAME, GitHubError, InstallationClient
+from bot.github import ANNOTATIONS_PER_REQUEST, GitHubError, InstallationClient
 from bot.plan import FileChange, Plan, fingerprints_in, group_annotations, inert, plan_review
 from bot.queue import IsCurrent, Job, RetryLater
 from rules.analyze import analyze_bytes, file_kind, skipped

@@ -12,7 +12,6 @@ import asyncio
 import time
 
 import pytest
-from fakegithub import FakeGitHub
 from test_e2e import POD, Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)
 
 from bot.analysis import AnalysisPool, Limits

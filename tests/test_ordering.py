@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import copy
 
-from fakegithub import FakeGitHub
 from test_e2e import POD, ROOT_DOCKERFILE, Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)
 
 from bot.app import STATE

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from fakegithub import FakeGitHub
 from test_e2e import POD, Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)
 
 from bot.app import STATE

@@ -4,7 +4,6 @@ until a completed run exists, exactly one (issue: persistent failures lost the r
 from __future__ import annotations
 
 import pytest
-from fakegithub import FakeGitHub
 from test_e2e import POD, Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)
 
 from bot.app import STATE
