@@ -6,7 +6,7 @@ import hashlib
 import re
 from urllib.parse import quote
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.report import DOCS_URL
@@ -332,21 +332,51 @@ def _order(finding: Finding) -> tuple[int, str, int, int, str]:
     return (-finding.severity.rank, finding.path, finding.line, finding.end_line, finding.rule)
 
 
-def _groups(pairs: Iterable[tuple[Finding, str]]) -> list[_Group]:
-    keyed: dict[object, list[tuple[Finding, str]]] = {}
-    for n, (finding, fp) in enumerate(pairs):
-        edits = _edits(finding)
-        key: object = (finding.path, edits) if edits else ("alone", n)
-        keyed.setdefault(key, []).append((finding, fp))
-    return [
-        _Group(
-            members[0][0].path,
-            tuple(f for f, _ in members),
-            tuple(dict.fromkeys(fp for _, fp in members)),
-            _edits(members[0][0]),
+def _span(edits: Sequence[LineEdit]) -> tuple[int, int]:
+    """The lines a suggestion made of `edits` replaces (an insertion holds its line)."""
+    start = min(e.start_line for e in edits)
+    return start, max(max(e.end_line for e in edits), start)
+
+
+def _groups(pairs: Sequence[tuple[Finding, str]]) -> list[_Group]:
+    """Findings whose fixes touch overlapping lines share one comment; the others get one each.
+
+    Overlapping, not only equal: the fix of a container running as UID 0 edits the pod's and
+    the container's securityContext, the seccomp fix the pod's alone. Two suggestions over the
+    same lines could not both be committed, so such findings get one suggestion with all edits."""
+    clusters: list[list[int]] = []  # indices into pairs
+    by_path: dict[str, list[int]] = {}
+    for n, (finding, _) in enumerate(pairs):
+        if _edits(finding):
+            by_path.setdefault(finding.path, []).append(n)
+        else:
+            clusters.append([n])
+    for indices in by_path.values():
+        spans = {n: _span(_edits(pairs[n][0])) for n in indices}
+        local: list[list[int]] = []
+        reach = 0
+        for n in sorted(indices, key=lambda i: spans[i]):
+            start, end = spans[n]
+            if local and start <= reach:
+                local[-1].append(n)
+                reach = max(reach, end)
+            else:
+                local.append([n])
+                reach = end
+        clusters.extend(local)
+    groups: list[_Group] = []
+    for cluster in sorted((sorted(c) for c in clusters), key=lambda c: c[0]):
+        members = [pairs[n] for n in cluster]
+        edits = {e for finding, _ in members for e in _edits(finding)}
+        groups.append(
+            _Group(
+                members[0][0].path,
+                tuple(f for f, _ in members),
+                tuple(dict.fromkeys(fp for _, fp in members)),
+                tuple(sorted(edits, key=lambda e: (e.start_line, e.end_line, e.replacement))),
+            )
         )
-        for members in keyed.values()
-    ]
+    return groups
 
 
 def _place(group: _Group, hunks: Sequence[Hunk], head_lines: Sequence[str] | None) -> _Placed | None:

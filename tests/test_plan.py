@@ -337,6 +337,27 @@ def test_identical_fixes_make_one_comment_with_every_fingerprint() -> None:
     assert sum(len(c.fingerprints) for c in plan.comments) == len(plan.fingerprints)
 
 
+def test_fixes_over_overlapping_lines_share_one_suggestion_so_all_can_be_committed() -> None:
+    # A container running as UID 0: its fix edits the pod's securityContext (line 6) and the
+    # container's (11-12); the seccomp fixes edit line 6 alone, c0's capability fix line 8.
+    # Separate suggestions would overlap, and GitHub cannot commit overlapping suggestions.
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n"
+        "  - name: c0\n    image: example/app:1\n  - name: c1\n    image: example/app:1\n"
+        "    securityContext:\n      runAsUser: 0\n"
+    )
+    findings, changes, heads = pr({"pod.yaml": ("", pod)})
+    plan = plan_review(findings, changes, heads)
+    assert_anchors_valid(plan, changes)
+    suggested = sorted((c.start_line or c.line, c.line) for c in plan.comments if suggestion_of(c.body) is not None)
+    assert suggested == [(6, 12)]
+    fixed = apply_suggestions(pod, plan, "pod.yaml")
+    assert [f.rule for f in errors("pod.yaml", fixed)] == []
+    with_fix = {fingerprint(f, pod) for f in findings if f.fix is not None}
+    (comment,) = [c for c in plan.comments if suggestion_of(c.body) is not None]
+    assert set(comment.fingerprints) == with_fix
+
+
 def test_multi_line_suggestion_for_a_kubernetes_security_context() -> None:
     findings, changes, heads = pr({"deploy.yaml": ("", DEPLOYMENT)})
     plan = plan_review(findings, changes, heads)
