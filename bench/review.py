@@ -63,14 +63,14 @@ async def measure(sizes: list[int], latency: float, verbose: bool = False) -> li
     from aiohttp.test_utils import TestServer
     from fakegithub import fake_in_thread
 
-    from bot.app import STATE, make_app
+    from bot.app import RUNTIME, make_app
     from bot.config import AppSettings
 
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as work, fake_in_thread(Path(work) / "github") as (fake, _loop):
         if True:
             settings = AppSettings(
-                app_id=str(fake.app.app_id), private_key=fake.app.private_pem, webhook_secret=SECRET, api_url=fake.base_url
+                app_id=fake.app.app_id, private_key=fake.app.private_pem, webhook_secret=SECRET, api_url=fake.base_url
             )
             server = TestServer(make_app(settings), host="127.0.0.1")
             await server.start_server()
@@ -105,7 +105,7 @@ async def measure(sizes: list[int], latency: float, verbose: bool = False) -> li
                             break
                         await asyncio.sleep(0.005)
                     wall = time.perf_counter() - started
-                    await server.app[STATE].queue.join()  # type: ignore[attr-defined]
+                    await server.app[RUNTIME].queue.join()  # type: ignore[attr-defined]
                     fake.latency = 0.0
                     requests = fake.requests[first_request:]
                     if verbose:

@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from bot import report
+from bot import formats
 from bot.config import CONFIG_PATH, ConfigError, RepoConfig, parse_config
 from rules.analyze import analyze, decode, file_kind, skipped
 from rules.fixes import EditConflict, apply
@@ -127,11 +127,11 @@ def _check(args: argparse.Namespace) -> int:
     jobs = args.jobs or min(_available_cpus(), 8)
     findings, texts, count = _collect(args.paths, config, jobs, keep_text=args.format == "sarif")
     if args.format == "json":
-        sys.stdout.write(report.as_json(findings))
+        sys.stdout.write(formats.as_json(findings))
     elif args.format == "sarif":
-        sys.stdout.write(report.sarif(findings, texts))
+        sys.stdout.write(formats.sarif(findings, texts))
     else:
-        sys.stdout.write(report.text(findings, count))
+        sys.stdout.write(formats.text(findings, count))
     return EXIT_FINDINGS if any(f.severity is Severity.ERROR for f in findings) else EXIT_OK
 
 
@@ -220,13 +220,12 @@ def _serve(args: argparse.Namespace) -> int:
             raise UsageError("--run-jobs is for REDIS_URL setups (without Redis the server always runs its jobs)")
         settings = replace(settings, run_jobs=True)
     from bot import server
-    from bot.app import make_app
-
-    app = make_app(settings)
-    from bot.app import STATE
+    from bot.app import RUNTIME, make_app
     from bot.observability import configure_logging_from_env
 
-    configure_logging_from_env(app[STATE].redactor, os.environ)
+    app = make_app(settings)
+
+    configure_logging_from_env(app[RUNTIME].redactor, os.environ)
     host = args.host or settings.host
     port = args.port or settings.port
     from bot.queue import QueueUnavailable

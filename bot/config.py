@@ -18,6 +18,8 @@ from rules.model import Options, Severity
 from rules.registry import by_id
 
 CONFIG_PATH = ".github/unroot.yml"
+# Where each rule's page lives ({id} is the rule ID): linked from the CLI's SARIF and the bot's posts.
+DOCS_URL = "https://github.com/unroot-dev/unroot/blob/main/rules/docs/{id}.md"
 _OFF = {"off", "false", "disabled", "ignore"}
 
 
@@ -118,7 +120,7 @@ class SettingsError(ValueError):
 class AppSettings:
     """How the App server runs, read once from the environment at start-up."""
 
-    app_id: str
+    app_id: int
     private_key: str = field(repr=False)
     webhook_secret: str = field(repr=False)
     api_url: str = "https://api.github.com"
@@ -128,7 +130,7 @@ class AppSettings:
     max_body_bytes: int = 25 * 1024 * 1024
     shutdown_grace: float = 25.0  # seconds running jobs may finish after SIGTERM
     secondary_limit_floor: float = 60.0  # seconds to wait on a secondary rate limit without retry-after
-    docs_url: str = "https://github.com/unroot-dev/unroot/blob/main/rules/docs/{id}.md"
+    docs_url: str = DOCS_URL
     redis_url: str = field(default="", repr=False)  # set: jobs, deliveries and tokens are shared through Redis
     run_jobs: bool = True  # with Redis: whether `serve` also runs jobs (UNROOT_RUN_JOBS / --run-jobs)
     installation_jobs: int = 8  # with Redis: jobs of one installation running at once, fleet-wide
@@ -199,7 +201,7 @@ class AppSettings:
             raise SettingsError("REDIS_URL must start with redis://, rediss:// or unix://")
         run_jobs = env.get("UNROOT_RUN_JOBS", "").lower() in ("1", "true", "yes")
         return cls(
-            app_id=app_id,
+            app_id=int(app_id),
             private_key=key,
             webhook_secret=env.get("GITHUB_WEBHOOK_SECRET", ""),
             api_url=env.get("GITHUB_API_URL", "https://api.github.com").rstrip("/"),

@@ -19,21 +19,22 @@ from gidgethub import (
     BadRequest,
     GitHubException,
     GraphQLAuthorizationFailure,
+    HTTPException,
     QueryError,
     RateLimitExceeded,
 )
 from gidgethub.aiohttp import GitHubAPI
 
 from bot.auth import TokenCache
-from bot.plan import Annotation, FileChange, ReviewComment
+from bot.diff import FileChange, file_status
+from bot.limits import ANNOTATIONS_PER_REQUEST, BLOBS_PER_QUERY, MAX_BODY, MAX_PR_FILES, clip_text
+from bot.outputs import Annotation, CheckOutput, Conclusion, ReviewComment, ReviewEvent
+from bot.render import PUBLISHING
 
 log = logging.getLogger(__name__)
 USER_AGENT = "unroot-app"
 CHECK_NAME = "unroot"
-MAX_FILES = 3000
-ANNOTATIONS_PER_REQUEST = 50
-# The Contents API answers files up to 1 MB; beyond it, the blob API (up to 100 MB).
-CONTENTS_LIMIT = 1024 * 1024
+RERUN_IDENTIFIER = "rerun"  # the Re-run button's identifier, sent back in a requested_action event
 
 Json = dict[str, Any]
 T = TypeVar("T")
@@ -113,6 +114,63 @@ def _rate_limit_wait(error: BaseException, policy: RetryPolicy, now: float) -> f
     return None
 
 
+# One round trip for everything known before the file list: the config on the default
+# branch, and (for a pull request) the bot's earlier threads and review bodies.
+META_QUERY = """
+query($owner: String!, $name: String!, $config: String!, $number: Int!, $pull: Boolean!, $after: String) {
+  repository(owner: $owner, name: $name) {
+    config: object(expression: $config) { ... on Blob { text isTruncated } }
+    pullRequest(number: $number) @include(if: $pull) {
+      headRefOid
+      reviewThreads(first: 100, after: $after) {
+        nodes { id isResolved comments(first: 1) { nodes { body viewerDidAuthor } } }
+        pageInfo { hasNextPage endCursor }
+      }
+      reviews(last: 100) { nodes { body viewerDidAuthor } }
+    }
+  }
+}
+"""
+
+
+@dataclass(frozen=True)
+class ThreadInfo:
+    """A review thread the App started: its GraphQL id, whether resolved, its first comment's body."""
+
+    id: str
+    resolved: bool
+    body: str
+
+
+@dataclass(frozen=True)
+class RepoMeta:
+    """What one meta query tells: the config file's text, and the App's own posts on the pull request."""
+
+    config_text: str | None  # None: no such file on the default branch
+    review_bodies: tuple[str, ...]
+    threads: tuple[ThreadInfo, ...]
+    head: str | None  # the pull request's head commit as GitHub has it now
+
+
+@dataclass(frozen=True)
+class Blob:
+    """A file at a commit, as GraphQL describes it; `text` is None for a binary or truncated one."""
+
+    text: str | None
+    is_binary: bool
+    is_truncated: bool
+    byte_size: int
+
+
+def _blob(node: object) -> Blob | None:
+    if not isinstance(node, dict):
+        return None
+    text = node.get("text")
+    return Blob(
+        str(text) if text is not None else None, bool(node.get("isBinary")), bool(node.get("isTruncated")), int(node.get("byteSize") or 0)
+    )
+
+
 class InstallationClient:
     """GitHub API calls for one installation; tokens are refreshed as they near expiry."""
 
@@ -134,10 +192,6 @@ class InstallationClient:
         self._graphql_url = graphql_url
         self._retry = retry or RetryPolicy()
         self.counters = counters or Counters()
-
-    @property
-    def calls(self) -> int:
-        return self.counters.calls
 
     async def _retrying(
         self, label: str, operation: Callable[[], Awaitable[T]], applied: Callable[[], Awaitable[T | None]] | None = None
@@ -223,7 +277,7 @@ class InstallationClient:
 
         return await self._retrying(f"{method} {url}", operation, applied)
 
-    async def _iterate(self, url: str, limit: int = MAX_FILES, **url_vars: Any) -> list[Json]:
+    async def _iterate(self, url: str, limit: int = MAX_PR_FILES, **url_vars: Any) -> list[Json]:
         async def operation() -> list[Json]:
             items: list[Json] = []
             async for item in self._gh.getiter(url, url_vars):
@@ -243,7 +297,7 @@ class InstallationClient:
         if changed_files is None:
             items = await self._iterate("/repos/{+repo}/pulls/{number}/files?per_page=100", repo=repo, number=number)
             return [_file_change(item) for item in items]
-        pages = max(1, -(-min(changed_files, MAX_FILES) // 100))
+        pages = max(1, -(-min(changed_files, MAX_PR_FILES) // 100))
         url = "/repos/{+repo}/pulls/{number}/files?per_page=100&page={page}"
         # The count comes with the webhook for this very head commit, so the pages are known.
         results = await asyncio.gather(*(self._call("GET", url, repo=repo, number=number, page=p) for p in range(1, pages + 1)))
@@ -277,13 +331,17 @@ class InstallationClient:
 
     # Check runs.
 
-    async def check_runs_for(self, repo: str, sha: str) -> list[Json]:
+    async def _check_runs_for(self, repo: str, sha: str) -> list[Json]:
         result = await self._call(
             "GET", "/repos/{+repo}/commits/{sha}/check-runs?check_name={name}", repo=repo, sha=sha, name=CHECK_NAME
         )
         return list(result.get("check_runs", []))
 
-    async def create_check_run(self, repo: str, sha: str, title: str, summary: str) -> int:
+    async def our_check_runs(self, repo: str, sha: str) -> list[int]:
+        """The ids of this App's `unroot` runs on a commit."""
+        return [int(run["id"]) for run in await self._check_runs_for(repo, sha) if self._ours(run)]
+
+    async def create_check_run(self, repo: str, sha: str, output: CheckOutput) -> int:
         """Create our run for a commit; a create whose answer was lost is found again by its
         external_id, not made twice (an orphan would stay in progress for ever)."""
         external_id = f"unroot:{sha}"
@@ -292,65 +350,70 @@ class InstallationClient:
             "head_sha": sha,
             "status": "in_progress",
             "external_id": external_id,
-            "output": {"title": title, "summary": summary},
+            "output": _output(output),
         }
 
         async def applied() -> Json | None:
-            runs = await self.check_runs_for(repo, sha)
-            return next((run for run in runs if run.get("external_id") == external_id and self.ours(run)), None)
+            runs = await self._check_runs_for(repo, sha)
+            return next((run for run in runs if run.get("external_id") == external_id and self._ours(run)), None)
 
         result = await self._call("POST", "/repos/{+repo}/check-runs", data, applied, repo=repo)
         return int(result["id"])
 
-    def ours(self, run: Json) -> bool:
+    def _ours(self, run: Json) -> bool:
         """Whether a check run is this App's `unroot` run."""
         return run.get("name") == CHECK_NAME and (run.get("app") or {}).get("id") in (None, self.app_id)
 
-    async def restart_check_run(self, repo: str, check_run_id: int, title: str, summary: str) -> None:
-        data = {"status": "in_progress", "output": {"title": title, "summary": summary}}
+    async def restart_check_run(self, repo: str, check_run_id: int, output: CheckOutput) -> None:
+        """Put a finished run of ours back in progress (a re-run, or a second event for its commit)."""
+        data = {"status": "in_progress", "output": _output(output)}
         await self._call("PATCH", "/repos/{+repo}/check-runs/{id}", data, repo=repo, id=check_run_id)
 
-    async def add_annotations(self, repo: str, check_run_id: int, title: str, annotations: Sequence[Annotation]) -> None:
-        """Add annotations to a run in progress, 50 a request, one request after another."""
-        for start in range(0, len(annotations), ANNOTATIONS_PER_REQUEST):
-            batch = annotations[start : start + ANNOTATIONS_PER_REQUEST]
-            output = {"title": title, "summary": "unroot is publishing its findings.", "annotations": [_annotation(a) for a in batch]}
-            await self._call("PATCH", "/repos/{+repo}/check-runs/{id}", {"output": output}, repo=repo, id=check_run_id)
+    async def publish_annotations(
+        self, repo: str, check_run_id: int, title: str, annotations: Sequence[Annotation]
+    ) -> Sequence[Annotation]:
+        """The one place that batches annotations. GitHub takes 50 a request: every annotation
+        beyond the first 50 is added now, at most two requests at a time (GitHub appends them in
+        any order; few concurrent writes, as it asks, but a 300-file PR is not 6 writes deep).
+        Returns the first 50, for the request that completes the run."""
+        head, rest = annotations[:ANNOTATIONS_PER_REQUEST], annotations[ANNOTATIONS_PER_REQUEST:]
+        batches = [rest[i : i + ANNOTATIONS_PER_REQUEST] for i in range(0, len(rest), ANNOTATIONS_PER_REQUEST)]
+        for pair in range(0, len(batches), 2):
+            await asyncio.gather(*(self._add_annotations(repo, check_run_id, title, batch) for batch in batches[pair : pair + 2]))
+        return head
+
+    async def _add_annotations(self, repo: str, check_run_id: int, title: str, batch: Sequence[Annotation]) -> None:
+        output = {"title": title, "summary": PUBLISHING, "annotations": [_annotation(a) for a in batch]}
+        await self._call("PATCH", "/repos/{+repo}/check-runs/{id}", {"output": output}, repo=repo, id=check_run_id)
 
     async def complete_check_run(
         self,
         repo: str,
         check_run_id: int,
-        conclusion: str,
-        title: str,
-        summary: str,
+        conclusion: Conclusion,
+        output: CheckOutput,
         annotations: Sequence[Annotation] = (),
-        actions: Sequence[Json] = (),
-        text: str | None = None,
     ) -> None:
-        """Complete a run with at most 50 annotations in the completing request; any more are
-        added first, through add_annotations (the one place that batches them)."""
-        head, rest = annotations[:ANNOTATIONS_PER_REQUEST], annotations[ANNOTATIONS_PER_REQUEST:]
-        if rest:
-            await self.add_annotations(repo, check_run_id, title, rest)
-        output: Json = {"title": title, "summary": summary}
-        if text:
-            output["text"] = text
-        final: Json = {"status": "completed", "conclusion": conclusion, "output": dict(output)}
+        """Complete a run; annotations beyond the 50 the completing request carries are added first."""
+        head = await self.publish_annotations(repo, check_run_id, output.title, annotations)
+        final: Json = {"status": "completed", "conclusion": conclusion, "output": _output(output)}
         if head:
             final["output"]["annotations"] = [_annotation(a) for a in head]
-        if actions:
-            final["actions"] = list(actions)
+        if output.button is not None:
+            final["actions"] = [
+                {"label": output.button.label, "description": output.button.description, "identifier": RERUN_IDENTIFIER}
+            ]
         await self._call("PATCH", "/repos/{+repo}/check-runs/{id}", final, repo=repo, id=check_run_id)
 
     # Reviews.
 
     async def create_review(
-        self, repo: str, number: int, commit_id: str, body: str, event: str, comments: Sequence[ReviewComment]
+        self, repo: str, number: int, commit_id: str, body: str, event: ReviewEvent, comments: Sequence[ReviewComment]
     ) -> Json:
         """Post a review. The body ends with a marker unique to this review's content, so a post
         whose answer was lost is found on the pull request instead of being posted twice."""
         marker = f"<!-- unroot-review {commit_id}:{_digest(body, comments)} -->"
+        body = clip_text(body, MAX_BODY - len(marker) - 2)
         data: Json = {
             "commit_id": commit_id,
             "body": f"{body}\n\n{marker}" if body else marker,
@@ -364,6 +427,76 @@ class InstallationClient:
 
         result: Json = await self._call("POST", "/repos/{+repo}/pulls/{number}/reviews", data, applied, repo=repo, number=number)
         return result
+
+    # GraphQL reads and writes.
+
+    async def repo_meta(self, repo: str, config_expression: str, pr_number: int | None) -> RepoMeta:
+        """In one round trip (more only for over 100 threads): the config blob, and for a pull
+        request its head commit and what the App itself wrote on it (review bodies, threads)."""
+        owner, name = repo.split("/", 1)
+        variables: Json = {
+            "owner": owner, "name": name, "config": config_expression,
+            "number": pr_number or 0, "pull": pr_number is not None, "after": None,
+        }
+        data = await self.graphql(META_QUERY, **variables)
+        repository = data.get("repository") or {}
+        blob = repository.get("config") or {}
+        text = blob.get("text")
+        pull = repository.get("pullRequest") or {}
+        # Only what the App itself wrote counts: anyone who can comment could otherwise post our
+        # markers and silence the bot's inline comments.
+        bodies = tuple(
+            str(review.get("body") or "")
+            for review in (pull.get("reviews") or {}).get("nodes") or []
+            if review.get("viewerDidAuthor") is True
+        )
+        threads: list[ThreadInfo] = []
+        page = pull.get("reviewThreads")
+        for _ in range(50):
+            if not page:
+                break
+            for node in page.get("nodes") or []:
+                comments = (node.get("comments") or {}).get("nodes") or []
+                if comments and comments[0].get("viewerDidAuthor") is True:
+                    threads.append(ThreadInfo(str(node["id"]), bool(node.get("isResolved")), str(comments[0].get("body") or "")))
+            if not (page.get("pageInfo") or {}).get("hasNextPage"):
+                break
+            variables["after"] = page["pageInfo"]["endCursor"]
+            more = await self.graphql(META_QUERY, **variables)
+            page = ((more.get("repository") or {}).get("pullRequest") or {}).get("reviewThreads")
+        head = pull.get("headRefOid")
+        return RepoMeta(str(text) if text is not None else None, bodies, tuple(threads), head if isinstance(head, str) else None)
+
+    async def blobs(self, repo: str, sha: str, paths: Sequence[str]) -> dict[str, Blob | None]:
+        """Facts and text of many files at a commit, 50 a GraphQL query, the queries side by side;
+        None for a path with no file there (a submodule, or gone)."""
+        owner, name = repo.split("/", 1)
+
+        async def batch(chunk: Sequence[str]) -> dict[str, Blob | None]:
+            fields = "\n".join(
+                f"f{i}: object(expression: $e{i}) {{ ... on Blob {{ text isBinary isTruncated byteSize }} }}" for i in range(len(chunk))
+            )
+            params = "".join(f", $e{i}: String!" for i in range(len(chunk)))
+            query = f"query($owner: String!, $name: String!{params}) {{ repository(owner: $owner, name: $name) {{ {fields} }} }}"
+            variables = {f"e{i}": f"{sha}:{path}" for i, path in enumerate(chunk)}
+            data = await self.graphql(query, owner=owner, name=name, **variables)
+            repository = data.get("repository") or {}
+            return {path: _blob(repository.get(f"f{i}")) for i, path in enumerate(chunk)}
+
+        chunks = [paths[i : i + BLOBS_PER_QUERY] for i in range(0, len(paths), BLOBS_PER_QUERY)]
+        found: dict[str, Blob | None] = {}
+        for part in await asyncio.gather(*(batch(chunk) for chunk in chunks)):
+            found.update(part)
+        return found
+
+    async def resolve_threads(self, thread_ids: Sequence[str]) -> int:
+        """Resolve review threads, all in one mutation; how many were asked."""
+        if not thread_ids:
+            return 0
+        fields = " ".join(f"r{i}: resolveReviewThread(input: {{threadId: $t{i}}}) {{ thread {{ id }} }}" for i in range(len(thread_ids)))
+        params = ", ".join(f"$t{i}: ID!" for i in range(len(thread_ids)))
+        await self.graphql(f"mutation({params}) {{ {fields} }}", **{f"t{i}": thread for i, thread in enumerate(thread_ids)})
+        return len(thread_ids)
 
     async def graphql(self, query: str, **variables: Any) -> Json:
         """A GraphQL query through the REST machinery, so that its rate-limit answers carry their
@@ -395,7 +528,11 @@ def _digest(body: str, comments: Sequence[ReviewComment]) -> str:
 
 
 def _file_change(item: Json) -> FileChange:
-    return FileChange(path=str(item["filename"]), status=str(item.get("status", "modified")), patch=item.get("patch"))
+    return FileChange(path=str(item["filename"]), status=file_status(item.get("status", "modified")), patch=item.get("patch"))
+
+
+def _output(output: CheckOutput) -> Json:
+    return {"title": output.title, "summary": output.summary}
 
 
 def _annotation(annotation: Annotation) -> Json:
@@ -404,18 +541,12 @@ def _annotation(annotation: Annotation) -> Json:
         "start_line": annotation.start_line,
         "end_line": annotation.end_line,
         "annotation_level": annotation.annotation_level,
-        "title": annotation.title[:255],
-        "message": _clip_bytes(annotation.message, 64_000),
+        "title": annotation.title,
+        "message": annotation.message,
     }
     if annotation.raw_details:
-        data["raw_details"] = _clip_bytes(annotation.raw_details, 64_000)
+        data["raw_details"] = annotation.raw_details
     return data
-
-
-def _clip_bytes(text: str, limit: int) -> str:
-    """At most `limit` UTF-8 bytes (GitHub counts bytes), cut on a character boundary."""
-    data = text.encode("utf-8")
-    return text if len(data) <= limit else data[:limit].decode("utf-8", errors="ignore")
 
 
 def _comment(comment: ReviewComment) -> Json:
@@ -424,3 +555,24 @@ def _comment(comment: ReviewComment) -> Json:
         data["start_line"] = comment.start_line
         data["start_side"] = "RIGHT"
     return data
+
+
+async def create_installation_token(
+    session: aiohttp.ClientSession, api_url: str, installation_id: int, app_jwt: str
+) -> tuple[str, str]:
+    """A new installation access token and its expiry (ISO 8601), asked with the App's JWT.
+    A rate limit on this endpoint passes (transient); other refusals (the App uninstalled) do not."""
+    gh = GitHubAPI(session, USER_AGENT, base_url=api_url)
+    label = f"installation token for {installation_id}"
+    try:
+        body = await gh.post("/app/installations/{id}/access_tokens", {"id": installation_id}, data=b"", jwt=app_jwt)
+        return str(body["token"]), str(body["expires_at"])
+    except HTTPException as error:
+        status = _status_of(error)
+        headers = {k.lower() for k in (getattr(error, "headers", None) or {})}
+        limited = isinstance(error, RateLimitExceeded) or status == 429 or (
+            status == 403 and ("retry-after" in headers or "rate limit" in str(error).lower())
+        )
+        raise GitHubError(f"{label}: {status} {error}", status, transient=True if limited else None) from None
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, KeyError, TypeError) as error:
+        raise GitHubError(f"{label}: {type(error).__name__} {error}") from None

@@ -14,6 +14,7 @@ from typing import Any
 
 from gidgethub import routing, sansio
 
+from bot.github import CHECK_NAME, RERUN_IDENTIFIER
 from bot.queue import Job
 
 log = logging.getLogger(__name__)
@@ -167,9 +168,9 @@ async def check_suite(event: sansio.Event, submit: Submit, app_id: int) -> None:
 async def check_run(event: sansio.Event, submit: Submit, app_id: int) -> None:
     """Someone pressed Re-run (or our Re-run button) on our check run."""
     fields = Fields(event.data)
-    if not _ours(fields, "check_run", app_id) or fields.text("check_run.name", "") != "unroot":
+    if not _ours(fields, "check_run", app_id) or fields.text("check_run.name", "") != CHECK_NAME:
         return
-    if fields.text("action", "") == "requested_action" and fields.text("requested_action.identifier", "") != "rerun":
+    if fields.text("action", "") == "requested_action" and fields.text("requested_action.identifier", "") != RERUN_IDENTIFIER:
         return
     branch = fields.text("check_run.check_suite.head_branch", "") or None
     await submit(_job_for_commit(event, fields.sha("check_run.head_sha"), fields.objects("check_run.pull_requests"), branch))

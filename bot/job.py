@@ -8,36 +8,20 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
+from bot import render
 from bot.config import CONFIG_PATH, ConfigError, RepoConfig, parse_config
-from bot.github import ANNOTATIONS_PER_REQUEST, GitHubError, InstallationClient
-from bot.plan import FileChange, Plan, fingerprints_in, group_annotations, inert, plan_review
+from bot.diff import FileChange
+from bot.fingerprint import fingerprints_in
+from bot.github import GitHubError, InstallationClient
+from bot.limits import DEFAULT_INLINE_COMMENTS
+from bot.outputs import CheckOutput, Conclusion, Plan
+from bot.plan import group_annotations, plan_review
 from bot.queue import IsCurrent, Job, RetryLater
 from rules.analyze import analyze_bytes, file_kind, skipped
 from rules.model import Finding, Options
 
 log = logging.getLogger(__name__)
-RERUN_ACTION = {"label": "Re-run unroot", "description": "Analyse this commit again", "identifier": "rerun"}
-
-# One round trip for everything known before the file list: the config on the default
-# branch, and (for a pull request) the bot's earlier threads and review bodies.
-META_QUERY = """
-query($owner: String!, $name: String!, $config: String!, $number: Int!, $pull: Boolean!, $after: String) {
-  repository(owner: $owner, name: $name) {
-    config: object(expression: $config) { ... on Blob { text isTruncated } }
-    pullRequest(number: $number) @include(if: $pull) {
-      headRefOid
-      reviewThreads(first: 100, after: $after) {
-        nodes { id isResolved comments(first: 1) { nodes { body viewerDidAuthor } } }
-        pageInfo { hasNextPage endCursor }
-      }
-      reviews(last: 100) { nodes { body viewerDidAuthor } }
-    }
-  }
-}
-"""
-BLOBS_PER_QUERY = 50
 
 
 @dataclass(frozen=True)
@@ -51,7 +35,7 @@ class Thread:
 
 @dataclass(frozen=True)
 class Meta:
-    """What the meta query tells."""
+    """What the meta query tells, read: the repository's config and the bot's earlier findings."""
 
     config: RepoConfig
     config_problem: str | None
@@ -64,66 +48,40 @@ class Meta:
 class Outcome:
     """What a job did, for logs, metrics and tests."""
 
-    conclusion: str
+    conclusion: Conclusion
     findings: int
     review_posted: bool
-    threads_resolved: int
 
 
 async def _check_run(client: InstallationClient, job: Job) -> int:
     """Our check run for this commit: an existing one is reused (a re-run, or a push and a PR
     event for the same commit), otherwise a new one is created in progress."""
-    title, summary = "Checking for root containers", "unroot is reading the changed files."
-    for run in await client.check_runs_for(job.repo, job.head_sha):
-        if client.ours(run):
-            await client.restart_check_run(job.repo, int(run["id"]), title, summary)
-            return int(run["id"])
-    return await client.create_check_run(job.repo, job.head_sha, title, summary)
+    for run_id in await client.our_check_runs(job.repo, job.head_sha):
+        await client.restart_check_run(job.repo, run_id, render.IN_PROGRESS)
+        return run_id
+    return await client.create_check_run(job.repo, job.head_sha, render.IN_PROGRESS)
 
 
 async def _meta(client: InstallationClient, job: Job) -> Meta:
     """Config from the default branch only (a PR cannot switch its own check off), and the bot's
     earlier findings on this pull request."""
-    owner, name = job.repo.split("/", 1)
-    variables: dict[str, Any] = {
-        "owner": owner, "name": name, "config": f"{job.default_branch}:{CONFIG_PATH}",
-        "number": job.pr_number or 0, "pull": job.pr_number is not None, "after": None,
-    }
-    data = await client.graphql(META_QUERY, **variables)
-    repository = data.get("repository") or {}
+    found = await client.repo_meta(job.repo, f"{job.default_branch}:{CONFIG_PATH}", job.pr_number)
     config, problem = RepoConfig(), None
-    blob = repository.get("config") or {}
-    if blob.get("text") is not None:
+    if found.config_text is not None:
         try:
-            config = await asyncio.to_thread(parse_config, str(blob["text"]))
+            config = await asyncio.to_thread(parse_config, found.config_text)
         except ConfigError as error:
             problem = f"{CONFIG_PATH} on {job.default_branch} was ignored: {error}"
-    threads: list[Thread] = []
     commented: set[str] = set()
-    pull = repository.get("pullRequest") or {}
-    # Only what the App itself wrote counts: anyone who can comment could otherwise post our
-    # markers and silence the bot's inline comments.
-    for review in (pull.get("reviews") or {}).get("nodes") or []:
-        if review.get("viewerDidAuthor") is True:
-            commented |= fingerprints_in(str(review.get("body") or ""))
-    page = pull.get("reviewThreads")
-    for _ in range(50):
-        if not page:
-            break
-        for node in page.get("nodes") or []:
-            comments = (node.get("comments") or {}).get("nodes") or []
-            ours = bool(comments) and comments[0].get("viewerDidAuthor") is True
-            marks = frozenset(fingerprints_in(str(comments[0].get("body") or ""))) if ours else frozenset()
-            if marks:
-                threads.append(Thread(str(node["id"]), marks, bool(node.get("isResolved"))))
-                commented |= marks
-        if not (page.get("pageInfo") or {}).get("hasNextPage"):
-            break
-        variables["after"] = page["pageInfo"]["endCursor"]
-        more = await client.graphql(META_QUERY, **variables)
-        page = ((more.get("repository") or {}).get("pullRequest") or {}).get("reviewThreads")
-    head = pull.get("headRefOid")
-    return Meta(config, problem, frozenset(commented), tuple(threads), head if isinstance(head, str) else None)
+    for body in found.review_bodies:
+        commented |= fingerprints_in(body)
+    threads: list[Thread] = []
+    for thread in found.threads:
+        marks = frozenset(fingerprints_in(thread.body))
+        if marks:
+            threads.append(Thread(thread.id, marks, thread.resolved))
+            commented |= marks
+    return Meta(config, problem, frozenset(commented), tuple(threads), found.head)
 
 
 async def _changes(client: InstallationClient, job: Job) -> list[FileChange]:
@@ -133,28 +91,6 @@ async def _changes(client: InstallationClient, job: Job) -> list[FileChange]:
     if base == job.head_sha:
         return []
     return await client.compare_files(job.repo, base, job.head_sha)
-
-
-async def _blobs(client: InstallationClient, job: Job, paths: list[str]) -> dict[str, dict[str, Any] | None]:
-    """Blob facts and text of many files at the head commit, 50 per GraphQL query, queries in parallel."""
-    owner, name = job.repo.split("/", 1)
-
-    async def batch(chunk: list[str]) -> dict[str, dict[str, Any] | None]:
-        fields = "\n".join(
-            f"f{i}: object(expression: $e{i}) {{ ... on Blob {{ text isBinary isTruncated byteSize }} }}" for i in range(len(chunk))
-        )
-        params = "".join(f", $e{i}: String!" for i in range(len(chunk)))
-        query = f"query($owner: String!, $name: String!{params}) {{ repository(owner: $owner, name: $name) {{ {fields} }} }}"
-        variables = {f"e{i}": f"{job.head_sha}:{path}" for i, path in enumerate(chunk)}
-        data = await client.graphql(query, owner=owner, name=name, **variables)
-        repository = data.get("repository") or {}
-        return {path: repository.get(f"f{i}") for i, path in enumerate(chunk)}
-
-    chunks = [paths[i : i + BLOBS_PER_QUERY] for i in range(0, len(paths), BLOBS_PER_QUERY)]
-    found: dict[str, dict[str, Any] | None] = {}
-    for part in await asyncio.gather(*(batch(chunk) for chunk in chunks)):
-        found.update(part)
-    return found
 
 
 Analyse = Callable[[str, bytes, Options], Awaitable[list[Finding]]]
@@ -172,7 +108,7 @@ async def _analyse(
         change.path for change in changes
         if change.status != "removed" and file_kind(change.path) is not None and not config.ignored(change.path)
     ]
-    blobs = await _blobs(client, job, relevant) if relevant else {}
+    blobs = await client.blobs(job.repo, job.head_sha, relevant) if relevant else {}
     findings: list[Finding] = []
     texts: dict[str, str] = {}
     readable: list[tuple[str, bytes]] = []
@@ -184,19 +120,19 @@ async def _analyse(
             # Never silent: a check that says nothing about a file it was shown must say why.
             findings.append(skipped(path, f"no file at {job.head_sha[:12]} (a submodule, or not a regular file)"))
             continue
-        if int(blob.get("byteSize") or 0) > limit:
-            findings.append(skipped(path, f"{int(blob['byteSize']):,} bytes is over the {limit:,}-byte limit"))
+        if blob.byte_size > limit:
+            findings.append(skipped(path, f"{blob.byte_size:,} bytes is over the {limit:,}-byte limit"))
             continue
-        if blob.get("isBinary") or (blob.get("text") is None and not blob.get("isTruncated")):
+        if blob.is_binary or (blob.text is None and not blob.is_truncated):
             findings.append(skipped(path, "binary file"))
             continue
-        if blob.get("isTruncated"):
+        if blob.is_truncated or blob.text is None:
             data = await client.file_bytes(job.repo, path, job.head_sha)  # rare: the blob API has it whole
             if data is None:
                 findings.append(skipped(path, f"over GraphQL's text limit and not readable as a regular file at {job.head_sha[:12]}"))
                 continue
         else:
-            data = str(blob["text"]).encode("utf-8")
+            data = blob.text.encode("utf-8")
         readable.append((path, data))
     # Side by side: the analysis pool has several workers, and each file is a round trip to one.
     results = await asyncio.gather(*(analyse(path, data, config.options) for path, data in readable))
@@ -207,27 +143,15 @@ async def _analyse(
     return findings, texts
 
 
-async def _resolve_gone_threads(client: InstallationClient, threads: tuple[Thread, ...], current: frozenset[str]) -> int:
-    """Resolve, in one mutation, the bot's open threads whose findings are all gone."""
-    stale = [t.id for t in threads if not t.resolved and not t.fingerprints & current]
-    if not stale:
-        return 0
-    fields = " ".join(f"r{i}: resolveReviewThread(input: {{threadId: $t{i}}}) {{ thread {{ id }} }}" for i in range(len(stale)))
-    params = ", ".join(f"$t{i}: ID!" for i in range(len(stale)))
-    await client.graphql(f"mutation({params}) {{ {fields} }}", **{f"t{i}": thread for i, thread in enumerate(stale)})
-    return len(stale)
-
-
-async def _publish_review(
-    client: InstallationClient, job: Job, plan: Plan, meta: Meta, is_current: IsCurrent
-) -> tuple[bool, int]:
+async def _publish_review(client: InstallationClient, job: Job, plan: Plan, meta: Meta, is_current: IsCurrent) -> bool:
     """Post the review and resolve gone threads (pull requests whose job is still current, as
     GitHub says: our own queue's order can be wrong when deliveries arrive out of order)."""
     if job.pr_number is None or (meta.head is not None and meta.head != job.head_sha) or not await is_current():
-        return False, 0
+        return False
     posted = await _post_review(client, job, plan)
-    resolved = await _resolve_gone_threads(client, meta.threads, plan.fingerprints)
-    return posted, resolved
+    # The bot's open threads whose findings are all gone are resolved.
+    await client.resolve_threads([t.id for t in meta.threads if not t.resolved and not t.fingerprints & plan.fingerprints])
+    return posted
 
 
 async def _post_review(client: InstallationClient, job: Job, plan: Plan) -> bool:
@@ -241,9 +165,7 @@ async def _post_review(client: InstallationClient, job: Job, plan: Plan) -> bool
             raise
         # GitHub refused an anchor after all: never lose the review, put every comment in the body.
         log.warning("review refused (422), retrying without inline comments", extra={"repo": job.repo, "sha": job.head_sha})
-        moved = "\n\n---\n\n".join(comment.body for comment in plan.comments)
-        body = (plan.review_body + "\n\n" + moved).strip()[:65_000]
-        await client.create_review(job.repo, job.pr_number, job.head_sha, body, plan.review_event, ())
+        await client.create_review(job.repo, job.pr_number, job.head_sha, render.fallback_body(plan), plan.review_event, ())
     return True
 
 
@@ -252,7 +174,7 @@ async def run(
     client: InstallationClient,
     is_current: IsCurrent,
     docs_url: str,
-    max_comments: int = 30,
+    max_comments: int = DEFAULT_INLINE_COMMENTS,
     *,
     requeued_on_cancel: bool = False,
     analyse: Analyse = analyse_here,
@@ -276,20 +198,14 @@ async def run(
             files_checked=sum(1 for c in changes if file_kind(c.path) is not None),
         )
         check_run_id = await check_task
-        annotations = group_annotations(plan.annotations)
-        # The review and the first annotation batches are independent writes: send them side by side.
+        # The review and the annotations are independent writes: send them side by side.
         review_task = asyncio.create_task(_publish_review(client, job, plan, meta, is_current))
-        head, rest = annotations[:ANNOTATIONS_PER_REQUEST], annotations[ANNOTATIONS_PER_REQUEST:]
-        # Extra batches go at most two at a time (GitHub appends them in any order): few
-        # concurrent writes, as GitHub asks, but a 300-file PR is not 6 writes deep.
-        batches = [rest[i : i + ANNOTATIONS_PER_REQUEST] for i in range(0, len(rest), ANNOTATIONS_PER_REQUEST)]
-        for pair in range(0, len(batches), 2):
-            await asyncio.gather(*(client.add_annotations(job.repo, check_run_id, plan.title, b) for b in batches[pair : pair + 2]))
-        posted, resolved = await review_task
-        summary = plan.summary if meta.config_problem is None else f"> **Note:** {inert(meta.config_problem)}\n\n{plan.summary}"
+        last = await client.publish_annotations(job.repo, check_run_id, plan.title, group_annotations(plan.annotations))
+        posted = await review_task
+        output = CheckOutput(plan.title, render.with_config_note(plan.summary, meta.config_problem))
         # A superseded job still completes its run: the analysis is true for that commit.
-        await client.complete_check_run(job.repo, check_run_id, plan.conclusion, plan.title, summary[:65_000], head)
-        return Outcome(plan.conclusion, len(findings), posted, resolved)
+        await client.complete_check_run(job.repo, check_run_id, plan.conclusion, output, last)
+        return Outcome(plan.conclusion, len(findings), posted)
     except asyncio.CancelledError:
         if requeued_on_cancel:
             check_task.cancel()
@@ -298,7 +214,7 @@ async def run(
         if check_run_id is None and check_task.done() and not check_task.cancelled() and check_task.exception() is None:
             check_run_id = check_task.result()
         check_task.cancel()
-        await asyncio.wait_for(interrupted(client, job, check_run_id), timeout=10)
+        await asyncio.wait_for(complete_as_interrupted(client, job, check_run_id), timeout=10)
         raise
     except Exception as error:  # noqa: BLE001 - any failure must still complete the check run
         reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
@@ -316,7 +232,7 @@ async def run(
             raise _later(stuck) from None
         if passing:  # GitHub failed us for now: the run says so, and the job runs again later
             raise RetryLater(reason)
-        return Outcome("failure", 0, False, 0)
+        return Outcome("failure", 0, False)
 
 
 def _transient(error: BaseException) -> bool:
@@ -332,7 +248,7 @@ async def _follow_head(client: InstallationClient, job: Job, meta: Meta, resubmi
     taken its place in our queue. This job still completes its own run, without a review."""
     if job.pr_number is None or meta.head is None or meta.head == job.head_sha:
         return
-    if any(client.ours(run) for run in await client.check_runs_for(job.repo, meta.head)):
+    if await client.our_check_runs(job.repo, meta.head):
         return  # that head has its run (done, or in progress somewhere)
     newest = dataclasses.replace(job, head_sha=meta.head, delivery_id=f"{job.delivery_id}:head", changed_files=None, received=time.time())
     try:
@@ -359,27 +275,12 @@ async def give_up(client: InstallationClient, job: Job, reason: str) -> None:
 
 async def _fail(client: InstallationClient, job: Job, check_run_id: int, reason: str, *, retrying: bool = False) -> None:
     """Complete the run as "unroot could not finish: <reason>", with the Re-run button."""
-    after = (
-        "unroot will try again by itself in a while; **Re-run unroot** tries now."
-        if retrying else "Use **Re-run unroot** to try again."
-    )
-    await client.complete_check_run(
-        job.repo, check_run_id, "failure", f"unroot could not finish: {reason}"[:255],
-        f"unroot could not finish analysing {job.head_sha[:12]}: {inert(reason)}\n\n{after}",
-        actions=[RERUN_ACTION],
-    )
+    await client.complete_check_run(job.repo, check_run_id, "failure", render.failure_output(reason, job.head_sha, retrying=retrying))
 
 
-INTERRUPTED_TITLE = "unroot was interrupted: the server restarted"
-
-
-async def interrupted(client: InstallationClient, job: Job, check_run_id: int | None = None) -> None:
+async def complete_as_interrupted(client: InstallationClient, job: Job, check_run_id: int | None = None) -> None:
     """Complete the commit's check run as cancelled with a Re-run button (a job cut short or never
     started because the server stopped): a required check must never wait forever."""
     if check_run_id is None:
         check_run_id = await _check_run(client, job)
-    await client.complete_check_run(
-        job.repo, check_run_id, "cancelled", INTERRUPTED_TITLE,
-        f"unroot stopped before it finished {job.head_sha[:12]}. Use **Re-run unroot** to check it again.",
-        actions=[RERUN_ACTION],
-    )
+    await client.complete_check_run(job.repo, check_run_id, "cancelled", render.interrupted_output(job.head_sha))

@@ -13,7 +13,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from bot.auth import TokenStore
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +48,14 @@ class QueueUnavailable(RuntimeError):
     """The queue's backend (Redis) cannot be reached at start-up; the message says where and why."""
 
 
+JobKind = Literal["pull_request", "push"]
+
+
 @dataclass(frozen=True)
 class Job:
     """What one delivery asks for: analyse `head_sha` of `repo` and publish the result."""
 
-    kind: str  # "pull_request" or "push" (a re-run is one of these again)
+    kind: JobKind  # a re-run is one of these again
     installation_id: int
     repo: str  # owner/name
     head_sha: str
@@ -89,7 +95,27 @@ class QueueStats:
 
 
 class JobQueue(Protocol):
-    """What the web app needs from a queue."""
+    """What the web app and the worker need from a queue, capabilities included (no caller asks which queue it is)."""
+
+    # Whether a job cut short by shutdown stays queued for another worker (Redis), or is over (in memory).
+    requeues_on_cancel: bool
+    worker_restarts: int  # times the worker loop ended on its own and was started again
+
+    @property
+    def worker_up(self) -> bool | None:
+        """Whether this process's worker loop runs; None when there is no loop to lose."""
+
+    def credentials(self) -> list[str]:
+        """Secrets in the queue's configuration, for the log redactor."""
+
+    def token_store(self, private_key: str) -> TokenStore | None:
+        """Where installation tokens are shared between processes, if anywhere."""
+
+    def deliveries(self) -> Deliveries:
+        """The delivery log that tells redeliveries from first deliveries."""
+
+    async def connect(self) -> None:
+        """Reach the backend; raises QueueUnavailable saying why it cannot."""
 
     async def submit(self, job: Job) -> bool:
         """Queue a job; False when the same commit is already queued or running."""
@@ -130,6 +156,23 @@ class MemoryQueue:
         self._closed = False
         self._waiting = 0  # taken from the queue, waiting for the same commit's job to end
         self.superseded = 0
+        self._deliveries = DeliveryLog()
+
+    requeues_on_cancel = False  # a job cut short by shutdown is over: its run is completed as interrupted
+    worker_restarts = 0
+    worker_up = None  # no worker loop to lose: the workers are this process's own tasks
+
+    def credentials(self) -> list[str]:
+        return []
+
+    def token_store(self, private_key: str) -> None:
+        return None  # one process: the token cache in memory is all there is
+
+    def deliveries(self) -> DeliveryLog:
+        return self._deliveries
+
+    async def connect(self) -> None:
+        return None  # nothing to reach
 
     async def submit(self, job: Job) -> bool:
         if self._closed:

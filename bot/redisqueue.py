@@ -41,6 +41,7 @@ from arq.constants import in_progress_key_prefix, job_key_prefix
 from arq.worker import Retry, Worker, func
 from redis.exceptions import RedisError
 
+from bot.auth import RedisTokenStore
 from bot.queue import GiveUp, Handler, Job, QueueClosed, QueueStats, QueueUnavailable, RetryLater, RetryLaterPolicy
 
 log = logging.getLogger(__name__)
@@ -266,6 +267,20 @@ class RedisQueue:
         if self._redis is None:
             raise RuntimeError("RedisQueue.connect() has not been awaited")
         return self._redis
+
+    requeues_on_cancel = True  # a job cut short stays queued for another worker
+
+    def credentials(self) -> list[str]:
+        """The password in the Redis URL, for the log redactor."""
+        return url_secrets(self.url)
+
+    def token_store(self, private_key: str) -> RedisTokenStore:
+        """Installation tokens shared by the fleet through Redis, encrypted with the App's key."""
+        return RedisTokenStore(self.redis, private_key)
+
+    def deliveries(self) -> RedisQueue:
+        """The fleet's shared delivery log: this queue (first_time and forget on Redis)."""
+        return self
 
     async def connect(self) -> None:
         """Connect, waiting up to `connect_wait` seconds for Redis (it may start after us); raises with the reason."""

@@ -15,14 +15,14 @@ import pytest
 from test_e2e import POD, Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)
 
 from bot.analysis import AnalysisPool, Limits
-from bot.app import STATE
+from bot.app import RUNTIME
 from rules.model import Options
 
 HOGS = "analysis_hogs:misbehave"
 
 
 async def test_a_spinning_analysis_is_stopped_and_the_server_stays_responsive(bot: Bot) -> None:  # noqa: F811
-    state = bot.server.app[STATE]
+    state = bot.server.app[RUNTIME]
     state.analysis = AnalysisPool(2, Limits(cpu_seconds=3, memory_bytes=1024**3, wall_seconds=120), function=HOGS)
     fake = bot.fake
     pr = fake.setup_pull({"README.md": "hi\n"}, {"k8s/spin.yaml": POD, "k8s/pod.yaml": POD})

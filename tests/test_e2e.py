@@ -17,7 +17,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from fakegithub import FakeGitHub, PullRequest
 
-from bot.app import STATE, make_app
+from bot.app import RUNTIME, make_app
 from bot.config import AppSettings
 from bot.github import RetryPolicy
 from bot.queue import RetryLaterPolicy
@@ -52,20 +52,20 @@ class Bot:
         return response
 
     async def idle(self) -> None:
-        await self.server.app[STATE].queue.join()  # type: ignore[attr-defined]
+        await self.server.app[RUNTIME].queue.join()  # type: ignore[attr-defined]
 
 
 @pytest.fixture
 async def bot(fake_github: FakeGitHub) -> AsyncIterator[Bot]:
     settings = AppSettings(
-        app_id=str(fake_github.app.app_id),
+        app_id=fake_github.app.app_id,
         private_key=fake_github.app.private_pem,
         webhook_secret=SECRET,
         api_url=fake_github.base_url,
         workers=4,
     )
     app = make_app(settings)
-    app[STATE].retry = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05)
+    app[RUNTIME].retry = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     async with aiohttp.ClientSession() as session:
@@ -237,7 +237,7 @@ async def test_github_5xx_is_retried_and_a_job_that_still_fails_completes_its_ch
 
     pr2 = fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE}, head="other")
     # Retried later by the queue too, but only for 0.2 s here: then the run stays as it was left.
-    bot.server.app[STATE].queue.retry = RetryLaterPolicy(first=0.01, cap=0.05, total=0.2)  # type: ignore[attr-defined]
+    bot.server.app[RUNTIME].queue.retry = RetryLaterPolicy(first=0.01, cap=0.05, total=0.2)  # type: ignore[attr-defined]
     fake.fail_next(500, status=502, path=r"/pulls/\d+/files")
     await bot.deliver("pull_request", pr_payload(fake, pr2))
     await bot.idle()
@@ -269,7 +269,7 @@ async def test_ping_and_malformed_bodies(bot: Bot) -> None:
 
 async def test_github_enterprise_base_url_derives_rest_and_graphql(fake_github: FakeGitHub) -> None:
     settings = AppSettings(
-        app_id=str(fake_github.app.app_id), private_key=fake_github.app.private_pem,
+        app_id=fake_github.app.app_id, private_key=fake_github.app.private_pem,
         webhook_secret=SECRET, api_url=fake_github.ghes_base_url,
     )
     assert settings.graphql_url == fake_github.ghes_graphql_url
@@ -292,7 +292,7 @@ async def test_github_enterprise_base_url_derives_rest_and_graphql(fake_github: 
 async def test_installation_token_expiring_mid_job_is_refreshed(bot: Bot) -> None:
     fake = bot.fake
     fake.token_lifetime = 1.0  # every token dies within a second
-    bot.server.app[STATE].tokens._margin = 0.0  # type: ignore[attr-defined]
+    bot.server.app[RUNTIME].tokens._margin = 0.0  # type: ignore[attr-defined]
     fake.latency = 0.3  # so a job outlives its first token
     pr = fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE})
     await bot.deliver("pull_request", pr_payload(fake, pr))
@@ -318,7 +318,7 @@ async def test_a_review_github_refuses_is_posted_again_without_inline_comments(b
 
 async def test_rate_limits_wait_as_github_says_and_the_job_completes(bot: Bot) -> None:
     fake = bot.fake
-    bot.server.app[STATE].retry = RetryPolicy(attempts=6, base_delay=0.01, max_delay=0.05, secondary_floor=0.05)
+    bot.server.app[RUNTIME].retry = RetryPolicy(attempts=6, base_delay=0.01, max_delay=0.05, secondary_floor=0.05)
     pr = fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE})
     fake.rate_limit_next(2, retry_after=0, method="POST", path=r"/pulls/\d+/reviews")  # secondary limit
     fake.primary_rate_limit_next(1, reset_in=1, path=r"/pulls/\d+/files")  # x-ratelimit-remaining: 0
@@ -327,7 +327,7 @@ async def test_rate_limits_wait_as_github_says_and_the_job_completes(bot: Bot) -
     (run,) = completed_runs(fake, pr.repo, pr.head_sha)
     assert run.conclusion == "failure" and "could not finish" not in run.output["title"]
     assert len(fake.reviews_for(pr.repo, pr.number)) == 1
-    assert bot.server.app[STATE].counters.rate_limited == 3
+    assert bot.server.app[RUNTIME].counters.rate_limited == 3
 
 
 async def test_a_secondary_limit_without_retry_after_waits_the_floor(bot: Bot) -> None:
@@ -394,7 +394,7 @@ def test_serve_refuses_to_start_without_a_secret_unless_told_it_is_insecure(tmp_
 
 
 async def test_insecure_mode_accepts_unsigned_deliveries_and_says_so(fake_github: FakeGitHub) -> None:
-    settings = AppSettings(app_id=str(fake_github.app.app_id), private_key=fake_github.app.private_pem, webhook_secret="", api_url=fake_github.base_url)
+    settings = AppSettings(app_id=fake_github.app.app_id, private_key=fake_github.app.private_pem, webhook_secret="", api_url=fake_github.base_url)
     server = TestServer(make_app(settings), host="127.0.0.1")
     await server.start_server()
     try:
@@ -424,7 +424,7 @@ async def test_a_graphql_rate_limit_honours_retry_after_not_the_floor(bot: Bot) 
     import time
 
     fake = bot.fake
-    bot.server.app[STATE].retry = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05, secondary_floor=30.0)
+    bot.server.app[RUNTIME].retry = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05, secondary_floor=30.0)
     pr = fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE})
     fake.rate_limit_next(1, retry_after=1, path="^/graphql$")
     started = time.monotonic()
@@ -433,4 +433,4 @@ async def test_a_graphql_rate_limit_honours_retry_after_not_the_floor(bot: Bot) 
     assert time.monotonic() - started < 15  # 1 s as GitHub said, not the 30 s floor
     (run,) = completed_runs(fake, pr.repo, pr.head_sha)
     assert "could not finish" not in run.output["title"]
-    assert bot.server.app[STATE].counters.rate_limited == 1
+    assert bot.server.app[RUNTIME].counters.rate_limited == 1

@@ -25,16 +25,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.plan import (
-    MAX_BODY,
-    MAX_SUMMARY,
-    FileChange,
-    Hunk,
-    fingerprint,
-    fingerprints_in,
-    parse_patch,
-    plan_review,
-)
+from bot.diff import FileChange, Hunk, parse_patch
+from bot.fingerprint import fingerprint, fingerprints_in
+from bot.limits import MAX_BODY, MAX_OUTPUT
+from bot.plan import plan_review
 from rules.analyze import analyze, analyze_bytes
 from rules.fixes import apply, split_lines
 from rules.model import Finding, Options, Severity
@@ -355,7 +349,7 @@ def test_plan_review_anchors_limits_and_suggestions_hold_for_random_pull_request
                        request_changes=request_changes, files_checked=len(heads))
 
     assert len(plan.comments) <= max(max_comments, 0)
-    assert len(plan.summary) <= MAX_SUMMARY and len(plan.review_body) <= MAX_BODY
+    assert len(plan.summary) <= MAX_OUTPUT and len(plan.review_body) <= MAX_BODY
     by_path = {c.path: c for c in changes}
     suggested: dict[str, list[tuple[int, int, str]]] = {}
     for comment in plan.comments:
@@ -418,7 +412,7 @@ def test_hostile_paths_keep_their_fingerprints_in_comments_and_bodies(folder: st
         assert fingerprints_in(comment.body) == set(comment.fingerprints)
     outside = plan_review(findings, [], {path: text})  # not in the diff: the review body lists them
     assert fingerprints_in(outside.review_body) == expected
-    assert len(outside.summary) <= MAX_SUMMARY and len(outside.review_body) <= MAX_BODY
+    assert len(outside.summary) <= MAX_OUTPUT and len(outside.review_body) <= MAX_BODY
 
 
 # ================================================================ the analysers on hostile files

@@ -8,13 +8,13 @@ import copy
 
 from test_e2e import POD, ROOT_DOCKERFILE, Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)
 
-from bot.app import STATE
+from bot.app import RUNTIME
 from bot.queue import MemoryQueue
 
 
 async def test_a_late_delivery_of_an_older_head_does_not_cost_the_newest_head_its_run(bot: Bot) -> None:  # noqa: F811
     fake = bot.fake
-    state = bot.server.app[STATE]
+    state = bot.server.app[RUNTIME]
     state.queue = queue = MemoryQueue(1)  # one worker, so deliveries wait in the queue
     await queue.start(state.run_job, state.give_up)
     blocker = fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE}, repo="octo/blocker")

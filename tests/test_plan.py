@@ -12,16 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.plan import (
-    FileChange,
-    Hunk,
-    Plan,
-    fingerprint,
-    fingerprints_in,
-    marker,
-    parse_patch,
-    plan_review,
-)
+from bot.diff import FileChange, Hunk, parse_patch
+from bot.fingerprint import fingerprint, fingerprints_in, marker
+from bot.outputs import Plan
+from bot.plan import plan_review
 from rules.analyze import analyze
 from rules.model import Finding, Fix, LineEdit, Severity
 from rules.registry import by_id

@@ -9,7 +9,7 @@ import re
 import pytest
 from test_e2e import POD, Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)
 
-from bot.app import STATE
+from bot.app import RUNTIME
 
 BIG_ROOT_POD = (
     "apiVersion: v1\nkind: Pod\nmetadata:\n  name: big\n  annotations:\n    filler: \"" + "x" * 600_000 + "\"\n"
@@ -43,7 +43,7 @@ async def test_a_permanent_graphql_error_is_not_retried(bot: Bot, kind: str) -> 
 
 async def test_a_graphql_rate_limit_error_is_waited_out_and_retried(bot: Bot) -> None:  # noqa: F811
     fake = bot.fake
-    bot.server.app[STATE].retry.secondary_floor = 0.05
+    bot.server.app[RUNTIME].retry.secondary_floor = 0.05
     pr = fake.setup_pull({"README.md": "hi\n"}, {"k8s/pod.yaml": POD})
     fake.graphql_error_next(1, "RATE_LIMITED", "API rate limit exceeded")
     assert (await bot.deliver("pull_request", pr_payload(fake, pr))).status == 202
@@ -76,7 +76,7 @@ async def test_a_write_applied_with_its_answer_lost_is_not_doubled(bot: Bot, cal
 
 
 async def test_markers_posted_by_someone_else_do_not_silence_the_bot(bot: Bot) -> None:  # noqa: F811
-    from bot.plan import fingerprint, marker
+    from bot.fingerprint import fingerprint, marker
     from rules.analyze import analyze
 
     fake = bot.fake
@@ -93,7 +93,9 @@ async def test_markers_posted_by_someone_else_do_not_silence_the_bot(bot: Bot) -
 
 
 def test_a_marker_inside_quoted_file_text_is_not_read_back() -> None:
-    from bot.plan import FileChange, fingerprints_in, plan_review
+    from bot.diff import FileChange
+    from bot.fingerprint import fingerprints_in
+    from bot.plan import plan_review
     from rules.analyze import analyze
 
     planted = "<!-- unroot:UR201:k8s/other.yaml:0123456789ab -->"

@@ -366,7 +366,7 @@ async def test_serve_with_redis_enqueues_reports_depth_and_refuses_deliveries_wh
     prs = [fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE}, repo=f"octo/app{i}") for i in range(2)]
     with redis_server(tmp_path / "redis") as server:
         settings = AppSettings(
-            app_id=str(fake.app.app_id), private_key=fake.app.private_pem, webhook_secret=SECRET,
+            app_id=fake.app.app_id, private_key=fake.app.private_pem, webhook_secret=SECRET,
             api_url=fake.base_url, redis_url=server.url, run_jobs=False,
         )
         app = make_app(settings)

@@ -16,7 +16,7 @@ from redisserver import RedisServer, redis_server
 from test_e2e import ROOT_DOCKERFILE, SECRET, completed_runs, pr_payload
 from test_redis import _never, _signed, job, web_queue, worker_queue
 
-from bot.app import STATE, make_app
+from bot.app import RUNTIME, make_app
 from bot.config import AppSettings
 from bot.github import RetryPolicy
 from bot.queue import IsCurrent, Job
@@ -125,11 +125,11 @@ async def test_serve_reports_the_worker_down_during_a_redis_restart_and_complete
     prs = [fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE}, repo=f"octo/restart{i}") for i in range(4)]
     with redis_server(tmp_path / "redis") as server:
         settings = AppSettings(
-            app_id=str(fake.app.app_id), private_key=fake.app.private_pem, webhook_secret=SECRET,
+            app_id=fake.app.app_id, private_key=fake.app.private_pem, webhook_secret=SECRET,
             api_url=fake.base_url, redis_url=server.url, run_jobs=True,
         )
         app = make_app(settings)
-        app[STATE].retry = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05)
+        app[RUNTIME].retry = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05)
         test_server = TestServer(app, host="127.0.0.1")
         await test_server.start_server()
         try:

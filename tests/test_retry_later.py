@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from test_e2e import POD, Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)
 
-from bot.app import STATE
+from bot.app import RUNTIME
 from bot.queue import RetryLaterPolicy
 
 FAILING = {
@@ -23,7 +23,7 @@ FAILING = {
 @pytest.mark.parametrize("status", [502, 403])
 async def test_a_call_failing_for_a_while_still_ends_in_one_completed_run(bot: Bot, call: str, status: int) -> None:  # noqa: F811
     fake = bot.fake
-    state = bot.server.app[STATE]
+    state = bot.server.app[RUNTIME]
     state.queue.retry = RetryLaterPolicy(first=0.05, cap=0.2, total=120)  # type: ignore[attr-defined]
     state.retry.secondary_floor = 0.01
     method, path = FAILING[call]

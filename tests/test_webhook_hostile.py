@@ -17,16 +17,17 @@ from hostile_webhooks import base_payload, cases, encode, signature
 from bot import server
 from bot.app import STATE, make_app
 from bot.config import AppSettings
-from bot.queue import GiveUp, Handler, Job, QueueStats
+from bot.queue import GiveUp, Handler, Job, MemoryQueue, QueueStats
 
 SECRET = "hostile-secret"
 APP_ID = 4242
 
 
-class RecordingQueue:
+class RecordingQueue(MemoryQueue):
     """Takes jobs and keeps them: these tests are about what the webhook accepts, not the jobs' run."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.jobs: list[Job] = []
 
     async def submit(self, job: Job) -> bool:
@@ -48,7 +49,7 @@ class RecordingQueue:
 
 @pytest.fixture
 async def app_server(fake_github: FakeGitHub) -> AsyncIterator[tuple[str, RecordingQueue, server.web.AppRunner]]:
-    settings = AppSettings(app_id=str(APP_ID), private_key=fake_github.app.private_pem, webhook_secret=SECRET, api_url=fake_github.base_url)
+    settings = AppSettings(app_id=APP_ID, private_key=fake_github.app.private_pem, webhook_secret=SECRET, api_url=fake_github.base_url)
     queue = RecordingQueue()
     app = make_app(settings, queue=queue)
     runner, listener = await server.start(app, "127.0.0.1", 0, header_timeout=2.0)

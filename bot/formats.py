@@ -1,4 +1,4 @@
-"""Render findings for the terminal: compiler-style text, JSON, and SARIF 2.1.0."""
+"""The CLI's output formats: compiler-style text, JSON, and SARIF 2.1.0."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 
+from bot.config import DOCS_URL
 from rules.fixes import split_lines
 from rules.model import Finding, Severity
 from rules.registry import RULES
 
-DOCS_URL = "https://github.com/unroot-dev/unroot/blob/main/rules/docs/{id}.md"
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTICE: "note"}
 
 
