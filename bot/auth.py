@@ -131,7 +131,6 @@ class TokenCache:
         self._clock = clock
         self._tokens: dict[int, InstallationToken] = {}
         self._locks: dict[int, asyncio.Lock] = {}
-        self.fetches = 0
 
     def app_jwt(self) -> str:
         """A fresh app JWT."""
@@ -152,7 +151,6 @@ class TokenCache:
                 self._remember(installation_id, shared)
                 return shared.token
             token, expires_at = await self._fetch(installation_id, self.app_jwt())
-            self.fetches += 1
             fresh = InstallationToken(token, datetime.fromisoformat(expires_at.replace("Z", "+00:00")).timestamp())
             self._remember(installation_id, fresh)
             if self.store is not None:
