@@ -10,8 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
 from rules.kubernetes.parse import nesting_bound
 from rules.model import Options, Severity
@@ -66,6 +64,10 @@ def parse_config(text: str) -> RepoConfig:
         raise ConfigError(f"{CONFIG_PATH} is {len(text):,} characters; the limit is {MAX_CONFIG_BYTES:,}")
     if nesting_bound(text) > MAX_CONFIG_DEPTH:
         raise ConfigError(f"{CONFIG_PATH} is nested more than {MAX_CONFIG_DEPTH} levels deep")
+    # Imported here: `unroot check` on Dockerfiles, with no config file, never needs YAML.
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
     try:
         data = YAML(typ="safe", pure=True).load(text) if text.strip() else {}
     except YAMLError as error:
