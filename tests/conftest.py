@@ -7,8 +7,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+# Property tests draw the same examples on every run and have no deadline: a busy machine makes
+# them slower, never red, and a failure found once is found again (no example database to keep).
+settings.register_profile(
+    "unroot", derandomize=True, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("unroot")
 
 from fakegithub import app_key, fake_github  # noqa: E402,F401  (pytest fixtures)
 from redisserver import RedisServer, redis_server  # noqa: E402

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from patience import PATIENCE
 
 
 def redis_server_binary() -> str:
@@ -78,7 +79,7 @@ def _spawn(port: int, workdir: Path, persist: bool = False) -> subprocess.Popen[
         "--dir", str(workdir), "--logfile", str(workdir / "redis.log"),
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + PATIENCE
     while time.monotonic() < deadline:
         if process.poll() is not None:
             log = (workdir / "redis.log").read_text(errors="replace")[-2000:] if (workdir / "redis.log").exists() else ""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from patience import PATIENCE
 
 SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 ROOT_DOCKERFILE = "FROM debian:12\nCOPY . /app\nCMD [\"/app/run\"]\n"
@@ -18,7 +19,7 @@ POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n
 
 def unroot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "bot.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=PATIENCE
     )
 
 
@@ -159,7 +160,7 @@ def _app_env(**extra: str) -> dict[str, str]:
 
 def test_worker_without_redis_says_what_to_set(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "worker"], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=_app_env()
+        [sys.executable, "-m", "bot.cli", "worker"], cwd=tmp_path, capture_output=True, text=True, timeout=PATIENCE, env=_app_env()
     )
     assert result.returncode == 2
     assert "cannot start the worker: REDIS_URL is not set" in result.stderr
@@ -170,7 +171,7 @@ def test_worker_refuses_a_redis_it_cannot_reach_with_the_address_and_no_password
 
     url = f"redis://user:hunter2@127.0.0.1:{free_port()}/0"
     env = _app_env(REDIS_URL=url, UNROOT_REDIS_WAIT="0.5")
-    result = subprocess.run([sys.executable, "-m", "bot.cli", "worker"], cwd=tmp_path, capture_output=True, text=True, timeout=90, env=env)
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "worker"], cwd=tmp_path, capture_output=True, text=True, timeout=PATIENCE, env=env)
     assert result.returncode == 2, result.stderr[-2000:]
     assert "worker stopped: cannot reach Redis at redis://***@127.0.0.1:" in result.stderr
     assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
@@ -182,7 +183,7 @@ def test_serve_refuses_a_redis_it_cannot_reach(tmp_path: Path) -> None:
     env = _app_env(GITHUB_WEBHOOK_SECRET="s", REDIS_URL=f"redis://127.0.0.1:{free_port()}/0", UNROOT_REDIS_WAIT="0.5")
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "serve", "--port", "0", "--host", "127.0.0.1"], cwd=tmp_path, capture_output=True,
-        text=True, timeout=90, env=env,
+        text=True, timeout=PATIENCE, env=env,
     )
     assert result.returncode == 2, result.stderr[-2000:]
     assert "server stopped: cannot reach Redis at redis://127.0.0.1:" in result.stderr
@@ -192,7 +193,7 @@ def test_serve_refuses_a_redis_it_cannot_reach(tmp_path: Path) -> None:
 def test_serve_run_jobs_is_refused_without_redis(tmp_path: Path) -> None:
     env = _app_env(GITHUB_WEBHOOK_SECRET="s")
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "serve", "--run-jobs"], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env
+        [sys.executable, "-m", "bot.cli", "serve", "--run-jobs"], cwd=tmp_path, capture_output=True, text=True, timeout=PATIENCE, env=env
     )
     assert result.returncode == 2
     assert "--run-jobs is for REDIS_URL setups" in result.stderr

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from rules.analyze import analyze
+from patience import PATIENCE
 
 ROOT_DOCKERFILE = 'FROM debian:12\nCMD ["/app/run"]\n'
 BOM = b"\xef\xbb\xbf"
@@ -19,7 +20,7 @@ BOM = b"\xef\xbb\xbf"
 
 def unroot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "bot.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=PATIENCE
     )
 
 
@@ -236,7 +237,7 @@ def test_an_aliased_scalar_inside_what_a_fix_edits_gets_no_fix_not_a_crash(tmp_p
             "  containers:\n  - name: app\n" + container)
     (tmp_path / "pod.yaml").write_text(text)
     result = subprocess.run([sys.executable, "-m", "bot.cli", "check", "--format", "json", "pod.yaml"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=PATIENCE)
     assert "Traceback" not in result.stderr and result.returncode in (0, 1), result.stderr
     findings = json.loads(result.stdout)["findings"]
     assert findings

@@ -27,6 +27,7 @@ from bot.auth import RedisTokenStore, TokenCache
 from bot.config import AppSettings
 from bot.queue import IsCurrent, Job
 from bot.redisqueue import RedisQueue
+from patience import PATIENCE
 
 Handler = Callable[[Job, IsCurrent], Awaitable[None]]
 
@@ -68,7 +69,7 @@ async def _never(work: Job) -> None:
     raise AssertionError("a Redis queue abandons nothing: jobs stay queued")
 
 
-async def settle(queue: RedisQueue, timeout: float = 10.0) -> None:
+async def settle(queue: RedisQueue, timeout: float = PATIENCE) -> None:
     """Wait until nothing is queued or running."""
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
@@ -147,7 +148,7 @@ async def test_a_running_job_learns_that_a_newer_head_arrived(redis_url: str) ->
 
     async with web_queue(redis_url) as web, worker_queue(redis_url, handler) as (worker, _):
         await web.submit(job("a"))
-        await asyncio.wait_for(started.wait(), 10)
+        await asyncio.wait_for(started.wait(), PATIENCE)
         await web.submit(job("b"))
         release.set()
         await settle(worker)
@@ -172,7 +173,7 @@ async def test_one_installation_cannot_take_every_worker(redis_url: str) -> None
             await web.submit(job(f"busy{n}", repo=f"big/repo{n}", installation=1))
         await web.submit(job("small", repo="small/repo", installation=2))
         async with worker_queue(redis_url, handler, workers=4, installation_limit=2) as (worker, _):
-            await settle(worker, timeout=20)
+            await settle(worker)
             counters = await worker.counters()
     assert most[1] == 2 and most[2] == 1
     assert counters["completed"] == 5 and counters["deferred_installation"] >= 1
@@ -197,7 +198,7 @@ async def test_two_jobs_of_one_commit_never_overlap_and_a_pr_job_covers_a_later_
 
     async with web_queue(redis_url) as web, worker_queue(redis_url, handler, workers=4) as (worker, _):
         await web.submit(job("s", pr=None))
-        await asyncio.wait_for(push_started.wait(), 10)
+        await asyncio.wait_for(push_started.wait(), PATIENCE)
         await web.submit(job("s", pr=3))  # the same commit while its push job runs: waits for it
         await settle(worker)
         await web.submit(job("t", pr=4))
@@ -275,7 +276,7 @@ async def test_a_gracefully_stopped_job_stays_queued_for_the_next_worker(redis_u
         await web.submit(job("a"))
         first = RedisQueue(redis_url, run_jobs=True, poll_delay=0.02)
         await first.start(slow)
-        await asyncio.wait_for(started.wait(), 10)
+        await asyncio.wait_for(started.wait(), PATIENCE)
         await first.drain(0.1, _never)  # SIGTERM with a short grace: the job is cancelled, not lost
         assert (await web.stats()).depth == 1
         assert await web.redis.get("unroot:attempts:o/r@a:pr1") == b"0"  # a graceful stop is not an attempt
@@ -299,7 +300,7 @@ async def test_a_stopped_job_that_a_newer_head_supersedes_still_runs_to_complete
         await web.submit(job("a"))
         first = RedisQueue(redis_url, run_jobs=True, poll_delay=0.02)
         await first.start(slow)
-        await asyncio.wait_for(started.wait(), 10)
+        await asyncio.wait_for(started.wait(), PATIENCE)
         await first.drain(0.1, _never)  # "a" goes back to the queue, its run still in progress
         await web.submit(job("b"))  # a newer head: "a" is not dropped, it has a run to complete
         async with worker_queue(redis_url, quick) as (second, _):

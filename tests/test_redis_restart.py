@@ -12,6 +12,7 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 from arq.constants import in_progress_key_prefix
 from fakegithub import FakeGitHub
+from patience import PATIENCE, until
 from redisserver import RedisServer, redis_server
 from test_e2e import ROOT_DOCKERFILE, SECRET, completed_runs, pr_payload
 from test_redis import _never, _signed, job, web_queue, worker_queue
@@ -23,17 +24,6 @@ from bot.queue import IsCurrent, Job
 from bot.redisqueue import RedisQueue, job_id
 
 OUTAGE = 3.0  # seconds Redis stays down, as in the incident
-BOUND = 60.0  # generous: a loaded machine is slow, but a worker that never comes back fails
-
-
-async def until(condition: Callable[[], Awaitable[bool]], what: str, bound: float = BOUND) -> None:
-    """Poll `condition` until it holds; fail saying `what` did not happen within `bound` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + bound
-    while not await condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"{what} did not happen within {bound:g} s")
-        await asyncio.sleep(0.05)
 
 
 async def outage(server: RedisServer) -> None:
@@ -114,7 +104,7 @@ async def test_a_worker_stopped_while_its_loop_is_down_stops(tmp_path: Path) -> 
 
         await until(down, "the worker reporting its loop down")
         # Waiting out its backoff, with Redis still gone: the drain must not hang (the bound catches a hang).
-        await asyncio.wait_for(queue.drain(1.0, _never), BOUND)
+        await asyncio.wait_for(queue.drain(1.0, _never), PATIENCE)
         assert queue.worker_up is None
 
 

@@ -21,6 +21,7 @@ import redis.asyncio
 from fakegithub import FakeGitHub, PullRequest
 from redisserver import free_port
 from test_e2e import ROOT_DOCKERFILE, SECRET, pr_payload
+from patience import PATIENCE
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,7 +86,7 @@ async def app_processes(fake: FakeGitHub, redis_url: str, logs: Path, servers: i
             handle.close()
 
 
-async def wait_healthy(session: aiohttp.ClientSession, proc: Process, timeout: float = 30.0) -> None:
+async def wait_healthy(session: aiohttp.ClientSession, proc: Process, timeout: float = PATIENCE) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
         if proc.process.returncode is not None:
@@ -116,7 +117,7 @@ def unroot_runs(fake: FakeGitHub, pr: PullRequest) -> list[Any]:
     return [run for run in fake.check_runs_for(pr.repo, sha=pr.head_sha) if run.name == "unroot"]
 
 
-async def wait_all_completed(fake: FakeGitHub, prs: Sequence[PullRequest], client: redis.asyncio.Redis, timeout: float = 60.0) -> None:
+async def wait_all_completed(fake: FakeGitHub, prs: Sequence[PullRequest], client: redis.asyncio.Redis, timeout: float = PATIENCE) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
         done = all(unroot_runs(fake, pr) and all(r.status == "completed" for r in unroot_runs(fake, pr)) for pr in prs)
@@ -171,7 +172,7 @@ async def test_two_servers_two_workers_one_killed_mid_job_nothing_lost_nothing_t
                 for proc in (*servers, survivor):
                     proc.process.send_signal(signal.SIGTERM)
                 for proc in (*servers, survivor):
-                    assert await asyncio.wait_for(proc.process.wait(), 30) == 0, proc.tail()
+                    assert await asyncio.wait_for(proc.process.wait(), PATIENCE) == 0, proc.tail()
         stats = {k.decode(): int(v) for k, v in (await client.hgetall("unroot:stats")).items()}
     finally:
         await client.aclose()

@@ -18,12 +18,13 @@ from test_cli import _app_env
 
 from bot.config import MAX_IGNORE_PATTERNS, ConfigError, RepoConfig, parse_config
 from bot.observability import Redactor, configure_logging
+from patience import PATIENCE
 
 
 def serve(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", "serve", "--port", "0", "--host", "127.0.0.1"], cwd=tmp_path,
-        capture_output=True, text=True, timeout=90, env={**_app_env(GITHUB_WEBHOOK_SECRET="s"), **env},
+        capture_output=True, text=True, timeout=PATIENCE, env={**_app_env(GITHUB_WEBHOOK_SECRET="s"), **env},
     )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import aiohttp
 from fakegithub import FakeGitHub
 from test_e2e import ROOT_DOCKERFILE, SECRET, pr_payload
+from patience import PATIENCE
 
 
 def free_port() -> int:
@@ -66,7 +67,7 @@ async def test_sigterm_completes_running_and_queued_jobs_as_interrupted(fake_git
                     assert response.status == 202
             await asyncio.sleep(0.3)
             process.send_signal(signal.SIGTERM)
-            _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+            _, stderr = await asyncio.wait_for(process.communicate(), timeout=PATIENCE)
     finally:
         if process.returncode is None:
             process.kill()
