@@ -89,27 +89,19 @@ async def webhook(request: web.Request) -> web.Response:
 
 async def _answer(request: web.Request, state: WebState) -> web.Response:
     received = time.time()  # before any await: two servers may finish deliveries out of order
-    # Everything that can be judged from the headers is judged before a byte of the body is read.
-    event_name = request.headers.get("X-GitHub-Event", "")
-    delivery_id = request.headers.get("X-GitHub-Delivery", "")
-    if not event_name or not _DELIVERY_ID.fullmatch(delivery_id):
-        return _json(400, error="missing or malformed X-GitHub-Event or X-GitHub-Delivery")
-    signature = request.headers.get("X-Hub-Signature-256", "")
     settings = state.runtime.settings
-    if settings.webhook_secret and not _SIGNATURE.fullmatch(signature):
-        # Only HMAC-SHA256 in GitHub's format: a sha1= signature would be a downgrade.
-        return _json(401, error="missing or malformed X-Hub-Signature-256 (expected sha256=<64 hex digits>)")
-    length = request.content_length
-    if length is None:
-        return _json(411, error="Content-Length required")
-    if length > settings.max_body_bytes:
-        return _json(413, error=f"body over {settings.max_body_bytes:,} bytes")
-    body = await _read_body(request, state, length)
+    # Everything that can be judged from the headers is judged before a byte of the body is read.
+    refused = _judge_headers(request, settings)
+    if refused is not None:
+        return refused
+    event_name = request.headers["X-GitHub-Event"]
+    delivery_id = request.headers["X-GitHub-Delivery"]
+    body = await _read_body(request, state, request.content_length or 0)
     if isinstance(body, web.Response):
         return body
     if settings.webhook_secret:
         expected = "sha256=" + hmac.new(settings.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, signature):
+        if not hmac.compare_digest(expected, request.headers["X-Hub-Signature-256"]):
             return _json(401, error="bad signature")
     try:
         data = json.loads(body)
@@ -117,11 +109,34 @@ async def _answer(request: web.Request, state: WebState) -> web.Response:
         return _json(400, error="body is not JSON")
     if event_name == "ping":
         return _json(200, msg="pong")
+    jobs = await _understand(sansio.Event(data, event=event_name, delivery_id=delivery_id), settings.app_id, received)
+    if isinstance(jobs, web.Response):
+        return jobs
+    return await _queue(state, event_name, delivery_id, jobs)
+
+
+def _judge_headers(request: web.Request, settings: AppSettings) -> web.Response | None:
+    """The refusal a delivery earns by its headers alone, if any."""
+    if not request.headers.get("X-GitHub-Event", "") or not _DELIVERY_ID.fullmatch(request.headers.get("X-GitHub-Delivery", "")):
+        return _json(400, error="missing or malformed X-GitHub-Event or X-GitHub-Delivery")
+    if settings.webhook_secret and not _SIGNATURE.fullmatch(request.headers.get("X-Hub-Signature-256", "")):
+        # Only HMAC-SHA256 in GitHub's format: a sha1= signature would be a downgrade.
+        return _json(401, error="missing or malformed X-Hub-Signature-256 (expected sha256=<64 hex digits>)")
+    length = request.content_length
+    if length is None:
+        return _json(411, error="Content-Length required")
+    if length > settings.max_body_bytes:
+        return _json(413, error=f"body over {settings.max_body_bytes:,} bytes")
+    return None
+
+
+async def _understand(event: sansio.Event, app_id: int, received: float) -> list[Job] | web.Response:
+    """The jobs a payload asks for, or the answer that refuses it. Understood first: a delivery
+    answered 400 is not remembered, so a redelivery (after a fix on our side) is taken."""
+    data = event.data
     if not isinstance(data, dict) or not isinstance(data.get("action", ""), str):
         # gidgethub routes on `action`: it must be a string before the router sees it.
         return _json(400, error="payload must be a JSON object whose action, if any, is a string")
-    # Understand the payload first: a delivery answered 400 is not remembered, so a redelivery
-    # (after a fix on our side) is taken.
     jobs: list[Job] = []
 
     async def collect(work: Job) -> bool:
@@ -129,13 +144,18 @@ async def _answer(request: web.Request, state: WebState) -> web.Response:
         return True
 
     try:
-        await handlers.router.dispatch(sansio.Event(data, event=event_name, delivery_id=delivery_id), collect, settings.app_id)
+        await handlers.router.dispatch(event, collect, app_id)
     except handlers.PayloadError as error:
-        log.warning("delivery %s (%s) refused: %s", delivery_id, event_name, error)
+        log.warning("delivery %s (%s) refused: %s", event.delivery_id, event.event, error)
         return _json(400, error=str(error))
     except Exception:  # noqa: BLE001 - a programming error: say so, log it, and let GitHub redeliver
-        log.exception("delivery %s (%s): handler failed", delivery_id, event_name)
+        log.exception("delivery %s (%s): handler failed", event.delivery_id, event.event)
         return _json(500, error="internal error; the delivery can be redelivered")
+    return jobs
+
+
+async def _queue(state: WebState, event_name: str, delivery_id: str, jobs: list[Job]) -> web.Response:
+    """Remember the delivery and queue its jobs; 503 (and forget it) when the queue cannot take them."""
     try:
         if not await state.deliveries.first_time(delivery_id):
             return _json(200, status="duplicate delivery", delivery=delivery_id)

@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 from rules.kubernetes.parse import nesting_bound
@@ -60,41 +61,8 @@ def _int(raw: object, name: str, low: int, high: int) -> int:
 
 def parse_config(text: str) -> RepoConfig:
     """Parse the YAML text of a config file; raises ConfigError with a clear message."""
-    if len(text) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{CONFIG_PATH} is {len(text):,} characters; the limit is {MAX_CONFIG_BYTES:,}")
-    if nesting_bound(text) > MAX_CONFIG_DEPTH:
-        raise ConfigError(f"{CONFIG_PATH} is nested more than {MAX_CONFIG_DEPTH} levels deep")
-    # Imported here: `unroot check` on Dockerfiles, with no config file, never needs YAML.
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
-    try:
-        data = YAML(typ="safe", pure=True).load(text) if text.strip() else {}
-    except YAMLError as error:
-        raise ConfigError(f"{CONFIG_PATH} is not valid YAML: {str(error).splitlines()[0]}") from None
-    except RecursionError:
-        raise ConfigError(f"{CONFIG_PATH} is nested too deeply") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{CONFIG_PATH} must be a mapping")
-    known_rules = by_id()
-    disabled: set[str] = set()
-    overrides: list[tuple[str, Severity]] = []
-    rules = data.get("rules") or {}
-    if not isinstance(rules, dict):
-        raise ConfigError("rules: must map rule IDs to off, error, warning or notice")
-    for rule_id, setting in rules.items():
-        rule_id = str(rule_id).upper()
-        if rule_id not in known_rules:
-            raise ConfigError(f"rules: unknown rule {rule_id} (known: {', '.join(sorted(known_rules))})")
-        word = str(setting).lower() if setting is not False else "off"
-        if word in _OFF:
-            disabled.add(rule_id)
-        elif word in ("error", "warning", "notice"):
-            overrides.append((rule_id, Severity(word)))
-        else:
-            raise ConfigError(f"rules.{rule_id}: use off, error, warning or notice, not {setting!r}")
+    data = _load(text)
+    disabled, overrides = _rule_settings(data.get("rules") or {})
     ignore = data.get("ignore") or []
     if not isinstance(ignore, list) or not all(isinstance(p, str) for p in ignore):
         raise ConfigError("ignore: must be a list of path globs")
@@ -112,6 +80,50 @@ def parse_config(text: str) -> RepoConfig:
         raise ConfigError("review.event: use COMMENT or REQUEST_CHANGES")
     options = Options(uid=uid, gid=gid, max_bytes=max_bytes, disabled=frozenset(disabled), severity_overrides=tuple(overrides))
     return RepoConfig(options, tuple(ignore), event == "REQUEST_CHANGES")
+
+
+def _load(text: str) -> dict[Any, Any]:
+    """The config file as a mapping, refused before parsing when too big or too deep."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{CONFIG_PATH} is {len(text):,} characters; the limit is {MAX_CONFIG_BYTES:,}")
+    if nesting_bound(text) > MAX_CONFIG_DEPTH:
+        raise ConfigError(f"{CONFIG_PATH} is nested more than {MAX_CONFIG_DEPTH} levels deep")
+    # Imported here: `unroot check` on Dockerfiles, with no config file, never needs YAML.
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        data = YAML(typ="safe", pure=True).load(text) if text.strip() else {}
+    except YAMLError as error:
+        raise ConfigError(f"{CONFIG_PATH} is not valid YAML: {str(error).splitlines()[0]}") from None
+    except RecursionError:
+        raise ConfigError(f"{CONFIG_PATH} is nested too deeply") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{CONFIG_PATH} must be a mapping")
+    return data
+
+
+def _rule_settings(rules: object) -> tuple[set[str], list[tuple[str, Severity]]]:
+    """The `rules:` section: the IDs switched off, and the severities overridden."""
+    if not isinstance(rules, dict):
+        raise ConfigError("rules: must map rule IDs to off, error, warning or notice")
+    known_rules = by_id()
+    disabled: set[str] = set()
+    overrides: list[tuple[str, Severity]] = []
+    for rule_id, setting in rules.items():
+        rule_id = str(rule_id).upper()
+        if rule_id not in known_rules:
+            raise ConfigError(f"rules: unknown rule {rule_id} (known: {', '.join(sorted(known_rules))})")
+        word = str(setting).lower() if setting is not False else "off"
+        if word in _OFF:
+            disabled.add(rule_id)
+        elif word in ("error", "warning", "notice"):
+            overrides.append((rule_id, Severity(word)))
+        else:
+            raise ConfigError(f"rules.{rule_id}: use off, error, warning or notice, not {setting!r}")
+    return disabled, overrides
 
 
 class SettingsError(ValueError):

@@ -225,27 +225,13 @@ class InstallationClient:
                 else:
                     wait = self._retry.delay(attempt)
                 problem = f"{label}: {error}"
-            except (GraphQLAuthorizationFailure, BadRequest) as error:
+            except (GraphQLAuthorizationFailure, BadRequest, BadGraphQLRequest) as error:
                 status = 401 if isinstance(error, GraphQLAuthorizationFailure) else _status_of(error)
-                if status == 401 and not refused_once:
+                if status == 401 and not refused_once and isinstance(error, (GraphQLAuthorizationFailure, BadRequest)):
                     refused_once = True  # token revoked or expired early: fetch a new one once
                     await self._tokens.forget(self._installation_id)
                     continue
-                limited = _rate_limit_wait(error, self._retry, time.time())
-                if limited is None:
-                    raise GitHubError(f"{label}: {status} {error}", status) from None
-                wait = limited
-                self.counters.rate_limited += 1
-                log.warning("rate limited on %s: waiting %.1f s", label, wait)
-                problem = f"{label}: rate limited by GitHub ({status})"
-            except BadGraphQLRequest as error:
-                status = _status_of(error)
-                limited = _rate_limit_wait(error, self._retry, time.time()) if status in (403, 429) else None
-                if limited is None:
-                    raise GitHubError(f"{label}: {status} {error}", status) from None
-                wait = limited
-                self.counters.rate_limited += 1
-                problem = f"{label}: rate limited by GitHub ({status})"
+                wait, problem = self._rate_limited(label, status, error)
             except QueryError as error:
                 raise GitHubError(f"{label}: {error}", transient=False) from None
             except GitHubException as error:  # 5xx and other answers
@@ -262,6 +248,15 @@ class InstallationClient:
                 raise GitHubError(f"{problem} (gave up after {attempt} attempts)")
             self.counters.retries += 1
             await asyncio.sleep(wait)
+
+    def _rate_limited(self, label: str, status: int, error: Exception) -> tuple[float, str]:
+        """How long to wait on a refusal that is a rate limit; any other refusal is raised as final."""
+        limited = _rate_limit_wait(error, self._retry, time.time())
+        if limited is None:
+            raise GitHubError(f"{label}: {status} {error}", status) from None
+        self.counters.rate_limited += 1
+        log.warning("rate limited on %s: waiting %.1f s", label, limited)
+        return limited, f"{label}: rate limited by GitHub ({status})"
 
     async def _call(
         self, method: str, url: str, data: Any = None, applied: Callable[[], Awaitable[Any]] | None = None, **url_vars: Any
