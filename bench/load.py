@@ -685,27 +685,10 @@ def report(
     stuck = [(repo, sha) for repo, sha, status, *_ in snap.runs if status != "completed"]
     could_not = Counter(title.split(":", 1)[1].strip()[:90] if ":" in title else title for *_, title in snap.runs if title.startswith("unroot could not finish"))
     reviews_per_sha: Counter[tuple[str, str]] = Counter((repo, sha) for repo, _, sha, _ in snap.reviews)
-    pr_heads: dict[tuple[str, int], list[tuple[str, float]]] = defaultdict(list)  # (SHA, accepted at), in order
-    for ack in sorted(acks, key=lambda a: a.index):
-        if plan.deliveries[ack.index].kind in ("opened", "synchronize") and ack.status == 202:
-            pr_heads[(plan.deliveries[ack.index].repo, plan.deliveries[ack.index].pr)].append((plan.deliveries[ack.index].sha, ack.at))
-    stale = 0  # reviews posted well after the App had accepted a newer head of the same PR
-    for repo, pr, sha, created in snap.reviews:
-        heads = pr_heads.get((repo, pr), [])
-        position = next((k for k, (head, _) in enumerate(heads) if head == sha), len(heads))
-        stale += any(at + STALE_MARGIN_S < created for _, at in heads[position + 1 :])
+    stale = _stale_reviews(plan, acks, snap)
     reviewed_prs = {(repo, pr) for repo, pr, *_ in snap.reviews}
     sent_keys = {(plan.deliveries[a.index].repo, plan.deliveries[a.index].sha) for a in acks if plan.deliveries[a.index].kind != "redelivery"}
-    lanes: dict[tuple[str, str], str] = {}  # newest SHA sent per PR and per main branch (as the App's queue lanes)
-    for ack in sorted(acks, key=lambda a: a.index):
-        sent = plan.deliveries[ack.index]
-        if ack.status != 202:
-            continue  # a delivery the App refused (503 while Redis was down) is GitHub's to redeliver: not expected
-        if sent.kind in ("opened", "synchronize"):
-            lanes[(sent.repo, f"pr:{sent.pr}")] = sent.sha
-        elif sent.kind == "push-main":
-            lanes[(sent.repo, "ref:refs/heads/main")] = sent.sha
-        # A branch push always comes with a synchronize of the same SHA: the PR lane covers it.
+    lanes = _lanes(plan, acks)
     expected = {(repo, sha) for (repo, _), sha in lanes.items()}
     missing = sorted(expected - completed)
     superseded_heads = sent_keys - expected
@@ -768,16 +751,7 @@ def report(
     print(f"API         {len(snap.requests)} calls ({len(snap.requests) / max(done, 1):.1f} per completed job), mean "
           f"{mean_ms:.0f} ms, max {snap.max_in_flight} in flight; injected faults {injected} {snap.random_faults}; "
           f"answers >= 400 {dict(sorted(fault_counts.items()))}")
-    for status in (502, 403):
-        routes = Counter(f"{method} {route}" for method, route, answer, _ in snap.requests if answer == status)
-        if routes:
-            print(f"            {status} by call: " + ", ".join(f"{n} {route}" for route, n in routes.most_common()))
-    if genuine:
-        print("            failed calls other than 403/502: " + ", ".join(f"{n} x {k}" for k, n in genuine.most_common(6)))
-    if snap.internal_errors or snap.schema_errors:
-        print(f"fake        {snap.internal_errors} internal errors, {snap.schema_errors} schema errors (bugs in the fake)")
-        for line, count in Counter(snap.internal_error_lines).most_common(4):
-            print(f"              {count:>4} x {line}")
+    _print_faults(snap, genuine)
     for proc in procs:
         state = " (SIGKILLed; figures from just before)" if proc.killed else ""
         print(f"{proc.name:<11} peak RSS {proc.peak_mb:.1f} MB (VmHWM), CPU {proc.cpu_s:.1f} s{state}")
@@ -810,6 +784,50 @@ def report(
     for repo, sha in stuck[:5]:
         print(f"      in progress: {repo} {sha[:12]}")
     return Summary(worker_procs, done, jobs_per_s, window, p99, all(ok for ok, _ in targets))
+
+
+def _stale_reviews(plan: Plan, acks: Sequence[Ack], snap: Snapshot) -> int:
+    """Reviews posted well after the App had accepted a newer head of the same PR."""
+    pr_heads: dict[tuple[str, int], list[tuple[str, float]]] = defaultdict(list)  # (SHA, accepted at), in order
+    for ack in sorted(acks, key=lambda a: a.index):
+        sent = plan.deliveries[ack.index]
+        if sent.kind in ("opened", "synchronize") and ack.status == 202:
+            pr_heads[(sent.repo, sent.pr)].append((sent.sha, ack.at))
+    stale = 0
+    for repo, pr, sha, created in snap.reviews:
+        heads = pr_heads.get((repo, pr), [])
+        position = next((k for k, (head, _) in enumerate(heads) if head == sha), len(heads))
+        stale += any(at + STALE_MARGIN_S < created for _, at in heads[position + 1 :])
+    return stale
+
+
+def _lanes(plan: Plan, acks: Sequence[Ack]) -> dict[tuple[str, str], str]:
+    """The newest SHA sent per PR and per main branch (as the App's queue lanes)."""
+    lanes: dict[tuple[str, str], str] = {}
+    for ack in sorted(acks, key=lambda a: a.index):
+        sent = plan.deliveries[ack.index]
+        if ack.status != 202:
+            continue  # a delivery the App refused (503 while Redis was down) is GitHub's to redeliver: not expected
+        if sent.kind in ("opened", "synchronize"):
+            lanes[(sent.repo, f"pr:{sent.pr}")] = sent.sha
+        elif sent.kind == "push-main":
+            lanes[(sent.repo, "ref:refs/heads/main")] = sent.sha
+        # A branch push always comes with a synchronize of the same SHA: the PR lane covers it.
+    return lanes
+
+
+def _print_faults(snap: Snapshot, genuine: Counter[str]) -> None:
+    """Where the fake's 502s and 403s landed, failed calls of other kinds, and the fake's own bugs."""
+    for status in (502, 403):
+        routes = Counter(f"{method} {route}" for method, route, answer, _ in snap.requests if answer == status)
+        if routes:
+            print(f"            {status} by call: " + ", ".join(f"{n} {route}" for route, n in routes.most_common()))
+    if genuine:
+        print("            failed calls other than 403/502: " + ", ".join(f"{n} x {k}" for k, n in genuine.most_common(6)))
+    if snap.internal_errors or snap.schema_errors:
+        print(f"fake        {snap.internal_errors} internal errors, {snap.schema_errors} schema errors (bugs in the fake)")
+        for line, count in Counter(snap.internal_error_lines).most_common(4):
+            print(f"              {count:>4} x {line}")
 
 
 def _refused_in(outage: Outage | None, acks: Sequence[Ack], margin_s: float = 1.0) -> int:
