@@ -27,7 +27,7 @@ from gidgethub.aiohttp import GitHubAPI
 
 from bot.auth import TokenCache
 from bot.diff import FileChange, file_status
-from bot.limits import ANNOTATIONS_PER_REQUEST, BLOBS_PER_QUERY, MAX_BODY, MAX_PR_FILES, clip_text
+from bot.limits import ANNOTATIONS_PER_REQUEST, BLOBS_PER_QUERY, MAX_BODY, MAX_PR_FILES, PAGE_SIZE, clip_text
 from bot.outputs import Annotation, CheckOutput, Conclusion, ReviewComment, ReviewEvent
 from bot.render import PUBLISHING
 
@@ -117,16 +117,16 @@ def _rate_limit_wait(error: BaseException, policy: RetryPolicy, now: float) -> f
 # One round trip for everything known before the file list: the config on the default
 # branch, and (for a pull request) the bot's earlier threads and review bodies.
 META_QUERY = """
-query($owner: String!, $name: String!, $config: String!, $number: Int!, $pull: Boolean!, $after: String) {
+query($owner: String!, $name: String!, $config: String!, $number: Int!, $pull: Boolean!, $after: String, $page: Int!) {
   repository(owner: $owner, name: $name) {
     config: object(expression: $config) { ... on Blob { text isTruncated } }
     pullRequest(number: $number) @include(if: $pull) {
       headRefOid
-      reviewThreads(first: 100, after: $after) {
+      reviewThreads(first: $page, after: $after) {
         nodes { id isResolved comments(first: 1) { nodes { body viewerDidAuthor } } }
         pageInfo { hasNextPage endCursor }
       }
-      reviews(last: 100) { nodes { body viewerDidAuthor } }
+      reviews(last: $page) { nodes { body viewerDidAuthor } }
     }
   }
 }
@@ -279,7 +279,7 @@ class InstallationClient:
                 items.append(item)
                 if len(items) >= limit:
                     break
-            self.counters.calls += max(0, -(-len(items) // 100) - 1)  # one call a page of 100
+            self.counters.calls += max(0, -(-len(items) // PAGE_SIZE) - 1)  # one call a page
             return items
 
         return await self._retrying(f"GET {url}", operation)
@@ -290,12 +290,13 @@ class InstallationClient:
         """The PR's files (GitHub lists up to 3000). With the count from the webhook, all pages
         are asked for at once instead of following Link headers one by one."""
         if changed_files is None:
-            items = await self._iterate("/repos/{+repo}/pulls/{number}/files?per_page=100", repo=repo, number=number)
+            url = "/repos/{+repo}/pulls/{number}/files?per_page={per_page}"
+            items = await self._iterate(url, repo=repo, number=number, per_page=PAGE_SIZE)
             return [_file_change(item) for item in items]
-        pages = max(1, -(-min(changed_files, MAX_PR_FILES) // 100))
-        url = "/repos/{+repo}/pulls/{number}/files?per_page=100&page={page}"
+        pages = max(1, -(-min(changed_files, MAX_PR_FILES) // PAGE_SIZE))
+        url = "/repos/{+repo}/pulls/{number}/files?per_page={per_page}&page={page}"
         # The count comes with the webhook for this very head commit, so the pages are known.
-        results = await asyncio.gather(*(self._call("GET", url, repo=repo, number=number, page=p) for p in range(1, pages + 1)))
+        results = await asyncio.gather(*(self._call("GET", url, repo=repo, number=number, per_page=PAGE_SIZE, page=p) for p in range(1, pages + 1)))
         return [_file_change(item) for page in results for item in page]
 
     async def compare_files(self, repo: str, base: str, head: str) -> list[FileChange]:
@@ -417,7 +418,8 @@ class InstallationClient:
         }
 
         async def applied() -> Json | None:
-            reviews = await self._iterate("/repos/{+repo}/pulls/{number}/reviews?per_page=100", repo=repo, number=number)
+            url = "/repos/{+repo}/pulls/{number}/reviews?per_page={per_page}"
+            reviews = await self._iterate(url, repo=repo, number=number, per_page=PAGE_SIZE)
             return next((r for r in reviews if r.get("commit_id") == commit_id and str(r.get("body") or "").endswith(marker)), None)
 
         result: Json = await self._call("POST", "/repos/{+repo}/pulls/{number}/reviews", data, applied, repo=repo, number=number)
@@ -431,7 +433,7 @@ class InstallationClient:
         owner, name = repo.split("/", 1)
         variables: Json = {
             "owner": owner, "name": name, "config": config_expression,
-            "number": pr_number or 0, "pull": pr_number is not None, "after": None,
+            "number": pr_number or 0, "pull": pr_number is not None, "after": None, "page": PAGE_SIZE,
         }
         data = await self.graphql(META_QUERY, **variables)
         repository = data.get("repository") or {}

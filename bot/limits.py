@@ -11,6 +11,7 @@ MAX_TITLE = 255  # characters of an annotation title (and what we allow a check 
 MAX_ANNOTATION_BYTES = 64_000
 ANNOTATIONS_PER_REQUEST = 50  # annotations one check-run request may carry
 MAX_PR_FILES = 3000  # files GitHub lists for a pull request
+PAGE_SIZE = 100  # GitHub's largest page: REST per_page, GraphQL first/last
 BLOBS_PER_QUERY = 50  # file texts asked for in one GraphQL query (our choice: one query stays small)
 # Inline comments one review carries by default: more go into the review body. GitHub sets no
 # documented cap, but very large reviews time out, and 30 comments is already a long review.
