@@ -20,6 +20,7 @@ DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "githu
 # keeps GitHub's own arguments, types and nullability; enums, input objects and scalars they
 # name come along whole. A kept type implements the kept interfaces it implements on GitHub,
 # so each must have its interfaces' fields too (build() says which are missing).
+# fmt: off
 FIELDS: dict[str, tuple[str, ...]] = {
     "Query": ("repository", "node"),
     "Mutation": ("resolveReviewThread", "unresolveReviewThread", "minimizeComment"),
@@ -71,6 +72,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "UnresolveReviewThreadPayload": ("thread", "clientMutationId"),
     "MinimizeCommentPayload": ("minimizedComment", "clientMutationId"),
 }
+# fmt: on
 DIRECTIVES = ("include", "skip", "deprecated")  # what a query may use; @include is in the bot's own
 
 
@@ -136,9 +138,7 @@ def build(schema: dict[str, Any], version: str) -> dict[str, Any]:
         }
     for name, type_ in kept.items():
         if type_["kind"] == "INTERFACE":
-            type_["possibleTypes"] = [
-                p for p in types[name].get("possibleTypes") or [] if p["name"] in FIELDS
-            ]
+            type_["possibleTypes"] = [p for p in types[name].get("possibleTypes") or [] if p["name"] in FIELDS]
         own = {f["name"] for f in type_["fields"]}
         for interface in type_["interfaces"]:
             lacking = [f for f in FIELDS[interface["name"]] if f not in own]
@@ -158,7 +158,9 @@ def build(schema: dict[str, Any], version: str) -> dict[str, Any]:
             continue
         kept[name] = {
             **_bare(real),
-            "inputFields": [_bare(f) for f in real["inputFields"]] if real.get("inputFields") else real.get("inputFields"),
+            "inputFields": [_bare(f) for f in real["inputFields"]]
+            if real.get("inputFields")
+            else real.get("inputFields"),
             "enumValues": [_bare(v) for v in real["enumValues"]] if real.get("enumValues") else real.get("enumValues"),
         }
         pending.extend(_referenced(kept[name]))
@@ -211,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(subset, indent=1) + "\n", encoding="utf-8")
     types = subset["__schema"]["types"]
-    print(f"{args.output}: {PACKAGE} {version}, {len(types)} types ({subset['source']['note'].split('(')[1].split(')')[0]})", file=sys.stderr)
+    fields = sum(len(t["fields"]) for t in types if t.get("fields"))
+    print(f"{args.output}: {PACKAGE} {version}, {len(types)} types, {fields} fields", file=sys.stderr)
     return 0
 
 
