@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import jwt
 import pytest
-from fakegithub import FakeGitHub, generate_app_key, parse_patch, running_fake
+from tests.fakegithub import FakeGitHub, generate_app_key, parse_patch, running_fake
 from gidgethub import (
     BadRequest,
     GitHubBroken,
@@ -25,7 +25,7 @@ from gidgethub import (
     apps,
 )
 from gidgethub.aiohttp import GitHubAPI
-from gitrepo import Executable, FileSpec, GitRepo, Symlink
+from tests.gitrepo import Executable, FileSpec, GitRepo, Symlink
 from yarl import URL
 
 THREADS_QUERY = """
