@@ -19,7 +19,8 @@ Where things are (moto's split: state, handlers, route table):
     auth.py         app JWTs, installation tokens, what a token may see
     rest_*.py       the REST handlers by area (apps, repos/contents/compare, checks, reviews)
     shapes.py       the REST JSON shapes; openapi.py checks bodies against tests/data/openapi-subset.json
-    graphql_api.py  POST /graphql: the objects and resolvers; graphql_engine.py executes queries
+    graphql_api.py  POST /graphql: the objects and resolvers; graphql_engine.py runs each query
+                    through graphql-core against tests/data/github-graphql-subset.json
     diff.py, gitobjects.py   diffs from real `git diff`; objects from `git cat-file --batch`
     fixtures.py     running_fake, the pytest fixtures app_key and fake_github, fake_in_thread
 Each module's docstring and the docstrings of FakeGitHub's public methods say the rest.

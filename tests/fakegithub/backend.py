@@ -29,7 +29,14 @@ from .state import (
 
 
 class GitHubState:
-    """Installations, repositories, pull requests, tokens, check runs and reviews, and how to set them up."""
+    """Installations, repositories, pull requests, tokens, check runs and reviews, and how to set them up.
+
+    The state (dataclasses in state.py): app, installations {id: Installation}, repos
+    {full_name: FakeRepo}, pulls {(repo, n): PullRequest}, tokens {value: Token}, check_runs,
+    reviews, review_comments {id: …} and threads {node_id: ReviewThread}. A pull request's head
+    is fetched into its base repository as refs/pull/<n>/head, so it is readable there by SHA,
+    as a fork's head is on GitHub. setup_pull() is the one call for the common case.
+    """
 
     def __init__(
         self,

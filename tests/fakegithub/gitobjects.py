@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 
 from ..gitrepo import GitError, GitRepo
@@ -86,3 +87,39 @@ def blob_text(data: bytes) -> tuple[bool, bool, str | None]:
     if truncated:
         text = data[:BLOB_TEXT_LIMIT].decode("utf-8", errors="ignore")
     return False, truncated, text
+
+
+class GitObjectReads:
+    """Reads of one GraphQL object's git objects, batched: every name asked for before the
+    first read starts goes into that one `git cat-file --batch`.
+
+    graphql-core calls the resolvers of an object's fields (or of a list's items) one after
+    the other before it awaits any of them, so get() must be called from the resolver
+    itself, not from inside a coroutine: then a Repository's 50 aliased `object` fields, or
+    a Tree's entries, cost one git process and one thread, as the bot's blob query needs.
+    """
+
+    def __init__(self, git: GitRepo) -> None:
+        self._git = git
+        self._waiting: list[str] = []
+        self._found: dict[str, asyncio.Future[RawGitObject | None]] = {}
+
+    def get(self, name: str) -> Awaitable[RawGitObject | None]:
+        """The object NAME resolves to ("<rev>:<path>", "<rev>", an oid), None where none does."""
+        if name not in self._found:
+            self._found[name] = asyncio.get_running_loop().create_future()
+            self._waiting.append(name)
+        return self._read(name)
+
+    async def _read(self, name: str) -> RawGitObject | None:
+        if self._waiting:
+            names, self._waiting = self._waiting, []
+            try:
+                found = await asyncio.to_thread(read_git_objects, self._git, names)
+            except Exception as exc:  # noqa: BLE001 - every waiting field fails with it
+                for each in names:
+                    self._found[each].set_exception(exc)
+            else:
+                for each, obj in zip(names, found, strict=True):
+                    self._found[each].set_result(obj)
+        return await self._found[name]

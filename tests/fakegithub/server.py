@@ -24,7 +24,19 @@ from .state import LoggedRequest
 
 
 class FakeGitHub(GitHubState, FaultInjection):
-    """The fake GitHub: REST + GraphQL over aiohttp on 127.0.0.1, state in memory, repos on disk."""
+    """The fake GitHub: REST + GraphQL over aiohttp on 127.0.0.1, state in memory, repos on disk.
+
+    Knobs (attributes): latency (seconds added to every call), check_responses (answers are
+    checked against the OpenAPI subset; one outside it is a 500 and lands in schema_errors),
+    content_writes_per_minute (None; e.g. 80 gives secondary limits on write bursts),
+    enforce_rate_limit (False; rate_limit_total a hour per installation is always reported in
+    x-ratelimit-* headers), and GitHubState's token_lifetime, max_patch_chars,
+    require_start_side, contents_too_large_403.
+    Log: requests [LoggedRequest] and calls Counter["POST /repos/{owner}/{repo}/check-runs"]
+    (one GraphQL query is one request, however many objects it reads), request_count,
+    in_flight / max_in_flight, max_writes_in_flight, schema_errors, internal_errors (the fake
+    crashed: the traceback, answered 500).
+    """
 
     def __init__(
         self,
