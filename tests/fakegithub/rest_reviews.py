@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 from .backend import GitHubState
 from .common import MAX_BODY, node_id, to_sentence
-from .diff import DiffLine
+from .diff import DiffFile, DiffLine
 from .replies import Ctx, Reply, error, not_found, page
 from .rest_repos import ctx_pull
 from .shapes import comment_json, review_json
@@ -18,7 +17,14 @@ from .state import FakeRepo, Review, ReviewComment, ReviewThread
 REVIEW_DOC = "https://docs.github.com/rest/pulls/reviews#create-a-review-for-a-pull-request"
 
 
+_LINE_OFF_DIFF = [
+    "Pull request review thread line must be part of the diff",
+    "Pull request review thread diff hunk can't be blank",
+]
+
+
 async def create_review(gh: GitHubState, ctx: Ctx) -> Reply:
+    """POST a review: all or nothing, as GitHub does (one comment off the diff and nothing is posted)."""
     repo = cast(FakeRepo, ctx.repo)
     pr = ctx_pull(gh, ctx)
     if pr is None:
@@ -38,7 +44,6 @@ async def create_review(gh: GitHubState, ctx: Ctx) -> Reply:
     commit_id = resolved
     event = body.get("event")
     states = {"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED", "COMMENT": "COMMENTED"}
-    state = states.get(event or "", "PENDING")
     text = body.get("body") or ""
     comments = body.get("comments") or []
     messages: list[str] = []
@@ -48,109 +53,113 @@ async def create_review(gh: GitHubState, ctx: Ctx) -> Reply:
         messages.append("Body can't be blank")  # "Required when using REQUEST_CHANGES or COMMENT"
     files = {f.filename: f for f in await gh.pull_diff(repo, pr, commit_id)}
     prepared: list[dict[str, Any]] = []
-    line_off = [
-        "Pull request review thread line must be part of the diff",
-        "Pull request review thread diff hunk can't be blank",
-    ]
-    for c in comments:
-        f = files.get(c["path"])
-        if f is None:
-            messages.append("Path could not be resolved")
-            continue
-        if len(c["body"]) > MAX_BODY:
-            messages.append(f"Body is too long (maximum is {MAX_BODY} characters)")
-        hunks = f.hunks()
-        side = c.get("side") or "RIGHT"
-        line = c.get("line")
-        if side not in ("LEFT", "RIGHT"):
-            messages.append("Pull request review thread side is invalid (expected LEFT or RIGHT)")
-            continue
-        if line is None and c.get("position") is not None:
-            at = next((ln for h in hunks for ln in h.lines if ln.position == c["position"] and ln.kind != "\\"), None)
-            if at is None:
-                messages.append("Pull request review thread position is invalid")
-                continue
-            side, line = ("LEFT", at.old) if at.kind == "-" else ("RIGHT", at.new)
-        hunk = next((h for h in hunks if line in h.side_lines(side)), None)
-        if line is None or hunk is None:
-            messages.extend(line_off)
-            continue
-        end = cast(DiffLine, hunk.line_at(side, line))
-        start_line = c.get("start_line")
-        start_side = c.get("start_side")
-        if start_line is not None:
-            if start_side is None and gh.require_start_side:
-                messages.append(
-                    "Pull request review thread start side can't be blank (multi-line comments need start_side)"
-                )
-                continue
-            start_side = start_side or side
-            start = hunk.line_at(start_side, start_line)
-            if (start is not None and start.position >= end.position) or (
-                start is None and start_side == side and start_line >= line
-            ):
-                messages.append("Pull request review thread start line must precede the end line.")
-                continue
-            if start is None:
-                messages.append("Pull request review thread start line must be part of the same hunk as the line.")
-                continue
-        diff_hunk = "\n".join([hunk.header] + [ln.text for ln in hunk.lines if ln.position <= end.position])
-        prepared.append(
-            {
-                "path": f.filename,
-                "line": line,
-                "side": side,
-                "start_line": start_line,
-                "start_side": start_side if start_line is not None else None,
-                "position": end.position,
-                "diff_hunk": diff_hunk,
-                "body": c["body"],
-            }
-        )
+    for comment in comments:
+        anchored, problems = _anchor(comment, files, require_start_side=gh.require_start_side)
+        messages.extend(problems)
+        if anchored is not None:
+            prepared.append(anchored)
     if messages:
         return unprocessable(messages)
-    now = time.time()
     review = Review(
         id=gh.next_id(),
         repo=pr.repo,
         pull_number=pr.number,
-        state=state,
+        state=states.get(event or "", "PENDING"),
         event=event,
         body=text,
         commit_id=commit_id,
         comment_ids=[],
-        submitted_at=None if state == "PENDING" else now,
+        submitted_at=None,
         user=bot,
     )
+    review.submitted_at = None if review.state == "PENDING" else review.created_at
     gh.reviews[review.id] = review
-    for p in prepared:
-        cid = gh.next_id()
-        thread_id = node_id("PRRT", cid)
-        gh.review_comments[cid] = ReviewComment(
-            id=cid,
-            node_id=node_id("PRRC", cid),
-            repo=pr.repo,
-            pull_number=pr.number,
-            review_id=review.id,
-            commit_id=commit_id,
-            user=bot,
-            created_at=now,
-            thread_id=thread_id,
-            **p,
-        )
-        review.comment_ids.append(cid)
-        gh.threads[thread_id] = ReviewThread(
-            id=thread_id,
-            repo=pr.repo,
-            pull_number=pr.number,
-            comment_ids=[cid],
-            path=p["path"],
-            line=p["line"],
-            start_line=p["start_line"],
-            side=p["side"],
-            start_side=p["start_side"],
-        )
+    for anchored in prepared:
+        _open_thread(gh, review, anchored)
     return Reply(200, review_json(gh, ctx.api, review))
+
+
+def _anchor(
+    comment: dict[str, Any], files: Mapping[str, DiffFile], *, require_start_side: bool
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """One inline comment placed on the diff as GitHub places it: its ReviewComment fields, or
+    None, and GitHub's messages about what is wrong with it."""
+    f = files.get(comment["path"])
+    if f is None:
+        return None, ["Path could not be resolved"]
+    messages = [f"Body is too long (maximum is {MAX_BODY} characters)"] if len(comment["body"]) > MAX_BODY else []
+    hunks = f.hunks()
+    side = comment.get("side") or "RIGHT"
+    line = comment.get("line")
+    if side not in ("LEFT", "RIGHT"):
+        return None, [*messages, "Pull request review thread side is invalid (expected LEFT or RIGHT)"]
+    if line is None and comment.get("position") is not None:
+        at = next((ln for h in hunks for ln in h.lines if ln.position == comment["position"] and ln.kind != "\\"), None)
+        if at is None:
+            return None, [*messages, "Pull request review thread position is invalid"]
+        side, line = ("LEFT", at.old) if at.kind == "-" else ("RIGHT", at.new)
+    hunk = next((h for h in hunks if line in h.side_lines(side)), None)
+    if line is None or hunk is None:
+        return None, [*messages, *_LINE_OFF_DIFF]
+    end = cast(DiffLine, hunk.line_at(side, line))
+    start_line = comment.get("start_line")
+    start_side = comment.get("start_side")
+    if start_line is not None:
+        if start_side is None and require_start_side:
+            return None, [
+                *messages,
+                "Pull request review thread start side can't be blank (multi-line comments need start_side)",
+            ]
+        start_side = start_side or side
+        start = hunk.line_at(start_side, start_line)
+        if (start is not None and start.position >= end.position) or (
+            start is None and start_side == side and start_line >= line
+        ):
+            return None, [*messages, "Pull request review thread start line must precede the end line."]
+        if start is None:
+            return None, [*messages, "Pull request review thread start line must be part of the same hunk as the line."]
+    diff_hunk = "\n".join([hunk.header] + [ln.text for ln in hunk.lines if ln.position <= end.position])
+    anchored = {
+        "path": f.filename,
+        "line": line,
+        "side": side,
+        "start_line": start_line,
+        "start_side": start_side if start_line is not None else None,
+        "position": end.position,
+        "diff_hunk": diff_hunk,
+        "body": comment["body"],
+    }
+    return anchored, messages
+
+
+def _open_thread(gh: GitHubState, review: Review, anchored: dict[str, Any]) -> None:
+    """Record one of REVIEW's inline comments and the thread it opens."""
+    cid = gh.next_id()
+    thread_id = node_id("PRRT", cid)
+    gh.review_comments[cid] = ReviewComment(
+        id=cid,
+        node_id=node_id("PRRC", cid),
+        repo=review.repo,
+        pull_number=review.pull_number,
+        review_id=review.id,
+        commit_id=review.commit_id,
+        user=review.user,
+        created_at=review.created_at,
+        thread_id=thread_id,
+        **anchored,
+    )
+    review.comment_ids.append(cid)
+    gh.threads[thread_id] = ReviewThread(
+        id=thread_id,
+        repo=review.repo,
+        pull_number=review.pull_number,
+        comment_ids=[cid],
+        path=anchored["path"],
+        line=anchored["line"],
+        start_line=anchored["start_line"],
+        side=anchored["side"],
+        start_side=anchored["start_side"],
+    )
 
 
 async def list_reviews(gh: GitHubState, ctx: Ctx) -> Reply:
