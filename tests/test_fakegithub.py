@@ -728,6 +728,21 @@ async def test_graphql_rejects_what_githubs_schema_rejects(
         await client(session, fake).graphql(query, endpoint=fake.graphql_url, **variables)
 
 
+async def test_graphql_object_ids_are_checked_before_the_query_runs(
+    fake: FakeGitHub, session: aiohttp.ClientSession
+) -> None:
+    fake.setup_pull({"Dockerfile": DOCKERFILE}, {"Dockerfile": edited(DOCKERFILE, {4: "USER 1\n"})})
+    headers = {"Authorization": f"bearer {fake.issue_token(1)}"}
+    by_variable = 'query($o: GitObjectID!) { repository(owner: "octo", name: "app") { object(oid: $o) { id } } }'
+    for payload in (
+        {"query": by_variable, "variables": {"o": "main"}},
+        {"query": '{ repository(owner: "octo", name: "app") { object(oid: "main") { id } } }'},
+    ):
+        async with session.post(fake.graphql_url, json=payload, headers=headers) as resp:
+            body = await resp.json()
+        assert set(body) == {"errors"} and "not a valid GitObjectID" in body["errors"][0]["message"], body
+
+
 async def test_graphql_field_errors_are_shaped_as_githubs(fake: FakeGitHub, session: aiohttp.ClientSession) -> None:
     fake.setup_pull({"Dockerfile": DOCKERFILE}, {"Dockerfile": edited(DOCKERFILE, {4: "USER 1\n"})})
     headers = {"Authorization": f"bearer {fake.issue_token(1)}"}

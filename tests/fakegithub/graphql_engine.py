@@ -104,9 +104,11 @@ def github_schema(path: Path = SCHEMA_PATH) -> GraphQLSchema:
     schema = build_client_schema({"__schema": document["__schema"]}, assume_valid=True)
     object_id = schema.type_map["GitObjectID"]
     assert isinstance(object_id, GraphQLScalarType)
-    # graphql-core's own way to give a scalar its parsing (GraphQLScalarType's constructor does it too).
+    # Set as GraphQLScalarType's constructor sets them; 3.3 reads variables through coerce_input_value.
     object_id.parse_value = _object_id  # type: ignore[method-assign]
     object_id.parse_literal = _object_id_literal  # type: ignore[method-assign, assignment]
+    if hasattr(object_id, "coerce_input_value"):
+        object_id.coerce_input_value = _object_id
     return schema
 
 
