@@ -9,6 +9,8 @@ QUICK START
         # the app: fake.app.app_id (4242), fake.app.private_pem, installation id 1
     URLs: fake.base_url (api.github.com style), fake.ghes_base_url (<base>/api/v3),
           fake.graphql_url (<base>/graphql), fake.ghes_graphql_url (<base>/api/graphql).
+    Fixtures (tests/conftest.py imports them): app_key, the process-wide RSA test key pair;
+    fake_github, a running FakeGitHub in tmp_path/"github". Import it as tests.fakegithub only.
 
 Where things are (moto's split: state, handlers, route table):
     server.py       FakeGitHub: lifecycle, the one aiohttp handler (log, faults, auth, route), knobs
