@@ -1,15 +1,16 @@
 """Reliability under load: signed webhooks at a steady rate into the App (its own process) against a slow, faulty fake GitHub."""
 
-# python bench/load.py [--deliveries 1000 --rate 200 --repos 50 --latency 0.05 --fault-502 0.05
+# From the repository root (the fake GitHub is imported as tests.fakegithub):
+# python -m bench.load [--deliveries 1000 --rate 200 --repos 50 --latency 0.05 --fault-502 0.05
 #                       --fault-secondary 0.01 --seed 1 --strict]
-# python bench/load.py --redis --worker-procs 1,2,4 [--servers 2 --kill-worker-after 2]
+# python -m bench.load --redis --worker-procs 1,2,4 [--servers 2 --kill-worker-after 2]
 #   On Redis: a redis-server, --servers `unroot serve` processes (deliveries go round-robin) and
 #   `unroot worker` processes; one run per worker count, the same load each time, then a table of
 #   jobs per second and the scaling ratio against the first count. --kill-worker-after S SIGKILLs
 #   one worker S seconds into the sending. --redis-restart-at S stops redis-server S seconds into
 #   the sending for --redis-down seconds (3) and starts it again on its append-only file: the
 #   heads it accepted must still all get a completed check run.
-# The fake GitHub (tests/fakegithub.py) runs on a thread of this process; the App runs as
+# The fake GitHub (tests/fakegithub/) runs on a thread of this process; the App runs as
 # `python -m bot` in its own process on 127.0.0.1 (--app-root picks the checkout). Every commit
 # and every signed delivery is prepared first; then the deliveries go out open-loop at --rate
 # (bounded by --send-limit seconds), each PR's head moving in the fake just before its
@@ -25,7 +26,6 @@ import bisect
 import contextlib
 import hashlib
 import hmac
-import importlib
 import json
 import math
 import os
@@ -43,7 +43,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -58,7 +58,8 @@ STALE_MARGIN_S = 2.0
 REPOS_PER_INSTALLATION = 10
 MANIFESTS = ("Dockerfile", "services/api/Dockerfile", "k8s/web.yaml", "k8s/worker.yaml")
 DOCS = ("README.md", "docs/notes.md")
-Fake = Any  # tests/fakegithub.py's FakeGitHub, imported at run time (tests/ is not a package)
+if TYPE_CHECKING:
+    from tests.fakegithub import FakeGitHub as Fake
 
 CLEAN_DOCKERFILE = "FROM alpine:3.19\nRUN apk add --no-cache curl\n# revision {rev}\nUSER 10001\n"
 ROOT_DOCKERFILE = 'FROM alpine:3.19\n# revision {rev}\nUSER root\nCMD ["sh"]\n'
@@ -930,14 +931,12 @@ async def queue_left(redis_url: str) -> str:
 
 
 async def run(args: argparse.Namespace, worker_procs: int = 0) -> Summary:
-    sys.path.insert(0, str(ROOT / "tests"))
-    sys.path.insert(0, str(ROOT))
-    fakegithub = importlib.import_module("fakegithub")
-    redisserver = importlib.import_module("redisserver")
+    from tests import redisserver  # noqa: PLC0415 - the test helpers load only when a run starts
+    from tests.fakegithub import fake_in_thread  # noqa: PLC0415
     app_root = Path(args.app_root).resolve()
     with contextlib.ExitStack() as stack:
         work = stack.enter_context(tempfile.TemporaryDirectory(prefix="unroot-load-"))
-        fake, loop = stack.enter_context(fakegithub.fake_in_thread(Path(work) / "github"))
+        fake, loop = stack.enter_context(fake_in_thread(Path(work) / "github"))
         restarting = args.redis_restart_at is not None
         server = stack.enter_context(redisserver.redis_server(Path(work) / "redis", persist=restarting)) if args.redis else None
         redis_url = server.url if server is not None else ""

@@ -1,4 +1,9 @@
-"""Cost of one review as the number of changed manifests grows: API calls, round trips, time."""
+"""Cost of one review as the number of changed manifests grows: API calls, round trips, time.
+
+    python -m bench.review [--sizes 1,10,100,300] [--latency 0.05] [--verbose] [--strict]
+
+Run from the repository root: the fake GitHub is imported as tests.fakegithub.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-secret"
 POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web{index}\nspec:\n  containers:\n  - name: app\n    image: example/app:{index}\n"
 
@@ -57,14 +61,12 @@ def signed(event: str, payload: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
 
 
 async def measure(sizes: list[int], latency: float, verbose: bool = False) -> list[Result]:
-    sys.path.insert(0, str(ROOT / "tests"))
-    sys.path.insert(0, str(ROOT))
     import aiohttp
     from aiohttp.test_utils import TestServer
-    from fakegithub import fake_in_thread
 
     from bot.app import RUNTIME, make_app
     from bot.config import AppSettings
+    from tests.fakegithub import fake_in_thread
 
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as work, fake_in_thread(Path(work) / "github") as (fake, _loop):

@@ -1,4 +1,4 @@
-"""Shared test wiring: tests/ on the import path, the one fake GitHub, and a real Redis for the suite."""
+"""Shared test wiring: the one fake GitHub, a real Redis for the suite, and tests/ on the import path."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+# The test modules import their helpers by bare name (`from test_e2e import bot`). The fake and
+# gitrepo are imported as tests.fakegithub and tests.gitrepo only: one name, one copy of their classes.
 sys.path.insert(0, str(Path(__file__).parent))
 
 # Property tests draw the same examples on every run and have no deadline: a busy machine makes
@@ -18,8 +20,9 @@ settings.register_profile(
 )
 settings.load_profile("unroot")
 
-from fakegithub import app_key, fake_github  # noqa: E402,F401  (pytest fixtures)
 from redisserver import RedisServer, redis_server  # noqa: E402
+
+from tests.fakegithub import app_key, fake_github  # noqa: E402,F401  (pytest fixtures)
 
 
 @pytest.fixture(scope="session")

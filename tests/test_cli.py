@@ -150,7 +150,7 @@ def test_our_own_image_and_deployment_pass_with_zero_findings() -> None:
 def _app_env(**extra: str) -> dict[str, str]:
     import os
 
-    from fakegithub import shared_app_key
+    from tests.fakegithub import shared_app_key
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "UNROOT_", "REDIS_"))}
     env.update(GITHUB_APP_ID="1", GITHUB_PRIVATE_KEY=shared_app_key().private_pem, **extra)

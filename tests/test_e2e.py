@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
-from fakegithub import FakeGitHub, PullRequest
+from tests.fakegithub import FakeGitHub, PullRequest
 
 from bot.app import RUNTIME, make_app
 from bot.config import AppSettings
@@ -382,7 +382,7 @@ def test_serve_refuses_to_start_without_a_secret_unless_told_it_is_insecure(tmp_
     import subprocess
     import sys
 
-    from fakegithub import shared_app_key
+    from tests.fakegithub import shared_app_key
 
     env = {**os.environ, "GITHUB_APP_ID": "1", "GITHUB_PRIVATE_KEY": shared_app_key().private_pem, "PORT": "1"}
     env.pop("GITHUB_WEBHOOK_SECRET", None)

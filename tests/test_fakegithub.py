@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -14,7 +15,6 @@ from typing import Any
 import aiohttp
 import jwt
 import pytest
-from fakegithub import FakeGitHub, generate_app_key, parse_patch, running_fake
 from gidgethub import (
     BadRequest,
     GitHubBroken,
@@ -25,8 +25,10 @@ from gidgethub import (
     apps,
 )
 from gidgethub.aiohttp import GitHubAPI
-from gitrepo import Executable, FileSpec, GitRepo, Symlink
 from yarl import URL
+
+from tests.fakegithub import FakeGitHub, generate_app_key, parse_patch, running_fake
+from tests.gitrepo import Executable, FileSpec, GitRepo, Symlink
 
 THREADS_QUERY = """
 query Threads($owner: String!, $name: String!, $number: Int!, $after: String) {
@@ -676,6 +678,89 @@ async def test_graphql_lists_pull_request_reviews(fake: FakeGitHub, session: aio
             " reviews(first: 5, states: [NOPE]) { totalCount } } } }",
             endpoint=fake.graphql_url,
         )
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "code", "says"),
+    [
+        (  # the hand-written schema knew argument names only, so "x" reached the resolver
+            '{ repository(owner: "octo", name: "app") { pullRequest(number: "x") { id } } }',
+            {},
+            "argumentLiteralsIncompatible",
+            "Int cannot represent non-integer value",
+        ),
+        (
+            'query($n: String!) { repository(owner: "octo", name: "app") { pullRequest(number: $n) { id } } }',
+            {"n": "1"},
+            "variableMismatch",
+            "Variable '$n' of type 'String!' used in position expecting type 'Int!'",
+        ),
+        (
+            '{ repository(owner: "octo", name: "app") { pullRequest(number: 1) {'
+            " reviews(first: 5, states: [NOPE]) { totalCount } } } }",
+            {},
+            "argumentLiteralsIncompatible",
+            "Value 'NOPE' does not exist in 'PullRequestReviewState' enum",
+        ),
+        (
+            '{ repository(owner: "octo", name: "app") { nameWithOwnr } }',
+            {},
+            "undefinedField",
+            "Did you mean 'nameWithOwner'?",
+        ),
+    ],
+    ids=["argument type", "variable type", "enum value", "field name"],
+)
+async def test_graphql_rejects_what_githubs_schema_rejects(
+    fake: FakeGitHub, session: aiohttp.ClientSession, query: str, variables: dict[str, Any], code: str, says: str
+) -> None:
+    fake.setup_pull({"Dockerfile": DOCKERFILE}, {"Dockerfile": edited(DOCKERFILE, {4: "USER 1\n"})})
+    headers = {"Authorization": f"bearer {fake.issue_token(1)}"}
+    async with session.post(fake.graphql_url, json={"query": query, "variables": variables}, headers=headers) as resp:
+        status, body = resp.status, await resp.json()
+    # GitHub's shape for a query that cannot run: 200, `errors` and no `data` at all, each error
+    # with graphql-ruby's code; nothing was executed.
+    assert status == 200 and set(body) == {"errors"}, body
+    [problem] = body["errors"]
+    assert problem["extensions"] == {"code": code} and problem["locations"], problem
+    assert says in problem["message"], problem
+    with pytest.raises(QueryError, match=re.escape(says)):
+        await client(session, fake).graphql(query, endpoint=fake.graphql_url, **variables)
+
+
+async def test_graphql_object_ids_are_checked_before_the_query_runs(
+    fake: FakeGitHub, session: aiohttp.ClientSession
+) -> None:
+    fake.setup_pull({"Dockerfile": DOCKERFILE}, {"Dockerfile": edited(DOCKERFILE, {4: "USER 1\n"})})
+    headers = {"Authorization": f"bearer {fake.issue_token(1)}"}
+    by_variable = 'query($o: GitObjectID!) { repository(owner: "octo", name: "app") { object(oid: $o) { id } } }'
+    for payload in (
+        {"query": by_variable, "variables": {"o": "main"}},
+        {"query": '{ repository(owner: "octo", name: "app") { object(oid: "main") { id } } }'},
+    ):
+        async with session.post(fake.graphql_url, json=payload, headers=headers) as resp:
+            body = await resp.json()
+        assert set(body) == {"errors"} and "not a valid GitObjectID" in body["errors"][0]["message"], body
+
+
+async def test_graphql_field_errors_are_shaped_as_githubs(fake: FakeGitHub, session: aiohttp.ClientSession) -> None:
+    fake.setup_pull({"Dockerfile": DOCKERFILE}, {"Dockerfile": edited(DOCKERFILE, {4: "USER 1\n"})})
+    headers = {"Authorization": f"bearer {fake.issue_token(1)}"}
+    query = '{ a: repository(owner: "octo", name: "app") { name } b: repository(owner: "octo", name: "gone") { name } }'
+    async with session.post(fake.graphql_url, json={"query": query}, headers=headers) as resp:
+        body = await resp.json()
+    # A field that cannot be resolved is null with an error whose `type` says why; the rest is answered.
+    assert body == {
+        "data": {"a": {"name": "app"}, "b": None},
+        "errors": [
+            {
+                "type": "NOT_FOUND",
+                "path": ["b"],
+                "locations": [{"line": 1, "column": query.index("b:") + 1}],
+                "message": "Could not resolve to a Repository with the name 'octo/gone'.",
+            }
+        ],
+    }
 
 
 # ----------------------------------------------------------------------------- GHES, faults, misc

@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 import redis.asyncio
 from aiohttp.test_utils import TestServer
-from fakegithub import FakeGitHub, generate_app_key, shared_app_key
+from tests.fakegithub import FakeGitHub, generate_app_key, shared_app_key
 from redisserver import redis_server
 from test_e2e import ROOT_DOCKERFILE, SECRET, pr_payload
 

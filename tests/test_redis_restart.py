@@ -11,8 +11,8 @@ from pathlib import Path
 import aiohttp
 from aiohttp.test_utils import TestServer
 from arq.constants import in_progress_key_prefix
-from fakegithub import FakeGitHub
 from patience import PATIENCE, until
+from tests.fakegithub import FakeGitHub
 from redisserver import RedisServer, redis_server
 from test_e2e import ROOT_DOCKERFILE, SECRET, completed_runs, pr_payload
 from test_redis import _never, _signed, job, web_queue, worker_queue

@@ -18,7 +18,7 @@ from typing import IO, Any
 
 import aiohttp
 import redis.asyncio
-from fakegithub import FakeGitHub, PullRequest
+from tests.fakegithub import FakeGitHub, PullRequest
 from redisserver import free_port
 from test_e2e import ROOT_DOCKERFILE, SECRET, pr_payload
 from patience import PATIENCE

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 import aiohttp
-from fakegithub import FakeGitHub
+from tests.fakegithub import FakeGitHub
 from test_e2e import ROOT_DOCKERFILE, SECRET, pr_payload
 from patience import PATIENCE
 

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import pytest
-from fakegithub import FakeGitHub
+from tests.fakegithub import FakeGitHub
 from hostile_webhooks import base_payload, cases, encode, signature
 
 from bot import server

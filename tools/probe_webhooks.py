@@ -1,6 +1,8 @@
 """Probe a real `unroot serve` process as an attacker would, and report what it answered.
 
-    python tools/probe_webhooks.py [--repo DIR] [--slowloris 400] [--big 16]
+    python -m tools.probe_webhooks [--repo DIR] [--slowloris 400] [--big 16]
+
+(from the repository root: the cases and the test key come from the tests package)
 
 Starts `python -m bot serve` from DIR (default: this checkout; point it at an older checkout
 to compare), with GitHub unreachable (only the webhook is probed), then:
@@ -27,9 +29,9 @@ from pathlib import Path
 
 import aiohttp
 
+from tests.hostile_webhooks import cases, signature
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from hostile_webhooks import cases, signature  # noqa: E402
 
 SECRET = "probe-secret"
 APP_ID = 4242
@@ -49,7 +51,7 @@ def _rss_mb(pid: int) -> float:
 
 
 def _start(repo: Path, port: int) -> subprocess.Popen[bytes]:
-    from fakegithub import shared_app_key  # noqa: PLC0415 - a real RSA key the server accepts
+    from tests.fakegithub import shared_app_key  # noqa: PLC0415 - a real RSA key the server accepts
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "UNROOT_", "REDIS_"))}
     env.update(
