@@ -27,6 +27,15 @@ class FileKind(enum.Enum):
     ANY = "any"
 
 
+class FixAvailability(enum.Enum):
+    """Whether `unroot fix` repairs a rule's findings (ruff's FixAvailability)."""
+
+    # Every finding carries a fix, short of files no edit can be trusted on (aliases, odd line breaks).
+    ALWAYS = "always"
+    SOMETIMES = "sometimes"  # only some cases have a safe edit; the rule's fix_reason says which
+    NEVER = "never"  # no finding carries a fix; the rule's fix_reason says why
+
+
 @dataclass(frozen=True)
 class Rule:
     """One check: a stable ID plus the text a user reads about it."""
@@ -37,8 +46,13 @@ class Rule:
     severity: Severity
     title: str
     why: str
-    # Rules that never produce a fix say why, so the catalogue test can insist on one or the other.
-    no_fix_reason: str | None = None
+    fix_availability: FixAvailability = FixAvailability.ALWAYS
+    # Why the fix is not always there; the catalogue test insists on one exactly when it is not.
+    fix_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.fix_availability is FixAvailability.ALWAYS) != (self.fix_reason is None):
+            raise ValueError(f"{self.id}: a fix_reason is needed exactly when fixes are not always offered")
 
     @property
     def docs_path(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rules.dockerfile import checks as dockerfile_checks
 from rules.kubernetes import checks as kubernetes_checks
-from rules.model import FileKind, Rule, Severity
+from rules.model import FileKind, FixAvailability, Rule, Severity
 
 SKIPPED = Rule(
     "UR001",
@@ -14,7 +14,8 @@ SKIPPED = Rule(
     "The file could not be analysed",
     "A file that is not valid YAML or UTF-8, is binary, too large, a Helm template or an "
     "alias bomb is skipped with this notice, so a broken file never hides silently.",
-    no_fix_reason="Only the author can repair or render the file.",
+    FixAvailability.NEVER,
+    "Only the author can repair or render the file.",
 )
 
 RULES: tuple[Rule, ...] = (SKIPPED, *dockerfile_checks.RULES, *kubernetes_checks.RULES)

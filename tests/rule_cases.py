@@ -71,6 +71,8 @@ CASES: tuple[Case, ...] = (
     Case("UR103", "Dockerfile", "FROM gcr.io/distroless/static:nonroot\nCOPY app /app\n", True),
     Case("UR103", "Dockerfile", "FROM node:20\nUSER 1000:1000\n", False),
     Case("UR103", "Dockerfile", "FROM debian\nUSER $APP_UID\n", False),
+    # A name whose number nothing tells: the finding has no fix.
+    Case("UR103", "Dockerfile", "FROM debian:12\nRUN useradd --system app\nUSER app\nCMD [\"app\"]\n", True, 3),
     # UR104: sudo and setuid.
     Case("UR104", "Dockerfile", "FROM debian\nRUN apt-get update && apt-get install -y sudo curl\nUSER 1000\n", True, 2),
     Case("UR104", "Dockerfile", "FROM debian\nRUN sudo apt-get update\nUSER 1000\n", True, 2),

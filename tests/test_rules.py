@@ -8,8 +8,8 @@ from validation import assert_valid_after_fix
 
 from rules.analyze import analyze
 from rules.fixes import apply
-from rules.model import Rule, Severity
-from rules.registry import RULES, by_id
+from rules.model import FixAvailability, Rule, Severity
+from rules.registry import RULES
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
@@ -52,20 +52,28 @@ def test_every_rule_has_firing_and_quiet_cases(rule: Rule) -> None:
     assert any(not c.fires for c in cases), "no case where the rule stays quiet"
 
 
-@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
-def test_every_rule_fixes_or_says_why_not(rule: Rule) -> None:
-    rule_id = rule.id
-    reason = by_id()[rule_id].no_fix_reason
-    fixed_somewhere = any(
+def _fixed_and_unfixed(rule: Rule) -> tuple[bool, bool]:
+    """Whether the rule's firing cases give a finding of it with a fix, and one without."""
+    fixes = [
         f.fix is not None
         for case in CASES
-        if case.rule == rule_id and case.fires
+        if case.rule == rule.id and case.fires
         for f in analyze(case.path, case.text)
-        if f.rule == rule_id
-    )
-    assert fixed_somewhere or reason, f"{rule_id} has neither a fix nor a reason for none"
-    if reason:
-        assert not fixed_somewhere, f"{rule_id} says it has no fix but produced one"
+        if f.rule == rule.id
+    ]
+    return any(fixes), not all(fixes)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_every_rule_fixes_as_its_fix_availability_says(rule: Rule) -> None:
+    fixed, unfixed = _fixed_and_unfixed(rule)
+    if rule.fix_availability is FixAvailability.ALWAYS:
+        assert fixed and not unfixed, f"{rule.id} says it always has a fix, but a case fires without one"
+    elif rule.fix_availability is FixAvailability.SOMETIMES:
+        assert fixed and unfixed, f"{rule.id} sometimes has a fix: its cases must show a finding with one and one without"
+    else:
+        assert not fixed, f"{rule.id} says it has no fix ({rule.fix_reason}) but produced one"
+    assert (rule.fix_reason is None) == (rule.fix_availability is FixAvailability.ALWAYS)
 
 
 def test_every_error_finding_in_the_cases_carries_a_fix() -> None:
@@ -76,3 +84,4 @@ def test_every_error_finding_in_the_cases_carries_a_fix() -> None:
         if f.severity is Severity.ERROR and f.fix is None
     ]
     assert missing == []
+

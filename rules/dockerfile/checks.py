@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from rules.dockerfile.parse import Dockerfile, Instruction, Stage, expand, parse, walk
 from rules.images import WELL_KNOWN_USERS, DefaultUser, Distro, default_user, distro_of, parse_image
-from rules.model import FileKind, Finding, Fix, LineEdit, Options, Rule, Severity
+from rules.model import FileKind, Finding, Fix, FixAvailability, LineEdit, Options, Rule, Severity
 
 ROOT_USER = Rule(
     "UR101",
@@ -36,6 +36,9 @@ NON_NUMERIC_USER = Rule(
     "The final user is a name, not a number",
     "Kubernetes cannot check a user name against runAsNonRoot: the kubelet refuses to start "
     'the pod ("image has non-numeric user ... cannot verify user is non-root").',
+    FixAvailability.SOMETIMES,
+    "Only when the name's number is known: the Dockerfile creates it with an explicit ID, the name "
+    "has the same ID in every image, or it is the base image's documented user.",
 )
 SUDO_SETUID = Rule(
     "UR104",
@@ -45,6 +48,9 @@ SUDO_SETUID = Rule(
     "sudo or setuid binaries in the image",
     "sudo and setuid binaries let a non-root process become root again inside the "
     "container, which undoes the USER switch.",
+    FixAvailability.SOMETIMES,
+    "Only a plain `sudo` prefix on a step that already runs as root is dropped; installing sudo, "
+    "sudoers entries and setuid bits need the author.",
 )
 PRIVILEGED_PORT = Rule(
     "UR105",
@@ -54,7 +60,8 @@ PRIVILEGED_PORT = Rule(
     "A non-root image exposes a port below 1024",
     "A process that is not root cannot bind a port below 1024 without NET_BIND_SERVICE; "
     "listen on an unprivileged port such as 8080 instead.",
-    no_fix_reason="The port the application listens on must change with it; only its author can do that.",
+    FixAvailability.NEVER,
+    "The port the application listens on must change with it; only its author can do that.",
 )
 
 RULES: tuple[Rule, ...] = (ROOT_USER, NO_USER, NON_NUMERIC_USER, SUDO_SETUID, PRIVILEGED_PORT)

@@ -23,7 +23,7 @@ from rules.kubernetes.nodes import (
     value,
 )
 from rules.kubernetes.parse import Container, PodSpec
-from rules.model import FileKind, Finding, Fix, Options, Rule, Severity
+from rules.model import FileKind, Finding, Fix, FixAvailability, Options, Rule, Severity
 
 MAY_RUN_AS_ROOT = Rule(
     "UR201",
@@ -95,7 +95,8 @@ ROOT_GROUP = Rule(
     "The process keeps group 0 (root)",
     "`runAsGroup: 0` / `fsGroup: 0`, or a runAsUser without runAsGroup (the primary group "
     "then stays 0), give the process root's group and the files that group can write.",
-    no_fix_reason="Which group the process needs is the author's choice; nothing is insecure enough to guess.",
+    FixAvailability.NEVER,
+    "Which group the process needs is the author's choice; nothing is insecure enough to guess.",
 )
 SECCOMP = Rule(
     "UR209",
@@ -123,7 +124,8 @@ READ_ONLY_ROOT_FS = Rule(
     "The root filesystem is writable",
     "`readOnlyRootFilesystem: true` stops an intruder from changing binaries in the container; "
     "it is hardening beyond the restricted standard.",
-    no_fix_reason="Most applications need writable volumes (e.g. /tmp) first; only the author knows which.",
+    FixAvailability.NEVER,
+    "Most applications need writable volumes (e.g. /tmp) first; only the author knows which.",
 )
 
 RULES: tuple[Rule, ...] = (
