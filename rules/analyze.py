@@ -7,7 +7,7 @@ import re
 from dataclasses import replace
 
 from rules.dockerfile import checks as dockerfile_checks
-from rules.kubernetes import checks as kubernetes_checks
+from rules.kubernetes import family as kubernetes_family
 from rules.kubernetes.nodes import first_line, last_line, shared_nodes
 from rules.kubernetes.parse import YAML_ONLY_BREAKS, ManifestError, load_documents, looks_like_template, pod_specs
 from rules.fixes import reconcile
@@ -83,7 +83,7 @@ def _manifest_findings(path: str, text: str, options: Options) -> list[Finding]:
             return [skipped(path, _TEMPLATE)]
     # Aliases need an anchor (&) and a reference (*); without both no node is shared.
     shared = shared_nodes(list(documents)) if "&" in text and "*" in text else frozenset()
-    findings = kubernetes_checks.check(path, pods, lines, options, shared)
+    findings = kubernetes_family.check(path, pods, lines, options, shared)
     if any(char in text for char in YAML_ONLY_BREAKS):
         # A node after such a break sits at one column for YAML and another for an editor:
         # an inserted block could land at the wrong depth, so no edit is offered.

@@ -36,6 +36,13 @@ class FixAvailability(enum.Enum):
     NEVER = "never"  # no finding carries a fix; the rule's fix_reason says why
 
 
+class Variant(enum.Enum):
+    """Base of each rule's variants: which of its cases a finding is, so callers need not read messages.
+
+    A rule module defines its own subclass (`class Ur206(Variant): ADDS_DANGEROUS = ...`).
+    """
+
+
 @dataclass(frozen=True)
 class Rule:
     """One check: a stable ID plus the text a user reads about it."""
@@ -58,6 +65,35 @@ class Rule:
     def docs_path(self) -> str:
         """Path of the rule's docs page, relative to the repository root."""
         return f"rules/docs/{self.id}.md"
+
+    def finding(
+        self,
+        path: str,
+        line: int,
+        message: str,
+        *,
+        end_line: int | None = None,
+        fix: Fix | None = None,
+        subject: str = "",
+        severity: Severity | None = None,
+        variant: Variant | None = None,
+        workload: str | None = None,
+        container: str | None = None,
+    ) -> Finding:
+        """A finding of this rule at `line` (through `end_line`), at the rule's severity unless given."""
+        return Finding(
+            self.id,
+            severity or self.severity,
+            path,
+            line,
+            line if end_line is None else end_line,
+            message,
+            fix,
+            subject,
+            variant,
+            workload,
+            container,
+        )
 
 
 @dataclass(frozen=True)
@@ -95,6 +131,10 @@ class Finding:
     # What the finding is about ("stage 'runtime'", "container 'app' in Deployment/web"),
     # so that plan.py can group findings that share a fix.
     subject: str = ""
+    # Structured facts for callers that must not parse the message (none of them is in the JSON):
+    variant: Variant | None = None  # which case of its rule this is, for rules with several
+    workload: str | None = None  # the Kubernetes object, "Deployment/web"
+    container: str | None = None  # the container's name, for a finding about one container
 
     def to_json(self) -> dict[str, object]:
         """The stable JSON shape documented in DESIGN.md section 3."""
