@@ -1,8 +1,15 @@
-"""The explicit catalogue of every rule, in the order the docs list them."""
+"""The explicit catalogue of every rule, in the order the docs list them: one module per rule ID."""
 
 from __future__ import annotations
 
-from rules.dockerfile import checks as dockerfile_checks
+from rules import ur001_file_skipped
+from rules.dockerfile import (
+    ur101_root_user,
+    ur102_no_user,
+    ur103_non_numeric_user,
+    ur104_sudo_setuid,
+    ur105_privileged_port,
+)
 from rules.kubernetes import (
     ur201_may_run_as_root,
     ur202_run_as_user_zero,
@@ -16,23 +23,17 @@ from rules.kubernetes import (
     ur210_pod_level_container_fields,
     ur211_read_only_root_filesystem,
 )
-from rules.model import FileKind, FixAvailability, Rule, Severity
+from rules.model import Rule
 
-SKIPPED = Rule(
-    "UR001",
-    "file-skipped",
-    FileKind.ANY,
-    Severity.NOTICE,
-    "The file could not be analysed",
-    "A file that is not valid YAML or UTF-8, is binary, too large, a Helm template or an "
-    "alias bomb is skipped with this notice, so a broken file never hides silently.",
-    FixAvailability.NEVER,
-    "Only the author can repair or render the file.",
-)
+SKIPPED = ur001_file_skipped.RULE
 
 RULES: tuple[Rule, ...] = (
     SKIPPED,
-    *dockerfile_checks.RULES,
+    ur101_root_user.RULE,
+    ur102_no_user.RULE,
+    ur103_non_numeric_user.RULE,
+    ur104_sudo_setuid.RULE,
+    ur105_privileged_port.RULE,
     ur201_may_run_as_root.RULE,
     ur202_run_as_user_zero.RULE,
     ur203_run_as_non_root_conflict.RULE,

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
+
 import pytest
 from rule_cases import CASES, Case
 from validation import assert_valid_after_fix
 
 from rules.analyze import analyze
+from rules.dockerfile import family as dockerfile_family
 from rules.fixes import apply
-from rules.model import FixAvailability, Rule, Severity
-from rules.registry import RULES
+from rules.kubernetes import family as kubernetes_family
+from rules.model import FileKind, FixAvailability, Rule, Severity, Variant
+from rules.registry import RULES, by_id
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
@@ -85,3 +90,49 @@ def test_every_error_finding_in_the_cases_carries_a_fix() -> None:
     ]
     assert missing == []
 
+
+def _module_of(rule: Rule) -> ModuleType:
+    """The one module a rule lives in, found from its ID and name alone."""
+    family = {FileKind.DOCKERFILE: "rules.dockerfile.", FileKind.KUBERNETES: "rules.kubernetes.", FileKind.ANY: "rules."}
+    short = rule.name.removeprefix("k8s-").removeprefix("dockerfile-").replace("-", "_")
+    return importlib.import_module(f"{family[rule.kind]}{rule.id.lower()}_{short}")
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_every_rule_lives_in_a_module_named_after_it(rule: Rule) -> None:
+    module = _module_of(rule)
+    assert module.RULE is rule
+    assert (module.__doc__ or "").startswith(f"{rule.id} {rule.name}: ")
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_message_templates_cover_exactly_the_rule_variants(rule: Rule) -> None:
+    module = _module_of(rule)
+    variants = [item for item in vars(module).values() if isinstance(item, type) and issubclass(item, Variant) and item is not Variant]
+    messages = getattr(module, "MESSAGES", None)
+    if messages is None:
+        assert not variants, f"{rule.id} has variants but no MESSAGES keyed by them"
+        assert isinstance(getattr(module, "MESSAGE", None), str), f"{rule.id} keeps its message template in MESSAGE"
+        return
+    assert len(variants) == 1
+    assert set(messages) == set(variants[0]), f"{rule.id}: one template per variant"
+
+
+def test_the_families_run_every_rule_of_their_kind() -> None:
+    ran = {check.__module__ for check in (*kubernetes_family.POD_CHECKS, *kubernetes_family.CONTAINER_CHECKS, *dockerfile_family.CHECKS)}
+    expected = {_module_of(rule).__name__ for rule in RULES if rule.kind is not FileKind.ANY}
+    assert ran == expected
+
+
+def test_rule_finding_fills_in_the_rule() -> None:
+    finding = by_id()["UR105"].finding("Dockerfile", 3, "text", subject="stage 1")
+    assert (finding.rule, finding.severity, finding.line, finding.end_line, finding.fix) == ("UR105", Severity.WARNING, 3, 3, None)
+    assert finding.to_json()["message"] == "text"
+    assert by_id()["UR201"].finding("p.yaml", 2, "m", end_line=4, severity=Severity.NOTICE).severity is Severity.NOTICE
+
+
+def test_a_fix_reason_is_required_exactly_when_fixes_are_not_always_offered() -> None:
+    with pytest.raises(ValueError):
+        Rule("UR999", "x", FileKind.ANY, Severity.NOTICE, "t", "w", FixAvailability.NEVER)
+    with pytest.raises(ValueError):
+        Rule("UR999", "x", FileKind.ANY, Severity.NOTICE, "t", "w", fix_reason="why")
