@@ -43,6 +43,12 @@ def test_fixes_of_case_leave_no_error(case: Case) -> None:
     assert_valid_after_fix(case.path, case.text, fixed)
 
 
+def test_cases_are_grouped_by_rule_in_registry_order() -> None:
+    """One block per rule, so a rule's whole spec reads in one place (no appendix)."""
+    blocks = [case.rule for index, case in enumerate(CASES) if index == 0 or CASES[index - 1].rule != case.rule]
+    assert blocks == [rule.id for rule in RULES]
+
+
 def test_rule_ids_are_unique_and_well_formed() -> None:
     ids = [rule.id for rule in RULES]
     assert len(ids) == len(set(ids))
