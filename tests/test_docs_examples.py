@@ -8,7 +8,7 @@ fenced block under "## Fix"), that is exactly what applying the Bad example's fi
 and the example under "## Suppress" is silenced by its suppression comment or annotation
 alone. Good and fixed manifests must pass the Kubernetes API schema. The index in
 rules/docs/README.md lists every rule as the registry describes it (fix availability
-included).
+included), and each page's "Why" begins with the registry's one-line why.
 """
 
 from __future__ import annotations
@@ -158,6 +158,13 @@ def test_page_states_the_registry_facts(rule: Rule) -> None:
         assert re.search(r"\bno (?:automatic )?fix\b", fix_section), (
             f"{rule.docs_path}: {rule.id} has a fix only sometimes ({rule.fix_reason}); the Fix section should say when not"
         )
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.id)
+def test_why_begins_with_the_registry_why(rule: Rule) -> None:
+    """The catalogue's one-line why (shown in SARIF and review comments) opens the page's Why."""
+    why = " ".join(page(rule).sections["Why"].split())
+    assert why.startswith(" ".join(rule.why.split())), f"{rule.docs_path}: the Why section must begin with: {rule.why}"
 
 
 @pytest.mark.parametrize("rule", CHECKED, ids=lambda rule: rule.id)
