@@ -13,10 +13,15 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from random import Random
+
+from rules.analyze import analyze_bytes, file_kind
+from rules.model import Finding, Options
+from rules.registry import SKIPPED
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real-world"
@@ -29,13 +34,11 @@ TARGET_MB_PER_S = 1.0
 TARGET_RATIO = 20.0
 TARGET_RSS_MB = 300.0
 
-# What `unroot check DIR` reads when it walks a directory (mirrors bot/cli.py and rules/analyze.py).
-_DOCKERFILE = re.compile(r"^(?:(?:docker|container)file(?:\..+)?|.+\.(?:docker|container)file)$", re.IGNORECASE)
-_MANIFEST = re.compile(r"\.(?:ya?ml|json)$", re.IGNORECASE)
+# The directories `unroot check DIR` does not walk into (mirrors bot/cli.py); which files it
+# reads there is rules.analyze.file_kind's decision.
 _SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "__pycache__", ".tox"}
 # Findings that mean "this container runs (or may run) as root".
 ROOT_RULES = frozenset({"UR201", "UR202", "UR203"})
-_SUBJECT = re.compile(r"container '(?P<container>[^']*)' in (?P<label>[A-Za-z]+/[a-z0-9-]+)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -145,7 +148,7 @@ def analysed_files(root: Path) -> list[Path]:
         subdirs[:] = sorted(d for d in subdirs if d not in _SKIP_DIRS)
         for name in sorted(files):
             candidate = Path(directory) / name
-            if (_MANIFEST.search(name) or _DOCKERFILE.match(name)) and not candidate.is_symlink():
+            if file_kind(name) is not None and not candidate.is_symlink():
                 found.append(candidate)
     return found
 
@@ -847,22 +850,42 @@ def save_smallest_failure(crashing: list[tuple[Path, str]]) -> Path | None:
     return target
 
 
-def check_expectations(input_set: InputSet, findings: list[dict[str, object]]) -> list[str]:
+def analyse_in_process(input_set: InputSet, max_bytes: int) -> dict[str, list[Finding]]:
+    """Each file's findings as this process's analyser gives them (structured: workload, container),
+    keyed by the path relative to the set's root. Not timed: only the CLI runs are measured."""
+    options = Options(max_bytes=max_bytes)
+    return {
+        path.relative_to(input_set.root).as_posix(): analyze_bytes(path.as_posix(), path.read_bytes(), options)
+        for path in analysed_files(input_set.root)
+    }
+
+
+def differences(cli_findings: list[dict[str, object]], analysed: dict[str, list[Finding]]) -> list[str]:
+    """Where the measured CLI run's JSON and the in-process analysis disagree (they must not)."""
+    cli = Counter(json.dumps(finding, sort_keys=True) for finding in cli_findings)
+    mine = Counter(json.dumps(f.to_json(), sort_keys=True) for found in analysed.values() for f in found)
+    if cli == mine:
+        return []
+    only_cli, only_mine = cli - mine, mine - cli
+    example = next(iter(only_cli or only_mine))
+    return [
+        f"the CLI's findings differ from the same analysis in-process: {sum(only_cli.values())} only in the CLI's, "
+        f"{sum(only_mine.values())} only in-process, e.g. {example[:300]}"
+    ]
+
+
+def check_expectations(input_set: InputSet, analysed: dict[str, list[Finding]]) -> list[str]:
     """Disagreements between unroot's findings and what the generator built."""
-    prefix = input_set.root.as_posix().rstrip("/") + "/"
     by_subject: dict[tuple[str, str, str], set[tuple[str, str]]] = {}
     skipped: list[str] = []
-    for finding in findings:
-        path = str(finding.get("path", ""))
-        relative = path.removeprefix(prefix)
-        rule = str(finding.get("rule", ""))
-        if rule == "UR001":
-            skipped.append(f"{relative}: {finding.get('message')}")
-            continue
-        match = _SUBJECT.search(str(finding.get("message", "")))
-        if match:
-            key = (relative, match["label"], match["container"])
-            by_subject.setdefault(key, set()).add((rule, str(finding.get("severity", ""))))
+    for relative, found in analysed.items():
+        for finding in found:
+            if finding.rule == SKIPPED.id:
+                skipped.append(f"{relative}: {finding.message}")
+                continue
+            if finding.workload is not None and finding.container is not None:
+                key = (relative, finding.workload, finding.container)
+                by_subject.setdefault(key, set()).add((finding.rule, finding.severity.value))
     problems = [f"skipped a generated file: {line}" for line in skipped]
     missed = [e for e in input_set.expectations if e.root and not ROOT_RULES & {r for r, _ in by_subject.get((e.path, e.label, e.container), set())}]
     false_root = [e for e in input_set.expectations if not e.root and ROOT_RULES & {r for r, _ in by_subject.get((e.path, e.label, e.container), set())}]
@@ -1159,7 +1182,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if saved is not None:
                     problems.append(f"{input_set.name}: smallest failing file saved as {saved}")
             elif input_set.expectations:
-                problems.extend(f"{input_set.name}: {p}" for p in check_expectations(input_set, result.findings))
+                # Judged on structured findings, not on message text: the CLI's JSON has no
+                # container or workload field, so the same analysis runs here, and must agree.
+                analysed = analyse_in_process(input_set, args.max_bytes)
+                problems.extend(f"{input_set.name}: {p}" for p in differences(result.findings, analysed))
+                problems.extend(f"{input_set.name}: {p}" for p in check_expectations(input_set, analysed))
             if with_checkov and checkov_base:
                 print(f"[{input_set.name}] checkov ...", flush=True)
                 row.checkov = run_checkov(checkov_base, input_set, args.checkov_timeout, workdir)

@@ -6,13 +6,13 @@ import posixpath
 import re
 from dataclasses import replace
 
-from rules.dockerfile import checks as dockerfile_checks
-from rules.kubernetes import checks as kubernetes_checks
+from rules.dockerfile import family as dockerfile_family
+from rules.fixes import reconcile
+from rules.kubernetes import family as kubernetes_family
 from rules.kubernetes.nodes import first_line, last_line, shared_nodes
 from rules.kubernetes.parse import YAML_ONLY_BREAKS, ManifestError, load_documents, looks_like_template, pod_specs
-from rules.fixes import reconcile
 from rules.model import FileKind, Finding, Fix, Options
-from rules.registry import SKIPPED
+from rules.ur001_file_skipped import skipped as skipped  # UR001's notice, re-exported: callers reach it here
 
 _DOCKERFILE = re.compile(r"^(?:(?:docker|container)file(?:\..+)?|.+\.(?:docker|container)file)$", re.IGNORECASE)
 _MANIFEST = re.compile(r"\.(?:ya?ml|json)$", re.IGNORECASE)
@@ -32,11 +32,6 @@ def file_kind(path: str) -> FileKind | None:
     if _MANIFEST.search(name):
         return FileKind.KUBERNETES
     return None
-
-
-def skipped(path: str, reason: str) -> Finding:
-    """The one-line notice for a file that could not be analysed."""
-    return Finding(SKIPPED.id, SKIPPED.severity, path, 1, 1, f"Skipped: {reason}.", None, path)
 
 
 def decode(path: str, data: bytes, options: Options) -> str | Finding:
@@ -83,7 +78,7 @@ def _manifest_findings(path: str, text: str, options: Options) -> list[Finding]:
             return [skipped(path, _TEMPLATE)]
     # Aliases need an anchor (&) and a reference (*); without both no node is shared.
     shared = shared_nodes(list(documents)) if "&" in text and "*" in text else frozenset()
-    findings = kubernetes_checks.check(path, pods, lines, options, shared)
+    findings = kubernetes_family.check(path, pods, lines, options, shared)
     if any(char in text for char in YAML_ONLY_BREAKS):
         # A node after such a break sits at one column for YAML and another for an editor:
         # an inserted block could land at the wrong depth, so no edit is offered.
@@ -104,7 +99,7 @@ def analyze(path: str, text: str, options: Options | None = None) -> list[Findin
     if text.startswith(_BOM):
         text = text[1:]
     if kind is FileKind.DOCKERFILE:
-        findings = dockerfile_checks.analyze(path, text, options)
+        findings = dockerfile_family.analyze(path, text, options)
     elif kind is FileKind.KUBERNETES:
         findings = _manifest_findings(path, text, options)
     else:

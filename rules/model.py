@@ -27,6 +27,22 @@ class FileKind(enum.Enum):
     ANY = "any"
 
 
+class FixAvailability(enum.Enum):
+    """Whether `unroot fix` repairs a rule's findings (ruff's FixAvailability)."""
+
+    # Every finding carries a fix, short of files no edit can be trusted on (aliases, odd line breaks).
+    ALWAYS = "always"
+    SOMETIMES = "sometimes"  # only some cases have a safe edit; the rule's fix_reason says which
+    NEVER = "never"  # no finding carries a fix; the rule's fix_reason says why
+
+
+class Variant(enum.Enum):
+    """Base of each rule's variants: which of its cases a finding is, so callers need not read messages.
+
+    A rule module defines its own subclass (`class Ur206(Variant): ADDS_DANGEROUS = ...`).
+    """
+
+
 @dataclass(frozen=True)
 class Rule:
     """One check: a stable ID plus the text a user reads about it."""
@@ -37,13 +53,47 @@ class Rule:
     severity: Severity
     title: str
     why: str
-    # Rules that never produce a fix say why, so the catalogue test can insist on one or the other.
-    no_fix_reason: str | None = None
+    fix_availability: FixAvailability = FixAvailability.ALWAYS
+    # Why the fix is not always there; the catalogue test insists on one exactly when it is not.
+    fix_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.fix_availability is FixAvailability.ALWAYS) != (self.fix_reason is None):
+            raise ValueError(f"{self.id}: a fix_reason is needed exactly when fixes are not always offered")
 
     @property
     def docs_path(self) -> str:
         """Path of the rule's docs page, relative to the repository root."""
         return f"rules/docs/{self.id}.md"
+
+    def finding(
+        self,
+        path: str,
+        line: int,
+        message: str,
+        *,
+        end_line: int | None = None,
+        fix: Fix | None = None,
+        subject: str = "",
+        severity: Severity | None = None,
+        variant: Variant | None = None,
+        workload: str | None = None,
+        container: str | None = None,
+    ) -> Finding:
+        """A finding of this rule at `line` (through `end_line`), at the rule's severity unless given."""
+        return Finding(
+            self.id,
+            severity or self.severity,
+            path,
+            line,
+            line if end_line is None else end_line,
+            message,
+            fix,
+            subject,
+            variant,
+            workload,
+            container,
+        )
 
 
 @dataclass(frozen=True)
@@ -81,6 +131,10 @@ class Finding:
     # What the finding is about ("stage 'runtime'", "container 'app' in Deployment/web"),
     # so that plan.py can group findings that share a fix.
     subject: str = ""
+    # Structured facts for callers that must not parse the message (none of them is in the JSON):
+    variant: Variant | None = None  # which case of its rule this is, for rules with several
+    workload: str | None = None  # the Kubernetes object, "Deployment/web"
+    container: str | None = None  # the container's name, for a finding about one container
 
     def to_json(self) -> dict[str, object]:
         """The stable JSON shape documented in DESIGN.md section 3."""

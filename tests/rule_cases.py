@@ -41,7 +41,12 @@ RESTRICTED_CONTAINER = (
 )
 RESTRICTED_POD = "    runAsNonRoot: true\n    seccompProfile:\n      type: RuntimeDefault\n"
 
+# Grouped by rule, in registry order (test_rules checks it): a rule's spec is one block.
 CASES: tuple[Case, ...] = (
+    # UR001: files that cannot be analysed.
+    Case("UR001", "chart/templates/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n{{- range .Values.containers }}\n      - name: {{ .name }}\n{{- end }}\n", True, 1, "notice"),
+    Case("UR001", "broken.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n", True, 1),
+    Case("UR001", "ok.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD), False),
     # UR101: final stage runs as root.
     Case("UR101", "Dockerfile", "FROM debian:12\nUSER root\nCMD [\"sh\"]\n", True, 2, "error"),
     Case("UR101", "Dockerfile", "FROM debian:12\nuser 0:0\nCMD [\"sh\"]\n", True, 2),
@@ -71,6 +76,8 @@ CASES: tuple[Case, ...] = (
     Case("UR103", "Dockerfile", "FROM gcr.io/distroless/static:nonroot\nCOPY app /app\n", True),
     Case("UR103", "Dockerfile", "FROM node:20\nUSER 1000:1000\n", False),
     Case("UR103", "Dockerfile", "FROM debian\nUSER $APP_UID\n", False),
+    # A name whose number nothing tells: the finding has no fix.
+    Case("UR103", "Dockerfile", "FROM debian:12\nRUN useradd --system app\nUSER app\nCMD [\"app\"]\n", True, 3),
     # UR104: sudo and setuid.
     Case("UR104", "Dockerfile", "FROM debian\nRUN apt-get update && apt-get install -y sudo curl\nUSER 1000\n", True, 2),
     Case("UR104", "Dockerfile", "FROM debian\nRUN sudo apt-get update\nUSER 1000\n", True, 2),
@@ -93,10 +100,14 @@ CASES: tuple[Case, ...] = (
     Case("UR201", "pod.yaml", pod("      runAsUser: 1000\n" + RESTRICTED_CONTAINER), True, 8, "warning"),
     Case("UR201", "pod.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD), False),
     Case("UR201", "pod.yaml", pod(RESTRICTED_CONTAINER, extra_spec="  hostUsers: false\n"), False),
+    # runAsNonRoot: false is an error only where a container may really run as root.
+    Case("UR201", "pod.yaml", pod("      runAsUser: 1\n      runAsNonRoot: false\n" + RESTRICTED_CONTAINER, "    seccompProfile: {type: RuntimeDefault}\n"), True, 13, "warning"),
+    Case("UR201", "pod.yaml", pod("      runAsNonRoot: true\n" + RESTRICTED_CONTAINER, "    runAsNonRoot: false\n    seccompProfile: {type: RuntimeDefault}\n"), True, 7, "warning"),
     # UR202: runAsUser 0.
     Case("UR202", "pod.yaml", pod("      runAsUser: 0\n" + RESTRICTED_CONTAINER, RESTRICTED_POD), True, 14),
-    Case("UR202", "pod.yaml", pod("      runAsUser: 1000\n" + RESTRICTED_CONTAINER, "    runAsUser: 0\n" + RESTRICTED_POD), True, 7),
     Case("UR202", "pod.yaml", pod("      runAsUser: 1000\n" + RESTRICTED_CONTAINER, RESTRICTED_POD), False),
+    # A pod-level 0 that every container overrides still breaks the standard, as a warning.
+    Case("UR202", "pod.yaml", pod("      runAsUser: 1000\n" + RESTRICTED_CONTAINER, "    runAsUser: 0\n" + RESTRICTED_POD), True, 7, "warning"),
     # UR203: runAsNonRoot with UID 0.
     Case("UR203", "pod.yaml", pod("      runAsUser: 0\n" + RESTRICTED_CONTAINER, RESTRICTED_POD), True, 14),
     Case("UR203", "pod.yaml", pod("      runAsUser: 0\n" + RESTRICTED_CONTAINER), False),
@@ -132,15 +143,4 @@ CASES: tuple[Case, ...] = (
     # UR211: writable root filesystem.
     Case("UR211", "pod.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD), True, 12, "notice"),
     Case("UR211", "pod.yaml", pod("      readOnlyRootFilesystem: true\n" + RESTRICTED_CONTAINER, RESTRICTED_POD), False),
-    # UR001: files that cannot be analysed.
-    Case("UR001", "chart/templates/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n{{- range .Values.containers }}\n      - name: {{ .name }}\n{{- end }}\n", True, 1, "notice"),
-    Case("UR001", "broken.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n", True, 1),
-    Case("UR001", "ok.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD), False),
-)
-
-CASES += (
-    # runAsNonRoot: false is an error only where a container may really run as root.
-    Case("UR201", "pod.yaml", pod("      runAsUser: 1\n      runAsNonRoot: false\n" + RESTRICTED_CONTAINER, "    seccompProfile: {type: RuntimeDefault}\n"), True, 13, "warning"),
-    Case("UR201", "pod.yaml", pod("      runAsNonRoot: true\n" + RESTRICTED_CONTAINER, "    runAsNonRoot: false\n    seccompProfile: {type: RuntimeDefault}\n"), True, 7, "warning"),
-    Case("UR202", "pod.yaml", pod("      runAsUser: 1000\n" + RESTRICTED_CONTAINER, "    runAsUser: 0\n" + RESTRICTED_POD), True, 7, "warning"),
 )

@@ -6,6 +6,7 @@ import pytest
 
 from rules.analyze import analyze
 from rules.dockerfile.parse import parse
+from rules.dockerfile.ur103_non_numeric_user import Ur103
 from rules.fixes import apply
 from rules.model import Severity
 
@@ -133,3 +134,11 @@ def test_crlf_dockerfile_fix_keeps_crlf() -> None:
 def test_messages_name_the_stage() -> None:
     (finding,) = [f for f in analyze("Dockerfile", "FROM debian AS runtime\nUSER root\n") if f.rule == "UR101"]
     assert "stage 'runtime'" in finding.message
+
+
+def test_non_numeric_user_findings_say_where_the_name_comes_from() -> None:
+    from_user = [f for f in analyze("Dockerfile", "FROM node:20\nUSER node\n") if f.rule == "UR103"]
+    from_base = [f for f in analyze("Dockerfile", "FROM gcr.io/distroless/static:nonroot\n") if f.rule == "UR103"]
+    assert [f.variant for f in from_user] == [Ur103.USER]
+    assert [f.variant for f in from_base] == [Ur103.BASE_IMAGE]
+    assert from_user[0].workload is None and from_user[0].container is None  # Kubernetes fields only

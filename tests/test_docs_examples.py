@@ -7,7 +7,8 @@ it is shown as the way to write it). When the page shows the result of `unroot f
 fenced block under "## Fix"), that is exactly what applying the Bad example's fixes gives,
 and the example under "## Suppress" is silenced by its suppression comment or annotation
 alone. Good and fixed manifests must pass the Kubernetes API schema. The index in
-rules/docs/README.md lists every rule as the registry describes it.
+rules/docs/README.md lists every rule as the registry describes it (fix availability
+included), and each page's "Why" begins with the registry's one-line why.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ruamel.yaml import YAML
 
 from rules.analyze import analyze
 from rules.fixes import apply
-from rules.model import Finding, Rule, Severity
+from rules.model import Finding, FixAvailability, Rule, Severity
 from rules.registry import RULES, SKIPPED
 
 DOCS = Path(__file__).resolve().parent.parent / "rules" / "docs"
@@ -148,10 +149,22 @@ def test_page_states_the_registry_facts(rule: Rule) -> None:
     assert re.search(rf"\b{rule.severity.value}\b", parsed.sections["Severity"]), (
         f"{rule.docs_path}: the Severity section never names the rule's severity, {rule.severity.value}"
     )
-    if rule.no_fix_reason is not None:
-        assert "no automatic fix" in parsed.sections["Fix"].lower(), (
-            f"{rule.docs_path}: {rule.id} has no fix ({rule.no_fix_reason}), and the Fix section should say so"
+    fix_section = parsed.sections["Fix"].lower()
+    if rule.fix_availability is FixAvailability.NEVER:
+        assert "no automatic fix" in fix_section, (
+            f"{rule.docs_path}: {rule.id} has no fix ({rule.fix_reason}), and the Fix section should say so"
         )
+    elif rule.fix_availability is FixAvailability.SOMETIMES:
+        assert re.search(r"\bno (?:automatic )?fix\b", fix_section), (
+            f"{rule.docs_path}: {rule.id} has a fix only sometimes ({rule.fix_reason}); the Fix section should say when not"
+        )
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.id)
+def test_why_begins_with_the_registry_why(rule: Rule) -> None:
+    """The catalogue's one-line why (shown in SARIF and review comments) opens the page's Why."""
+    why = " ".join(page(rule).sections["Why"].split())
+    assert why.startswith(" ".join(rule.why.split())), f"{rule.docs_path}: the Why section must begin with: {rule.why}"
 
 
 @pytest.mark.parametrize("rule", CHECKED, ids=lambda rule: rule.id)
@@ -262,7 +275,7 @@ def test_index_lists_every_rule_as_the_registry_does() -> None:
         assert name == f"`{rule.name}`"
         assert title == rule.title
         assert severity == rule.severity.value
-        assert fix == ("no" if rule.no_fix_reason else "yes")
+        assert fix == rule.fix_availability.value
 
 
 def test_no_stray_pages() -> None:

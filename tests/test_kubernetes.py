@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 
 from rules.analyze import analyze
+from rules.kubernetes.ur202_run_as_user_zero import Ur202
+from rules.kubernetes.ur206_capabilities import Ur206
+from rules.kubernetes.ur207_host_namespaces import Ur207
 from rules.model import Severity
 
 CONTAINER = "      containers:\n      - name: app\n        image: x\n"
@@ -187,3 +190,25 @@ def test_multi_document_positions_are_per_file() -> None:
     )
     (finding,) = [f for f in analyze("m.yaml", text) if f.rule == "UR204"]
     assert finding.line == 12
+
+
+def test_findings_carry_their_variant_workload_and_container() -> None:
+    # Callers (tools/corpus_check.py, bench/analysis.py) read these fields, never the message.
+    text = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n"
+        "      hostPID: true\n"
+        "      initContainers:\n      - name: setup\n        image: x\n"
+        "        securityContext: {capabilities: {add: [SYS_ADMIN, CHOWN], drop: [all]}}\n"
+        "      containers:\n      - name: app\n        image: x\n"
+    )
+    found = {(f.rule, f.variant, f.workload, f.container) for f in analyze("m.yaml", text)}
+    assert ("UR207", Ur207.HOST_PID, "Deployment/web", None) in found
+    assert ("UR206", Ur206.ADDS_DANGEROUS, "Deployment/web", "setup") in found
+    assert ("UR206", Ur206.DROP_MISSING_ALL, "Deployment/web", "setup") in found
+    assert not any(rule == "UR206" and variant is Ur206.ADDS_BASELINE for rule, variant, _, _ in found)  # dangerous wins
+
+
+def test_pod_level_findings_name_the_workload_but_no_container() -> None:
+    text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: {runAsUser: 0}\n  containers:\n  - {name: app, image: x}\n"
+    pod_level = [f for f in analyze("m.yaml", text) if f.rule == "UR202"]
+    assert [(f.variant, f.workload, f.container) for f in pod_level] == [(Ur202.POD, "Pod/p", None)]

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
+
 import pytest
 from rule_cases import CASES, Case
 from validation import assert_valid_after_fix
 
 from rules.analyze import analyze
+from rules.dockerfile import family as dockerfile_family
 from rules.fixes import apply
-from rules.model import Rule, Severity
+from rules.kubernetes import family as kubernetes_family
+from rules.model import FileKind, FixAvailability, Rule, Severity, Variant
 from rules.registry import RULES, by_id
 
 
@@ -38,6 +43,12 @@ def test_fixes_of_case_leave_no_error(case: Case) -> None:
     assert_valid_after_fix(case.path, case.text, fixed)
 
 
+def test_cases_are_grouped_by_rule_in_registry_order() -> None:
+    """One block per rule, so a rule's whole spec reads in one place (no appendix)."""
+    blocks = [case.rule for index, case in enumerate(CASES) if index == 0 or CASES[index - 1].rule != case.rule]
+    assert blocks == [rule.id for rule in RULES]
+
+
 def test_rule_ids_are_unique_and_well_formed() -> None:
     ids = [rule.id for rule in RULES]
     assert len(ids) == len(set(ids))
@@ -52,20 +63,28 @@ def test_every_rule_has_firing_and_quiet_cases(rule: Rule) -> None:
     assert any(not c.fires for c in cases), "no case where the rule stays quiet"
 
 
-@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
-def test_every_rule_fixes_or_says_why_not(rule: Rule) -> None:
-    rule_id = rule.id
-    reason = by_id()[rule_id].no_fix_reason
-    fixed_somewhere = any(
+def _fixed_and_unfixed(rule: Rule) -> tuple[bool, bool]:
+    """Whether the rule's firing cases give a finding of it with a fix, and one without."""
+    fixes = [
         f.fix is not None
         for case in CASES
-        if case.rule == rule_id and case.fires
+        if case.rule == rule.id and case.fires
         for f in analyze(case.path, case.text)
-        if f.rule == rule_id
-    )
-    assert fixed_somewhere or reason, f"{rule_id} has neither a fix nor a reason for none"
-    if reason:
-        assert not fixed_somewhere, f"{rule_id} says it has no fix but produced one"
+        if f.rule == rule.id
+    ]
+    return any(fixes), not all(fixes)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_every_rule_fixes_as_its_fix_availability_says(rule: Rule) -> None:
+    fixed, unfixed = _fixed_and_unfixed(rule)
+    if rule.fix_availability is FixAvailability.ALWAYS:
+        assert fixed and not unfixed, f"{rule.id} says it always has a fix, but a case fires without one"
+    elif rule.fix_availability is FixAvailability.SOMETIMES:
+        assert fixed and unfixed, f"{rule.id} sometimes has a fix: its cases must show a finding with one and one without"
+    else:
+        assert not fixed, f"{rule.id} says it has no fix ({rule.fix_reason}) but produced one"
+    assert (rule.fix_reason is None) == (rule.fix_availability is FixAvailability.ALWAYS)
 
 
 def test_every_error_finding_in_the_cases_carries_a_fix() -> None:
@@ -76,3 +95,50 @@ def test_every_error_finding_in_the_cases_carries_a_fix() -> None:
         if f.severity is Severity.ERROR and f.fix is None
     ]
     assert missing == []
+
+
+def _module_of(rule: Rule) -> ModuleType:
+    """The one module a rule lives in, found from its ID and name alone."""
+    family = {FileKind.DOCKERFILE: "rules.dockerfile.", FileKind.KUBERNETES: "rules.kubernetes.", FileKind.ANY: "rules."}
+    short = rule.name.removeprefix("k8s-").removeprefix("dockerfile-").replace("-", "_")
+    return importlib.import_module(f"{family[rule.kind]}{rule.id.lower()}_{short}")
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_every_rule_lives_in_a_module_named_after_it(rule: Rule) -> None:
+    module = _module_of(rule)
+    assert module.RULE is rule
+    assert (module.__doc__ or "").startswith(f"{rule.id} {rule.name}: ")
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_message_templates_cover_exactly_the_rule_variants(rule: Rule) -> None:
+    module = _module_of(rule)
+    variants = [item for item in vars(module).values() if isinstance(item, type) and issubclass(item, Variant) and item is not Variant]
+    messages = getattr(module, "MESSAGES", None)
+    if messages is None:
+        assert not variants, f"{rule.id} has variants but no MESSAGES keyed by them"
+        assert isinstance(getattr(module, "MESSAGE", None), str), f"{rule.id} keeps its message template in MESSAGE"
+        return
+    assert len(variants) == 1
+    assert set(messages) == set(variants[0]), f"{rule.id}: one template per variant"
+
+
+def test_the_families_run_every_rule_of_their_kind() -> None:
+    ran = {check.__module__ for check in (*kubernetes_family.POD_CHECKS, *kubernetes_family.CONTAINER_CHECKS, *dockerfile_family.CHECKS)}
+    expected = {_module_of(rule).__name__ for rule in RULES if rule.kind is not FileKind.ANY}
+    assert ran == expected
+
+
+def test_rule_finding_fills_in_the_rule() -> None:
+    finding = by_id()["UR105"].finding("Dockerfile", 3, "text", subject="stage 1")
+    assert (finding.rule, finding.severity, finding.line, finding.end_line, finding.fix) == ("UR105", Severity.WARNING, 3, 3, None)
+    assert finding.to_json()["message"] == "text"
+    assert by_id()["UR201"].finding("p.yaml", 2, "m", end_line=4, severity=Severity.NOTICE).severity is Severity.NOTICE
+
+
+def test_a_fix_reason_is_required_exactly_when_fixes_are_not_always_offered() -> None:
+    with pytest.raises(ValueError):
+        Rule("UR999", "x", FileKind.ANY, Severity.NOTICE, "t", "w", FixAvailability.NEVER)
+    with pytest.raises(ValueError):
+        Rule("UR999", "x", FileKind.ANY, Severity.NOTICE, "t", "w", fix_reason="why")

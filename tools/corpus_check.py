@@ -17,19 +17,30 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from rules.analyze import analyze_bytes, file_kind
 from rules.kubernetes.parse import ManifestError, load_documents, pod_specs
-from rules.model import FileKind, Finding, Severity
+from rules.kubernetes.ur206_capabilities import Ur206
+from rules.kubernetes.ur207_host_namespaces import Ur207
+from rules.model import FileKind, Finding, Severity, Variant
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 LABEL_COLUMNS = ("source", "path", "object", "upstream_check", "expected", "note")
 SOURCE_ORDER = ("psa", "polaris", "checkov", "kube-linter", "kube-score", "kubeaudit", "trivy-checks")
 
 ROOT_USER = frozenset({"UR201", "UR202", "UR203"})  # who the process runs as
-ADDS = "adds capabilities"  # UR206 message aspect: a capability is added
-NO_DROP = "does not drop ALL"  # UR206 message aspect: drop lacks exactly 'ALL'
 
-# A finding's subject ends with the object: "container 'a' in Deployment/web",
-# "Deployment/web (pod securityContext)" or just "Pod/x".
-_SUBJECT_OBJECT = re.compile(r"(?:^| in )([^\s/']+/[^\s]+?)(?: \(pod securityContext\))?$")
+
+@dataclass(frozen=True)
+class Aspect:
+    """The cases of a rule an upstream check corresponds to: findings of these variants only."""
+
+    name: str  # how the report names it, e.g. "adds capabilities"
+    variants: frozenset[Variant]
+
+
+ADDS = Aspect("adds capabilities", frozenset({Ur206.ADDS_DANGEROUS, Ur206.ADDS_BASELINE}))  # a capability is added
+NO_DROP = Aspect("does not drop ALL", frozenset({Ur206.DROP_MISSING_ALL}))  # drop lacks exactly 'ALL'
+HOST_PID = Aspect("hostPID", frozenset({Ur207.HOST_PID}))
+HOST_IPC = Aspect("hostIPC", frozenset({Ur207.HOST_IPC}))
+HOST_NETWORK = Aspect("hostNetwork", frozenset({Ur207.HOST_NETWORK}))
 _TRIVY_KEY = re.compile(r"^(?P<framework>[\w-]+)\.(?P<verdict>good|bad)\[(?P<index>\d+)\]$")
 _DOC_SUFFIX = re.compile(r"^(?P<label>.+)#doc(?P<number>\d+)$")
 
@@ -40,13 +51,13 @@ class Mapping:
 
     rules: frozenset[str]
     threshold: Severity
-    aspect: str | None = None  # a text the finding's message must contain (e.g. "hostPID")
+    aspect: Aspect | None = None  # only findings of these variants count (e.g. hostPID)
     category: str = "root"  # "root" (root/privilege) or "hardening"
 
     def describe(self) -> str:
         """E.g. "UR206>=warning[adds capabilities]"."""
         rules = "/".join(sorted(self.rules))
-        aspect = f"[{self.aspect}]" if self.aspect else ""
+        aspect = f"[{self.aspect.name}]" if self.aspect else ""
         return f"{rules}>={self.threshold.value}{aspect}"
 
 
@@ -57,7 +68,7 @@ class NotScored:
     reason: str
 
 
-def _m(rules: str, threshold: Severity, aspect: str | None = None, category: str = "root") -> Mapping:
+def _m(rules: str, threshold: Severity, aspect: Aspect | None = None, category: str = "root") -> Mapping:
     return Mapping(frozenset(rules.split()), threshold, aspect, category)
 
 
@@ -89,18 +100,18 @@ PEER_CHECKS: dict[str, Mapping | NotScored] = {
     "polaris:privilegeEscalationAllowed": _m("UR205", W),
     "polaris:insecureCapabilities": _m("UR206", W, NO_DROP),
     "polaris:dangerousCapabilities": _m("UR206", E, ADDS),
-    "polaris:hostIPCSet": _m("UR207", E, "hostIPC"),
-    "polaris:hostPIDSet": _m("UR207", E, "hostPID"),
-    "polaris:hostNetworkSet": _m("UR207", E, "hostNetwork"),
+    "polaris:hostIPCSet": _m("UR207", E, HOST_IPC),
+    "polaris:hostPIDSet": _m("UR207", E, HOST_PID),
+    "polaris:hostNetworkSet": _m("UR207", E, HOST_NETWORK),
     "polaris:notReadOnlyRootFilesystem": _m("UR211", N, category="hardening"),
     "polaris:linuxHardening": NotScored(
         "passes on any one of seccomp, SELinux, AppArmor or a capability drop; no rule of ours is that disjunction"
     ),
     # bridgecrewio/checkov
     "checkov:CKV_K8S_16": _m("UR204", E),
-    "checkov:CKV_K8S_17": _m("UR207", E, "hostPID"),
-    "checkov:CKV_K8S_18": _m("UR207", E, "hostIPC"),
-    "checkov:CKV_K8S_19": _m("UR207", E, "hostNetwork"),
+    "checkov:CKV_K8S_17": _m("UR207", E, HOST_PID),
+    "checkov:CKV_K8S_18": _m("UR207", E, HOST_IPC),
+    "checkov:CKV_K8S_19": _m("UR207", E, HOST_NETWORK),
     "checkov:CKV_K8S_20": _m("UR205", W),
     "checkov:CKV_K8S_22": _m("UR211", N, category="hardening"),
     "checkov:CKV_K8S_23": _m(ROOT, E),
@@ -121,9 +132,9 @@ PEER_CHECKS: dict[str, Mapping | NotScored] = {
     "kube-linter:privilege-escalation-container": _m("UR205", E),
     "kube-linter:privileged-container": _m("UR204", E),
     "kube-linter:drop-net-raw-capability": _m("UR206", W),
-    "kube-linter:host-ipc": _m("UR207", E, "hostIPC"),
-    "kube-linter:host-pid": _m("UR207", E, "hostPID"),
-    "kube-linter:host-network": _m("UR207", E, "hostNetwork"),
+    "kube-linter:host-ipc": _m("UR207", E, HOST_IPC),
+    "kube-linter:host-pid": _m("UR207", E, HOST_PID),
+    "kube-linter:host-network": _m("UR207", E, HOST_NETWORK),
     "kube-linter:no-read-only-root-fs": _m("UR211", N, category="hardening"),
     "kube-linter:docker-sock": NotScored("hostPath mounts are out of scope"),
     "kube-linter:sensitive-host-mounts": NotScored("hostPath mounts are out of scope"),
@@ -152,9 +163,9 @@ PEER_CHECKS: dict[str, Mapping | NotScored] = {
     "trivy:KSV-0003": _m("UR206", W, NO_DROP),
     "trivy:KSV-0005": _m("UR206", E, ADDS),
     "trivy:KSV-0006": NotScored("docker socket hostPath mount is out of scope"),
-    "trivy:KSV-0008": _m("UR207", E, "hostIPC"),
-    "trivy:KSV-0009": _m("UR207", E, "hostNetwork"),
-    "trivy:KSV-0010": _m("UR207", E, "hostPID"),
+    "trivy:KSV-0008": _m("UR207", E, HOST_IPC),
+    "trivy:KSV-0009": _m("UR207", E, HOST_NETWORK),
+    "trivy:KSV-0010": _m("UR207", E, HOST_PID),
     "trivy:KSV-0012": _m(ROOT, E),
     "trivy:KSV-0014": _m("UR211", N, category="hardening"),
     "trivy:KSV-0017": _m("UR204", E),
@@ -276,12 +287,6 @@ def assertions_for(label: Label) -> tuple[tuple[Assertion, ...], str | None, boo
 # --- attributing findings to labelled objects ---------------------------------------
 
 
-def subject_object(finding: Finding) -> str | None:
-    """The "Kind/name" a Kubernetes finding is about."""
-    match = _SUBJECT_OBJECT.search(finding.subject)
-    return match.group(1) if match else None
-
-
 def document_starts(text: str) -> list[int]:
     """1-based first line of each YAML document (document N is index N-1)."""
     loader = YAML(typ="safe", pure=False)
@@ -303,7 +308,7 @@ def findings_for(label: Label, findings: list[Finding], text: str) -> list[Findi
     doc_match = _DOC_SUFFIX.match(wanted)
     if doc_match:
         wanted, document = doc_match.group("label"), int(doc_match.group("number"))
-    selected = [f for f in findings if subject_object(f) == wanted]
+    selected = [f for f in findings if f.workload == wanted]
     if document is not None:
         starts = document_starts(text)
         if 0 < document <= len(starts):
@@ -313,6 +318,10 @@ def findings_for(label: Label, findings: list[Finding], text: str) -> list[Findi
     return selected
 
 
+def _of_aspect(finding: Finding, aspect: Aspect | None) -> bool:
+    return aspect is None or finding.variant in aspect.variants
+
+
 def _holds(assertion: Assertion, findings: list[Finding]) -> bool:
     mapping = assertion.mapping
     if mapping is None:
@@ -320,7 +329,7 @@ def _holds(assertion: Assertion, findings: list[Finding]) -> bool:
     fired = any(
         f.rule in mapping.rules
         and f.severity.rank >= mapping.threshold.rank
-        and (mapping.aspect is None or mapping.aspect in f.message)
+        and _of_aspect(f, mapping.aspect)
         for f in findings
     )
     return fired == assertion.must_fire
@@ -335,7 +344,7 @@ def _said(assertions: Iterable[Assertion], findings: list[Finding]) -> str:
             hit = (
                 f.severity.rank >= Severity.WARNING.rank
                 if mapping is None
-                else f.rule in mapping.rules and (mapping.aspect is None or mapping.aspect in f.message)
+                else f.rule in mapping.rules and _of_aspect(f, mapping.aspect)
             )
             text = f"{f.rule}:{f.severity.value} line {f.line} ({f.message})"
             if hit and text not in relevant:
@@ -446,7 +455,7 @@ def check_non_workloads(corpus: Path, report: Report) -> None:
             report.non_workload_files += 1
         report.non_workload_objects += others
         for finding in findings:
-            if finding.severity is Severity.ERROR and subject_object(finding) not in workloads:
+            if finding.severity is Severity.ERROR and finding.workload not in workloads:
                 report.non_workload_errors.append(finding)
 
 

@@ -1,0 +1,28 @@
+"""UR102 dockerfile-no-user: the final stage never sets USER, and its base image runs as root."""
+
+from __future__ import annotations
+
+from rules.dockerfile.user import FinalStage
+from rules.dockerfile.user_fix import anchor, root_fix
+from rules.model import FileKind, Finding, Rule, Severity
+
+RULE = Rule(
+    "UR102",
+    "dockerfile-no-user",
+    FileKind.DOCKERFILE,
+    Severity.ERROR,
+    "The final stage never sets USER and its base image runs as root",
+    "Without USER an image runs as its base image's user, which is root for almost every "
+    "public base image (and always for scratch).",
+)
+
+MESSAGE = "The final {label} never sets USER, so it runs as the base image's user, root for {base}."
+
+
+def check(final: FinalStage) -> list[Finding]:
+    """Reported at the first CMD/ENTRYPOINT (else the last instruction), where the fix adds the switch."""
+    if final.setting is not None or final.runs_non_root:
+        return []  # a base image whose user is unknown counts as root, as Docker runs it
+    line, _ = anchor(final.stage)
+    message = MESSAGE.format(label=final.label, base=final.chain[0].base or "this image")
+    return [RULE.finding(final.path, line, message, fix=root_fix(final), subject=final.label)]

@@ -1,0 +1,181 @@
+"""The edits that make a Dockerfile's final stage run as a numeric non-root user."""
+
+from __future__ import annotations
+
+from rules.dockerfile.parse import Dockerfile, Stage, parse
+from rules.dockerfile.user import FinalStage, UserSetting, distro, known_ids, numeric
+from rules.images import WELL_KNOWN_USERS, Distro, default_user, parse_image
+from rules.model import Fix, LineEdit
+
+_USER_NAME = "appuser"
+# Copying into these system paths is installing, not app files: never chgrp them.
+_SYSTEM_PATHS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/var/lib", "/opt/conda")
+
+
+def _copy_destinations(stage: Stage, before_line: int) -> list[str]:
+    """Absolute destinations of COPY/ADD in `stage` before `before_line`."""
+    destinations: list[str] = []
+    workdir = "/"
+    for instruction in stage.instructions:
+        if instruction.start_line >= before_line:
+            break
+        if instruction.keyword == "WORKDIR":
+            target = instruction.value.strip().strip("\"'")
+            workdir = target if target.startswith("/") else workdir.rstrip("/") + "/" + target
+        elif instruction.keyword in ("COPY", "ADD") and not instruction.heredocs:
+            value = instruction.value.strip()
+            if "--from" in value:
+                continue  # build artifacts, usually installed into system paths
+            if value.startswith("["):
+                tokens = [t.strip().strip("\"'") for t in value.strip("[]").split(",")]
+            else:
+                tokens = [t for t in value.split() if not t.startswith("--")]
+            if len(tokens) < 2 or "$" in tokens[-1]:
+                continue
+            dest = tokens[-1]
+            if not dest.startswith("/"):
+                dest = workdir.rstrip("/") + "/" + (dest if dest not in (".", "./") else "")
+            dest = dest.rstrip("/") or "/"
+            system = any(dest == p or dest.startswith(p + "/") for p in _SYSTEM_PATHS)
+            if dest != "/" and not system and dest not in destinations:
+                destinations.append(dest)
+    return destinations
+
+
+def switch_user_lines(distro: Distro, uid: int, gid: int, writable: list[str]) -> list[str]:
+    """Lines that create a non-root user with the image's own tools and switch to it."""
+    name = _USER_NAME
+    create: str | None
+    if distro in (Distro.DEBIAN, Distro.RHEL):
+        create = (
+            f"groupadd --system --gid {gid} {name} && useradd --system --uid {uid} --gid {gid} --no-create-home {name}"
+        )
+    elif distro is Distro.ALPINE:
+        create = f"addgroup -S -g {gid} {name} && adduser -S -D -H -u {uid} -G {name} {name}"
+    elif distro is Distro.SUSE:
+        create = (
+            "zypper --non-interactive install --no-recommends shadow && "
+            f"groupadd --system --gid {gid} {name} && useradd --system --uid {uid} --gid {gid} --no-create-home {name}"
+        )
+    else:
+        create = None  # no shell (scratch, distroless) or unknown: a numeric USER needs no passwd entry
+    lines: list[str] = []
+    if create is not None:
+        commands = [create]
+        if writable:
+            paths = " ".join(writable)
+            # OpenShift runs images as an arbitrary UID in group 0: let group 0 write the app files.
+            commands.append(f"chgrp -R 0 {paths} && chmod -R g=u {paths}")
+        lines.append("RUN " + " \\\n    && ".join(commands))
+    lines.append(f"USER {uid}:{gid}")
+    return lines
+
+
+def anchor(stage: Stage) -> tuple[int, bool]:
+    """Line to put a USER switch at: (line, before) — before CMD/ENTRYPOINT, else after the stage's end."""
+    for instruction in stage.instructions:
+        if instruction.keyword in ("CMD", "ENTRYPOINT"):
+            return instruction.start_line, True
+    last = stage.instructions[-1].end_line if stage.instructions else stage.from_line
+    return last, False
+
+
+def _stage_end(df: Dockerfile, stage: Stage) -> int:
+    """The last line a final stage owns: the file's last non-blank line.
+
+    An instruction's end_line stops before a heredoc body, and a stage without
+    instructions ends where its FROM starts even when the FROM continues with `\\`;
+    the final stage runs to the end of the file, so that is where to append.
+    """
+    for index in range(len(df.lines), 0, -1):
+        if df.lines[index - 1].strip():
+            return index
+    return stage.from_line
+
+
+def _appends_cleanly(df: Dockerfile, line: int, block: list[str]) -> bool:
+    """True when `block` put after `line` is read back as the final stage's last instructions.
+
+    It is not when the file ends inside a `\\` continuation or an unterminated heredoc
+    (whose delimiter is case-sensitive): the lines would become part of what is open.
+    """
+    reparsed = parse("\n".join((*df.lines[:line], *block)) + "\n")
+    final = reparsed.final
+    if final is None or len(reparsed.stages) != len(df.stages) or len(final.instructions) < len(block):
+        return False
+    tail = final.instructions[-len(block) :]
+    start = line + 1
+    for instruction, text in zip(tail, block):
+        if instruction.keyword != text.split(None, 1)[0] or instruction.start_line != start:
+            return False
+        start += text.count("\n") + 1  # a block line may continue with `\\` onto more lines
+    return True
+
+
+def _insert_fix(df: Dockerfile, stage: Stage, block: list[str], summary: str, after: int = 0) -> Fix | None:
+    """Put `block` before the stage's CMD/ENTRYPOINT, or at its end when there is none
+    or when an instruction it must follow (line `after`) comes later."""
+    line, before = anchor(stage)
+    if not before or line < after:
+        line, before = _stage_end(df, stage), False
+        if not _appends_cleanly(df, line, block):
+            return None
+    original = df.lines[line - 1]
+    text = "\n".join(block)
+    replacement = f"{text}\n{original}\n" if before else f"{original}\n{text}\n"
+    return Fix(summary, (LineEdit(line, line, replacement),))
+
+
+def _switch_summary(uid: int, gid: int, block: list[str]) -> str:
+    created = " (user created with the image's own tools)" if len(block) > 1 else ""
+    return f"Run as UID {uid}:{gid}{created}"
+
+
+def root_fix(final: FinalStage) -> Fix | None:
+    """Create a non-root user and switch to it: in place of a final `USER root`, else before CMD."""
+    df, chain, stage, setting = final.df, final.chain, final.stage, final.setting
+    found = distro(chain)
+    uid, gid = final.options.uid, final.options.gid
+    root_line = setting.instruction if setting is not None and setting.stage is stage else None
+    # Replacing `USER root` is only safe when no RUN after it needs root.
+    if root_line is not None and not any(
+        i.keyword == "RUN" and i.start_line > root_line.start_line for i in stage.instructions
+    ):
+        block = switch_user_lines(found, uid, gid, _copy_destinations(stage, root_line.start_line))
+        summary = _switch_summary(uid, gid, block)
+        return Fix(summary, (LineEdit(root_line.start_line, root_line.end_line, "\n".join(block) + "\n"),))
+    line, before = anchor(stage)
+    # A `USER root` after CMD must be followed, not preceded, by the switch.
+    after = root_line.start_line if root_line is not None else 0
+    if not before or line < after:
+        line, before = _stage_end(df, stage), False
+    block = switch_user_lines(found, uid, gid, _copy_destinations(stage, line if before else line + 1))
+    return _insert_fix(df, stage, block, _switch_summary(uid, gid, block), after)
+
+
+def numeric_fix(final: FinalStage, setting: UserSetting) -> Fix | None:
+    """Write the number of a named user (and group), when the Dockerfile or the image tells it."""
+    df, chain = final.df, final.chain
+    users, groups = known_ids(chain)
+    base_default = default_user(parse_image(chain[0].base))
+    uid = users.get(setting.user, WELL_KNOWN_USERS.get(setting.user))
+    if uid is None and base_default.user == setting.user and base_default.uid is not None:
+        uid = base_default.uid
+    if uid is None or uid == 0:
+        return None  # never "fix" a name into root
+    group = setting.group
+    if group is not None and not numeric(group):
+        group = str(groups[group]) if group in groups else group
+    elif group is None and setting.user in groups:
+        group = str(groups[setting.user])
+    spec = f"{uid}:{group}" if group is not None else str(uid)
+    summary = f"Use the numeric user {spec}"
+    if setting.instruction is None:
+        return _insert_fix(df, chain[-1], [f"USER {spec}"], summary)
+    instruction = setting.instruction
+    if instruction.start_line != instruction.end_line:
+        return None
+    line = df.lines[instruction.start_line - 1]
+    prefix = line[: len(line) - len(line.lstrip())] + line.lstrip().split(None, 1)[0]
+    trailing = " #" + line.split(" #", 1)[1] if " #" in line else ""
+    return Fix(summary, (LineEdit(instruction.start_line, instruction.start_line, f"{prefix} {spec}{trailing}\n"),))

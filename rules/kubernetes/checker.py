@@ -1,0 +1,285 @@
+"""The state every Kubernetes rule shares while one pod spec is checked: facts, precedence, reports, fixes.
+
+Rules report findings and say what their fix wants of a securityContext (`want...`);
+the checker gathers those wishes per securityContext, so that several rules' fixes
+become one contiguous edit there, and hands each finding the edits that fix it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
+
+from rules.kubernetes.nodes import as_bool, as_int, as_str, children, first_line, get, path, value
+from rules.kubernetes.parse import Container, PodSpec
+from rules.kubernetes.rewrite import ContextEdit, joined, render, style_of
+from rules.model import Finding, Fix, Options, Rule, Severity, Variant
+
+# Why a finding gets no fix when its securityContext (or its owner) is an anchor's alias.
+_ALIASED = (
+    " No fix offered: what it would edit is shared through a YAML anchor and alias, and an"
+    " edit there would change every object that uses it; set it on each object instead."
+)
+
+
+def security_context(owner: Node | None) -> MappingNode | None:
+    """The securityContext mapping of a pod spec or container, if it is one."""
+    node = value(owner, "securityContext")
+    return node if isinstance(node, MappingNode) else None
+
+
+def effective(sc: MappingNode | None, pod_sc: MappingNode | None, name: str) -> Node | None:
+    """What applies to a container: its own setting, else the pod's (kube-linter's effectiveRunAsUser)."""
+    pair = get(sc, name) or get(pod_sc, name)
+    return pair[1] if pair else None
+
+
+@dataclass(frozen=True)
+class ContainerFacts:
+    """One container as every rule sees it, computed once."""
+
+    container: Container
+    sc: MappingNode | None  # its own securityContext
+    change: ContextEdit  # what its securityContext must become
+    subject: str  # "container 'app' in Deployment/web"
+    anchor: int  # the line findings without a line of their own point at: its `image:`
+    uid: int | None  # effective runAsUser
+    non_root: bool | None  # effective runAsNonRoot
+
+    def own(self, name: str) -> tuple[ScalarNode, Node] | None:
+        """The (key, value) the container's own securityContext sets for `name`."""
+        return get(self.sc, name)
+
+
+def labels(containers: list[ContainerFacts]) -> str:
+    """How a message names several containers: "container 'a', init container 'b'"."""
+    return ", ".join(c.container.label for c in containers)
+
+
+@dataclass
+class _Pending:
+    """A finding whose fix is known only once every securityContext of the pod is planned."""
+
+    rule: Rule
+    severity: Severity
+    line: int
+    message: str
+    subject: str
+    variant: Variant | None
+    container: str | None
+    changes: list[ContextEdit] = field(default_factory=list)
+    fix: Fix | None = None
+
+
+@dataclass
+class PodChecker:
+    """Checks one pod spec: the rules call `report` and `want...`, then `findings()` renders the fixes."""
+
+    pod: PodSpec
+    path: str
+    options: Options
+    lines: tuple[str, ...]
+    shared: frozenset[int] = frozenset()  # ids of nodes reached through YAML aliases
+    pending: list[_Pending] = field(default_factory=list)
+    changes: dict[int, ContextEdit] = field(default_factory=dict)  # by id() of the owner node
+    # Facts of the pod, computed once in __post_init__.
+    pod_sc: MappingNode | None = field(init=False)
+    pod_change: ContextEdit = field(init=False)
+    windows: bool = field(init=False)
+    user_namespaced: bool = field(init=False)
+    containers: tuple[ContainerFacts, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        spec = self.pod.spec
+        self.pod_sc = security_context(spec)
+        self.pod_change = self._change(spec, True)
+        self.windows = (as_str(path(spec, "os", "name")) or "").lower() == "windows"
+        # hostUsers: false maps UID 0 in the container to an unprivileged UID on the node.
+        self.user_namespaced = as_bool(value(spec, "hostUsers")) is False
+        self.containers = tuple(self._facts(container) for container in self.pod.containers)
+
+    def _facts(self, container: Container) -> ContainerFacts:
+        node = container.node
+        sc = security_context(node)
+        image_pair = get(node, "image")
+        return ContainerFacts(
+            container,
+            sc,
+            self._change(node, False),
+            f"{container.label} in {self.pod.object_label}",
+            first_line(image_pair[0]) if image_pair else first_line(node),
+            as_int(effective(sc, self.pod_sc, "runAsUser")),
+            as_bool(effective(sc, self.pod_sc, "runAsNonRoot")),
+        )
+
+    def _change(self, owner: MappingNode, is_pod: bool) -> ContextEdit:
+        return self.changes.setdefault(id(owner), ContextEdit(owner, is_pod))
+
+    @property
+    def label(self) -> str:
+        """The object, "Deployment/web"."""
+        return self.pod.object_label
+
+    @property
+    def pod_subject(self) -> str:
+        """What pod-level findings are about."""
+        return f"{self.label} (pod securityContext)"
+
+    def pod_setting(self, name: str) -> tuple[ScalarNode, Node] | None:
+        """The (key, value) the pod's securityContext sets for `name`."""
+        return get(self.pod_sc, name)
+
+    def effective(self, container: ContainerFacts, name: str) -> Node | None:
+        """The setting that applies to `container`: its own, else the pod's."""
+        return effective(container.sc, self.pod_sc, name)
+
+    # ---- what the rules ask for
+
+    def muted(self, rule: Rule) -> bool:
+        """A suppressed or disabled rule must not change the file through a shared fix."""
+        return rule.id in self.pod.suppressed or rule.id in self.options.disabled
+
+    def want(self, change: ContextEdit, rule: Rule, key: str, wanted: bool | int) -> None:
+        """Ask for `key: wanted` in a securityContext on behalf of `rule`."""
+        if not self.muted(rule):
+            change.scalars[key] = wanted
+
+    def want_seccomp(self, change: ContextEdit, rule: Rule) -> None:
+        """Ask for seccompProfile RuntimeDefault on behalf of `rule`."""
+        if not self.muted(rule):
+            change.seccomp = True
+
+    def want_capabilities(self, change: ContextEdit, rule: Rule) -> None:
+        """Ask for the capabilities repair (drop ALL, add at most NET_BIND_SERVICE) on behalf of `rule`."""
+        if not self.muted(rule):
+            change.capabilities = True
+
+    def want_removed(self, change: ContextEdit, rule: Rule, key: str) -> None:
+        """Ask for `key` to be deleted from a securityContext on behalf of `rule`."""
+        if not self.muted(rule):
+            change.deletes.append(key)
+
+    def report(
+        self,
+        rule: Rule,
+        line: int,
+        message: str,
+        subject: str,
+        fixed_by: ContextEdit | None,
+        *,
+        severity: Severity | None = None,
+        variant: Variant | None = None,
+        container: ContainerFacts | None = None,
+        fix: Fix | None = None,
+    ) -> None:
+        """A finding of `rule`, fixed by what `fixed_by` will become (or by `fix`, or not at all)."""
+        changes = [fixed_by] if fixed_by else []
+        name = container.container.name if container else None
+        self.pending.append(
+            _Pending(rule, severity or rule.severity, line, message, subject, variant, name, changes, fix)
+        )
+
+    def report_pod(
+        self,
+        rule: Rule,
+        line: int,
+        message: str,
+        fixed_by: ContextEdit | None,
+        *,
+        severity: Severity | None = None,
+        variant: Variant | None = None,
+    ) -> None:
+        """A finding about the pod's securityContext."""
+        self.report(rule, line, message, self.pod_subject, fixed_by, severity=severity, variant=variant)
+
+    def report_container(
+        self,
+        rule: Rule,
+        container: ContainerFacts,
+        line: int,
+        message: str,
+        fixed_by: ContextEdit | None,
+        *,
+        severity: Severity | None = None,
+        variant: Variant | None = None,
+    ) -> None:
+        """A finding about one container."""
+        self.report(
+            rule, line, message, container.subject, fixed_by, severity=severity, variant=variant, container=container
+        )
+
+    def also_fixed_by(self, rule: Rule, subject: str, change: ContextEdit) -> None:
+        """The latest `rule` finding about `subject` needs `change` too to be fixed."""
+        for item in reversed(self.pending):
+            if item.rule is rule and item.subject == subject:
+                if change not in item.changes:
+                    item.changes.append(change)
+                return
+
+    # ---- turning it into findings
+
+    def aliased(self, owner: MappingNode) -> bool:
+        """True when what a fix would edit or insert next to is reached through a YAML alias: the
+        owner, any key or value of it (an aliased `image:` is where a new block would go), or
+        anything inside its securityContext (an aliased `drop:` list or scalar)."""
+        if not self.shared:
+            return False
+        if id(owner) in self.shared or any(id(k) in self.shared or id(v) in self.shared for k, v in owner.value):
+            return True
+        context = value(owner, "securityContext")
+        stack: list[Node] = [context] if context is not None else []
+        while stack:
+            node = stack.pop()
+            if id(node) in self.shared:
+                return True
+            stack.extend(children(node))
+        return False
+
+    def withheld(self) -> set[int]:
+        """ids of the edits that are not offered: those reached through an alias, and every edit
+        that shares a finding with one (half of a finding's fix can make things worse, e.g.
+        runAsNonRoot: true on the pod while an aliased container keeps runAsUser: 0)."""
+        withheld = {id(c) for c in self.changes.values() if c.wanted and self.aliased(c.owner)}
+        grown = bool(withheld)
+        while grown:
+            grown = False
+            for item in self.pending:
+                ids = {id(c) for c in item.changes}
+                if ids & withheld and not ids <= withheld:
+                    withheld |= ids
+                    grown = True
+        return withheld
+
+    def findings(self) -> list[Finding]:
+        """Every reported finding not suppressed on the object, with its fix rendered."""
+        fixes: dict[int, Fix | None] = {}
+        style = style_of(self.pod)
+        aliased = self.withheld()
+        for change in self.changes.values():
+            if change.wanted and id(change) not in aliased:
+                fixes[id(change)] = render(change, self.lines, style)
+        suppressed = self.pod.suppressed
+        findings: list[Finding] = []
+        for item in self.pending:
+            if item.rule.id in suppressed:
+                continue
+            fix = item.fix if item.fix is not None else joined([fixes.get(id(c)) for c in item.changes])
+            message = item.message
+            if any(id(c) in aliased for c in item.changes):
+                fix = None  # half a fix would leave the finding; the other half is not safe to write
+                message += _ALIASED
+            findings.append(
+                item.rule.finding(
+                    self.path,
+                    item.line,
+                    message,
+                    fix=fix,
+                    subject=item.subject,
+                    severity=item.severity,
+                    variant=item.variant,
+                    workload=self.label,
+                    container=item.container,
+                )
+            )
+        return findings

@@ -1,0 +1,346 @@
+"""YAML text surgery: what one securityContext must become, written as one contiguous edit.
+
+This module knows YAML layout (block and flow style, JSON quoting, indentation) and the
+settings a fix writes; it knows nothing of the rules that ask for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from rules.kubernetes.nodes import (
+    Rewriter,
+    as_str,
+    first_line,
+    get,
+    is_flow,
+    is_null,
+    last_line,
+    quoted_keys,
+    strings,
+    value,
+)
+from rules.kubernetes.parse import PodSpec
+from rules.kubernetes.standard import GOOD_SECCOMP, RESTRICTED_CAPABILITIES
+from rules.model import Fix
+
+# The order in which inserted keys are written (and named in a fix's summary).
+_KEY_ORDER = (
+    "runAsNonRoot",
+    "runAsUser",
+    "runAsGroup",
+    "allowPrivilegeEscalation",
+    "privileged",
+    "capabilities",
+    "seccompProfile",
+)
+
+
+@dataclass
+class ContextEdit:
+    """What one securityContext (the pod's or a container's) must become, gathered from every rule
+    that asks something of it, so that the file gets one contiguous edit per securityContext."""
+
+    owner: MappingNode  # the pod spec or the container
+    is_pod: bool
+    scalars: dict[str, bool | int] = field(default_factory=dict)  # `key: value` settings to write
+    seccomp: bool = False  # make seccompProfile RuntimeDefault
+    capabilities: bool = False  # drop ALL, and add nothing beyond NET_BIND_SERVICE
+    deletes: list[str] = field(default_factory=list)  # keys to remove (ignored pod-level fields)
+
+    @property
+    def wanted(self) -> bool:
+        """True when some rule asked for a change."""
+        return bool(self.scalars or self.seccomp or self.capabilities or self.deletes)
+
+
+@dataclass(frozen=True)
+class Style:
+    """How the file writes YAML, so inserted lines look like their neighbours."""
+
+    unit: str  # one indentation step
+    dash: str  # what goes before "- " relative to the key ("" when sequences are not indented)
+
+
+def style_of(pod: PodSpec) -> Style:
+    """The indentation a pod spec's containers list uses."""
+    unit = 2
+    containers_pair = get(pod.spec, "containers")
+    if containers_pair and isinstance(containers_pair[1], SequenceNode) and containers_pair[1].value:
+        key_col = int(containers_pair[0].start_mark.column)
+        item_col = int(containers_pair[1].value[0].start_mark.column)
+        dash_col = item_col - 2
+        if dash_col > key_col:
+            unit = dash_col - key_col
+            return Style(" " * unit, " " * unit)
+        if item_col > key_col:
+            unit = item_col - key_col
+        return Style(" " * max(unit, 1), "")
+    return Style("  ", "")
+
+
+def _scalar_text(item: bool | int | str, json: bool) -> str:
+    if isinstance(item, bool):
+        return "true" if item else "false"
+    if isinstance(item, int):
+        return str(item)
+    return f'"{item}"' if json else item
+
+
+def _key(name: str, json: bool) -> str:
+    return f'"{name}"' if json else name
+
+
+def _flow_value(name: str, change: ContextEdit, json: bool) -> str:
+    if name == "seccompProfile":
+        return "{" + f"{_key('type', json)}: {_scalar_text('RuntimeDefault', json)}" + "}"
+    if name == "capabilities":
+        return "{" + f"{_key('drop', json)}: [{_scalar_text('ALL', json)}]" + "}"
+    return _scalar_text(change.scalars[name], json)
+
+
+def _block_lines(name: str, change: ContextEdit, indent: str, style: Style) -> list[str]:
+    if name == "seccompProfile":
+        return [f"{indent}seccompProfile:", f"{indent}{style.unit}type: RuntimeDefault"]
+    if name == "capabilities":
+        return [f"{indent}capabilities:", f"{indent}{style.unit}drop:", f"{indent}{style.unit}{style.dash}- ALL"]
+    return [f"{indent}{name}: {_scalar_text(change.scalars[name], False)}"]
+
+
+def _missing(change: ContextEdit, sc: MappingNode | None) -> list[str]:
+    names = [n for n in change.scalars if get(sc, n) is None]
+    if change.capabilities and get(sc, "capabilities") is None:
+        names.append("capabilities")
+    if change.seccomp and get(sc, "seccompProfile") is None:
+        names.append("seccompProfile")
+    return sorted(names, key=_KEY_ORDER.index)
+
+
+def _flow_insert(rewriter: Rewriter, mapping: MappingNode, entries: list[str]) -> None:
+    """Add `key: value` entries just inside a flow mapping's `{`."""
+    text = ", ".join(entries)
+    if mapping.value:
+        text += ", "
+    rewriter.insert_at(first_line(mapping), int(mapping.start_mark.column) + 1, text)
+
+
+def _child_indent(mapping: MappingNode) -> str:
+    first_key = mapping.value[0][0]
+    return " " * int(first_key.start_mark.column)
+
+
+def _delete_pair(rewriter: Rewriter, key: Node, item: Node) -> None:
+    rewriter.delete_lines(first_line(key), last_line(item) if not is_null(item) else first_line(key))
+
+
+def _fix_seccomp(rewriter: Rewriter, sc: MappingNode, json: bool) -> bool:
+    """Make an existing seccompProfile RuntimeDefault; False when it must be re-added."""
+    pair = get(sc, "seccompProfile")
+    assert pair is not None
+    key, profile = pair
+    type_node = value(profile, "type")
+    if isinstance(profile, MappingNode) and isinstance(type_node, ScalarNode):
+        if as_str(type_node) in GOOD_SECCOMP:
+            return True
+        quote = type_node.style if type_node.style in ('"', "'") else ""
+        rewriter.replace_span(type_node, f"{quote}RuntimeDefault{quote}")
+        return True
+    if is_flow(sc) or is_flow(profile):
+        rewriter.replace_span(profile, "{" + f"{_key('type', json)}: {_scalar_text('RuntimeDefault', json)}" + "}")
+        return True
+    _delete_pair(rewriter, key, profile)
+    return False
+
+
+def _fix_capabilities(rewriter: Rewriter, sc: MappingNode, style: Style, json: bool) -> bool:
+    """Drop ALL and keep only NET_BIND_SERVICE in add; False when the key must be re-added."""
+    pair = get(sc, "capabilities")
+    assert pair is not None
+    key, caps = pair
+    if not isinstance(caps, MappingNode):
+        if is_flow(sc):
+            rewriter.replace_span(caps, "{" + f"{_key('drop', json)}: [{_scalar_text('ALL', json)}]" + "}")
+            return True
+        _delete_pair(rewriter, key, caps)
+        return False
+    _fix_drop(rewriter, key, caps, style, json)
+    _fix_add(rewriter, caps)
+    return True
+
+
+def _fix_drop(rewriter: Rewriter, key: ScalarNode, caps: MappingNode, style: Style, json: bool) -> None:
+    """Make `drop` hold ALL, in the style it is written in."""
+    drop_pair = get(caps, "drop")
+    if drop_pair is None:
+        if is_flow(caps):
+            _flow_insert(rewriter, caps, [f"{_key('drop', json)}: [{_scalar_text('ALL', json)}]"])
+        else:
+            indent = _child_indent(caps)
+            rewriter.insert_lines_after(first_line(key), [f"{indent}drop:", f"{indent}{style.dash}- ALL"])
+        return
+    drop_key, drop = drop_pair
+    if "ALL" in [name for name, _ in strings(drop)]:
+        return
+    if isinstance(drop, SequenceNode) and drop.value and not is_flow(drop):
+        first_item = drop.value[0]
+        line_text = rewriter.lines[first_line(first_item) - 1]
+        dash_col = line_text.rfind("-", 0, int(first_item.start_mark.column))
+        rewriter.insert_lines_before(first_line(first_item), [" " * max(dash_col, 0) + "- ALL"])
+    elif isinstance(drop, SequenceNode) and is_flow(drop):
+        text = _scalar_text("ALL", json) + (", " if drop.value else "")
+        rewriter.insert_at(first_line(drop), int(drop.start_mark.column) + 1, text)
+    elif is_flow(caps):
+        rewriter.replace_span(drop, f"[{_scalar_text('ALL', json)}]")
+    else:
+        indent = " " * int(drop_key.start_mark.column)
+        _delete_pair(rewriter, drop_key, drop)
+        rewriter.insert_lines_after(first_line(key), [f"{indent}drop:", f"{indent}{style.dash}- ALL"])
+
+
+def _fix_add(rewriter: Rewriter, caps: MappingNode) -> None:
+    """Keep only NET_BIND_SERVICE in `add` (remove the key when nothing is left)."""
+    add_pair = get(caps, "add")
+    if add_pair is None:
+        return
+    add_key, add = add_pair
+    items = strings(add)
+    bad = [node for name, node in items if name not in RESTRICTED_CAPABILITIES]
+    if bad and len(bad) == len(items) or (not isinstance(add, SequenceNode) and not is_null(add)):
+        if is_flow(caps):
+            rewriter.replace_span(add, "[]")
+        else:
+            _delete_pair(rewriter, add_key, add)
+    elif bad:
+        if is_flow(add) or is_flow(caps):
+            kept = [
+                rewriter.lines[first_line(n) - 1][n.start_mark.column : n.end_mark.column]
+                for name, n in items
+                if name in RESTRICTED_CAPABILITIES
+            ]
+            rewriter.replace_span(add, "[" + ", ".join(kept) + "]")
+        else:
+            for node in bad:
+                rewriter.delete_lines(first_line(node), last_line(node))
+
+
+def render(change: ContextEdit, lines: tuple[str, ...], style: Style) -> Fix | None:
+    """Turn what a securityContext must become into one contiguous edit; None when none can be written."""
+    rewriter = Rewriter(lines)
+    sc_pair = get(change.owner, "securityContext")
+    json = quoted_keys(change.owner)
+    if sc_pair is None:
+        planned = _add_context(rewriter, change, style, json)
+    elif isinstance(sc_pair[1], MappingNode):
+        _amend_context(rewriter, change, (sc_pair[0], sc_pair[1]), style, json)
+        planned = True
+    else:
+        planned = _rewrite_context(rewriter, change, sc_pair, lines, style)
+    edit = rewriter.edit() if planned else None
+    return Fix(summary(change), (edit,)) if edit else None
+
+
+def _rewrite_context(
+    rewriter: Rewriter, change: ContextEdit, sc_pair: tuple[ScalarNode, Node], lines: tuple[str, ...], style: Style
+) -> bool:
+    """`securityContext: null`, a scalar or a list: write it anew in the same place."""
+    if is_flow(change.owner):
+        return False
+    _delete_pair(rewriter, *sc_pair)
+    column = int(sc_pair[0].start_mark.column)
+    indent = " " * column
+    # Keep what precedes the key on its line: the `- ` of a list item it may open.
+    lead = lines[first_line(sc_pair[0]) - 1][:column]
+    names = _missing(change, None)
+    new_lines = [f"{lead}securityContext:"] + [
+        text for n in names for text in _block_lines(n, change, indent + style.unit, style)
+    ]
+    rewriter.insert_lines_before(first_line(sc_pair[0]), new_lines if names else [])
+    return True
+
+
+def _amend_context(
+    rewriter: Rewriter, change: ContextEdit, sc_pair: tuple[ScalarNode, MappingNode], style: Style, json: bool
+) -> None:
+    """Change an existing securityContext mapping in place, adding the keys it lacks."""
+    key, sc = sc_pair
+    flow = is_flow(sc)
+    for name, wanted in change.scalars.items():
+        existing = value(sc, name)
+        if existing is not None and get(sc, name) is not None:
+            rewriter.replace_span(existing, _scalar_text(wanted, False))
+    readd: list[str] = []
+    if change.seccomp and get(sc, "seccompProfile") is not None and not _fix_seccomp(rewriter, sc, json):
+        readd.append("seccompProfile")
+    if change.capabilities and get(sc, "capabilities") is not None and not _fix_capabilities(rewriter, sc, style, json):
+        readd.append("capabilities")
+    if not flow:
+        for name in change.deletes:
+            pair = get(sc, name)
+            if pair is not None:
+                _delete_pair(rewriter, *pair)
+    names = sorted(set(_missing(change, sc) + readd), key=_KEY_ORDER.index)
+    if not names:
+        return
+    if flow:
+        _flow_insert(rewriter, sc, [f"{_key(n, json)}: {_flow_value(n, change, json)}" for n in names])
+    else:
+        indent = _child_indent(sc)
+        new_lines = [text for n in names for text in _block_lines(n, change, indent, style)]
+        rewriter.insert_lines_after(first_line(key), new_lines)
+
+
+def _add_context(rewriter: Rewriter, change: ContextEdit, style: Style, json: bool) -> bool:
+    """Insert a new securityContext: before a pod's containers, after a container's image."""
+    owner = change.owner
+    names = _missing(change, None)
+    if not names:
+        return False
+    anchor_key = "containers" if change.is_pod else "image"
+    anchor = get(owner, anchor_key) or (owner.value[0] if owner.value else None)
+    if anchor is None:
+        return False
+    if is_flow(owner):
+        inner = ", ".join(f"{_key(n, json)}: {_flow_value(n, change, json)}" for n in names)
+        entry = f"{_key('securityContext', json)}: {{{inner}}}"
+        if change.is_pod:
+            rewriter.insert_at(first_line(anchor[0]), int(anchor[0].start_mark.column), entry + ", ")
+        else:
+            end = anchor[1].end_mark
+            rewriter.insert_at(int(end.line) + 1, int(end.column), ", " + entry)
+        return True
+    indent = " " * int(anchor[0].start_mark.column)
+    child = indent + style.unit
+    new_lines = [f"{indent}securityContext:"] + [text for n in names for text in _block_lines(n, change, child, style)]
+    if change.is_pod:
+        rewriter.insert_lines_before(first_line(anchor[0]), new_lines)
+    else:
+        rewriter.insert_lines_after(last_line(anchor[1]), new_lines)
+    return True
+
+
+def joined(fixes: list[Fix | None]) -> Fix | None:
+    """One fix made of several securityContexts' fixes."""
+    present = [fix for fix in fixes if fix is not None]
+    if not present:
+        return None
+    if len(present) == 1:
+        return present[0]
+    edits = tuple(dict.fromkeys(edit for fix in present for edit in fix.edits))
+    return Fix("; ".join(fix.summary for fix in present), edits)
+
+
+def summary(change: ContextEdit) -> str:
+    """The fix's one-line description: what is set, and where."""
+    parts = [f"{k}: {_scalar_text(change.scalars[k], False)}" for k in sorted(change.scalars, key=_KEY_ORDER.index)]
+    if change.capabilities:
+        parts.append("capabilities.drop: [ALL]")
+    if change.seccomp:
+        parts.append("seccompProfile: RuntimeDefault")
+    where = "the pod's securityContext" if change.is_pod else "the container's securityContext"
+    sentences = [f"Set {', '.join(parts)} in {where}"] if parts else []
+    if change.deletes:
+        sentences.append(f"remove the ignored pod-level {', '.join(change.deletes)}")
+    text = "; ".join(sentences)
+    return text[:1].upper() + text[1:]

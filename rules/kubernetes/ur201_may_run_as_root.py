@@ -1,0 +1,122 @@
+"""UR201 k8s-may-run-as-root: nothing makes the container run as a non-root user."""
+
+from __future__ import annotations
+
+from rules.kubernetes.checker import ContainerFacts, PodChecker, labels
+from rules.kubernetes.nodes import as_bool, first_line
+from rules.model import FileKind, Rule, Severity, Variant
+
+RULE = Rule(
+    "UR201",
+    "k8s-may-run-as-root",
+    FileKind.KUBERNETES,
+    Severity.ERROR,
+    "The container may run as root",
+    "Without `runAsNonRoot: true` (or a non-zero `runAsUser`) the container runs as its "
+    "image's user, which is root for most images; `runAsNonRoot: false` says so outright.",
+)
+
+
+class Ur201(Variant):
+    """Which case of UR201 a finding is."""
+
+    POD_ALLOWS_ROOT = "pod-allows-root"  # the pod's runAsNonRoot: false reaches a container that may be root
+    POD_FALSE = "pod-false"  # the pod's runAsNonRoot: false, which no container runs as root through (warning)
+    CONTAINER_ALLOWS_ROOT = "container-allows-root"  # the container's runAsNonRoot: false, no non-zero UID
+    CONTAINER_FALSE = "container-false"  # the container's runAsNonRoot: false with a non-zero UID (warning)
+    IMAGE_USER = "image-user"  # nothing set: the container runs as its image's user
+    UID_ONLY = "uid-only"  # a non-zero runAsUser without runAsNonRoot: true (warning)
+
+
+MESSAGES = {
+    Ur201.POD_ALLOWS_ROOT: (
+        "{label} sets runAsNonRoot: false in the pod's securityContext, allowing {names} to run as root."
+    ),
+    Ur201.POD_FALSE: (
+        "{label} sets runAsNonRoot: false in the pod's securityContext; no container runs as root through it, "
+        "but the restricted standard requires true."
+    ),
+    Ur201.CONTAINER_ALLOWS_ROOT: "{subject} sets runAsNonRoot: false and may run as root.",
+    Ur201.CONTAINER_FALSE: (
+        "{subject} sets runAsNonRoot: false; it runs as UID {uid}, "
+        "but the restricted standard requires runAsNonRoot: true."
+    ),
+    Ur201.IMAGE_USER: (
+        "{subject} may run as root: neither runAsNonRoot: true nor a non-zero runAsUser applies, "
+        "so it runs as the image's user."
+    ),
+    Ur201.UID_ONLY: (
+        "{subject} runs as UID {uid} but runAsNonRoot is not true; the restricted standard requires runAsNonRoot: true."
+    ),
+}
+
+
+def _non_zero(uid: int | None) -> bool:
+    return uid is not None and uid != 0
+
+
+def check_pod(pod: PodChecker) -> None:
+    """The pod's own `runAsNonRoot: false`."""
+    pair = pod.pod_setting("runAsNonRoot")
+    if not pair or as_bool(pair[1]) is not False or pod.user_namespaced:
+        return
+    pod.want(pod.pod_change, RULE, "runAsNonRoot", True)
+    exposed = [c for c in pod.containers if c.own("runAsNonRoot") is None and not _non_zero(c.uid)]
+    line = first_line(pair[0])
+    if exposed:
+        message = MESSAGES[Ur201.POD_ALLOWS_ROOT].format(label=pod.label, names=labels(exposed))
+        pod.report_pod(RULE, line, message, pod.pod_change, variant=Ur201.POD_ALLOWS_ROOT)
+    else:
+        message = MESSAGES[Ur201.POD_FALSE].format(label=pod.label)
+        pod.report_pod(RULE, line, message, pod.pod_change, severity=Severity.WARNING, variant=Ur201.POD_FALSE)
+
+
+def check_container(pod: PodChecker, container: ContainerFacts) -> None:
+    """A container that sets runAsNonRoot: false, or that nothing keeps from running as root.
+
+    A UID of 0 is UR202's: it asks for the pod's runAsNonRoot: true on its own behalf.
+    """
+    if pod.user_namespaced:
+        return  # UID 0 in the container is an unprivileged UID on the node
+    if not pod.windows and container.non_root is not True and container.uid is None:
+        _give_the_pod_a_uid(pod)
+    own = container.own("runAsNonRoot")
+    if own and as_bool(own[1]) is False:
+        _sets_false(pod, container, first_line(own[0]))
+    elif container.non_root is not True and container.uid != 0:
+        _not_kept_non_root(pod, container)
+
+
+def _give_the_pod_a_uid(pod: PodChecker) -> None:
+    """So that runAsNonRoot: true does not stop a root image from starting (Windows pods may not
+    set one: Kubernetes rejects runAsUser there)."""
+    if pod.pod_setting("runAsUser") is None:
+        pod.want(pod.pod_change, RULE, "runAsUser", pod.options.uid)
+        if pod.pod_setting("runAsGroup") is None:
+            pod.want(pod.pod_change, RULE, "runAsGroup", pod.options.gid)
+
+
+def _sets_false(pod: PodChecker, container: ContainerFacts, line: int) -> None:
+    """The container's own runAsNonRoot: false; a warning when its UID is known not to be 0."""
+    pod.want(container.change, RULE, "runAsNonRoot", True)
+    if _non_zero(container.uid):
+        variant, severity = Ur201.CONTAINER_FALSE, Severity.WARNING
+    else:
+        variant, severity = Ur201.CONTAINER_ALLOWS_ROOT, Severity.ERROR
+    message = MESSAGES[variant].format(subject=container.subject, uid=container.uid)
+    pod.report_container(RULE, container, line, message, container.change, severity=severity, variant=variant)
+
+
+def _not_kept_non_root(pod: PodChecker, container: ContainerFacts) -> None:
+    """Neither runAsNonRoot: true nor UID 0 applies; the fix sets runAsNonRoot: true for the whole pod."""
+    if pod.pod_setting("runAsNonRoot") is None:
+        pod.want(pod.pod_change, RULE, "runAsNonRoot", True)
+    pod_setting = pod.pod_setting("runAsNonRoot")
+    if pod_setting and as_bool(pod_setting[1]) is False:
+        return  # reported once for the pod, by check_pod
+    if container.uid is None:
+        variant, severity = Ur201.IMAGE_USER, Severity.ERROR
+    else:
+        variant, severity = Ur201.UID_ONLY, Severity.WARNING
+    message = MESSAGES[variant].format(subject=container.subject, uid=container.uid)
+    pod.report_container(RULE, container, container.anchor, message, pod.pod_change, severity=severity, variant=variant)

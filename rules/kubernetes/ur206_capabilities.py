@@ -1,0 +1,64 @@
+"""UR206 k8s-capabilities: a container that adds capabilities beyond the standard, or does not drop ALL."""
+
+from __future__ import annotations
+
+from rules.kubernetes.checker import ContainerFacts, PodChecker
+from rules.kubernetes.nodes import first_line, strings, value
+from rules.kubernetes.standard import BASELINE_CAPABILITIES, RESTRICTED_CAPABILITIES
+from rules.model import FileKind, Rule, Severity, Variant
+
+RULE = Rule(
+    "UR206",
+    "k8s-capabilities",
+    FileKind.KUBERNETES,
+    Severity.ERROR,
+    "Capabilities are not dropped, or dangerous ones are added",
+    "The restricted standard requires `drop: [ALL]` and allows adding only NET_BIND_SERVICE; "
+    "adding anything outside the baseline set (SYS_ADMIN, NET_RAW, ...) is root-equivalent.",
+)
+
+
+class Ur206(Variant):
+    """Which case of UR206 a finding is."""
+
+    ADDS_DANGEROUS = "adds-dangerous"  # adds capabilities outside the baseline set
+    ADDS_BASELINE = "adds-baseline"  # adds baseline capabilities beyond NET_BIND_SERVICE (warning)
+    DROP_MISSING_ALL = "drop-missing-all"  # `drop` lacks exactly 'ALL' (warning)
+
+
+MESSAGES = {
+    Ur206.ADDS_DANGEROUS: "{subject} adds capabilities {names}, outside the baseline set: root-equivalent power.",
+    Ur206.ADDS_BASELINE: "{subject} adds capabilities {names}; the restricted standard allows only NET_BIND_SERVICE.",
+    Ur206.DROP_MISSING_ALL: "{subject} does not drop ALL capabilities{detail}.",
+}
+LOWERCASE_ALL = " ('all' must be written 'ALL')"
+
+
+def check_container(pod: PodChecker, container: ContainerFacts) -> None:
+    """Reported at the container's `capabilities:` (else its image); one fix repairs both add and drop."""
+    caps = value(container.sc, "capabilities")
+    caps_pair = container.own("capabilities")
+    line = first_line(caps_pair[0]) if caps_pair else container.anchor
+    added = strings(value(caps, "add"))
+    dangerous = [name for name, _ in added if name not in BASELINE_CAPABILITIES]
+    extra = [name for name, _ in added if name in BASELINE_CAPABILITIES and name not in RESTRICTED_CAPABILITIES]
+    if dangerous:
+        pod.want_capabilities(container.change, RULE)
+        message = MESSAGES[Ur206.ADDS_DANGEROUS].format(subject=container.subject, names=", ".join(dangerous))
+        pod.report_container(RULE, container, line, message, container.change, variant=Ur206.ADDS_DANGEROUS)
+    if pod.windows:
+        return  # the restricted controls are Linux-only, as in the Pod Security Standards
+    if extra and not dangerous:
+        pod.want_capabilities(container.change, RULE)
+        message = MESSAGES[Ur206.ADDS_BASELINE].format(subject=container.subject, names=", ".join(extra))
+        pod.report_container(
+            RULE, container, line, message, container.change, severity=Severity.WARNING, variant=Ur206.ADDS_BASELINE
+        )
+    dropped = [name for name, _ in strings(value(caps, "drop"))]
+    if "ALL" not in dropped:
+        pod.want_capabilities(container.change, RULE)
+        detail = LOWERCASE_ALL if any(d.upper() == "ALL" for d in dropped) else ""
+        message = MESSAGES[Ur206.DROP_MISSING_ALL].format(subject=container.subject, detail=detail)
+        pod.report_container(
+            RULE, container, line, message, container.change, severity=Severity.WARNING, variant=Ur206.DROP_MISSING_ALL
+        )
