@@ -12,9 +12,7 @@ from pathlib import Path
 from typing import Any
 
 
-from rules.kubernetes.parse import nesting_bound
 from rules.model import Options, Severity
-from rules.registry import by_id
 
 CONFIG_PATH = ".github/unroot.yml"
 # Where each rule's page lives ({id} is the rule ID): linked from the CLI's SARIF and the bot's posts.
@@ -84,13 +82,16 @@ def parse_config(text: str) -> RepoConfig:
 
 def _load(text: str) -> dict[Any, Any]:
     """The config file as a mapping, refused before parsing when too big or too deep."""
+    # Imported here: `unroot check` on Dockerfiles, with no config file, never needs YAML.
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    from rules.kubernetes.parse import nesting_bound
+
     if len(text) > MAX_CONFIG_BYTES:
         raise ConfigError(f"{CONFIG_PATH} is {len(text):,} characters; the limit is {MAX_CONFIG_BYTES:,}")
     if nesting_bound(text) > MAX_CONFIG_DEPTH:
         raise ConfigError(f"{CONFIG_PATH} is nested more than {MAX_CONFIG_DEPTH} levels deep")
-    # Imported here: `unroot check` on Dockerfiles, with no config file, never needs YAML.
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
 
     try:
         data = YAML(typ="safe", pure=True).load(text) if text.strip() else {}
@@ -109,6 +110,8 @@ def _rule_settings(rules: object) -> tuple[set[str], list[tuple[str, Severity]]]
     """The `rules:` section: the IDs switched off, and the severities overridden."""
     if not isinstance(rules, dict):
         raise ConfigError("rules: must map rule IDs to off, error, warning or notice")
+    from rules.registry import by_id  # every rule's module: only a config that names rules needs them
+
     known_rules = by_id()
     disabled: set[str] = set()
     overrides: list[tuple[str, Severity]] = []

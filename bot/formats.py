@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 
 from bot.config import DOCS_URL
 from rules.fixes import split_lines
 from rules.model import Finding, Severity
-from rules.registry import RULES
 
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTICE: "note"}
 
@@ -31,6 +29,8 @@ def text(findings: Sequence[Finding], files_checked: int) -> str:
 
 def as_json(findings: Sequence[Finding]) -> str:
     """`{"findings": [...]}` in the documented shape."""
+    import json  # only for --format json or sarif: the text report needs none
+
     return json.dumps({"findings": [f.to_json() for f in findings]}, indent=2) + "\n"
 
 
@@ -44,6 +44,8 @@ def _region_end(lines: list[str], end_line: int) -> dict[str, int]:
 
 def sarif(findings: Sequence[Finding], texts: dict[str, str]) -> str:
     """A SARIF 2.1.0 log; fixes become whole-line replacements."""
+    from rules.registry import RULES  # every rule's module: only SARIF lists them all
+
     rules = [
         {
             "id": rule.id,
@@ -106,4 +108,6 @@ def sarif(findings: Sequence[Finding], texts: dict[str, str]) -> str:
             }
         ],
     }
+    import json
+
     return json.dumps(log, indent=2) + "\n"

@@ -6,22 +6,13 @@ import posixpath
 import re
 from dataclasses import replace
 
-from rules.dockerfile import family as dockerfile_family
 from rules.fixes import reconcile
-from rules.kubernetes import family as kubernetes_family
-from rules.kubernetes.nodes import first_line, last_line, shared_nodes
-from rules.kubernetes.parse import YAML_ONLY_BREAKS, ManifestError, load_documents, looks_like_template, pod_specs
 from rules.model import FileKind, Finding, Fix, Options
 from rules.ur001_file_skipped import skipped as skipped  # UR001's notice, re-exported: callers reach it here
 
 _DOCKERFILE = re.compile(r"^(?:(?:docker|container)file(?:\..+)?|.+\.(?:docker|container)file)$", re.IGNORECASE)
 _MANIFEST = re.compile(r"\.(?:ya?ml|json)$", re.IGNORECASE)
 _BOM = "\ufeff"
-_NO_FIX_BREAKS = (
-    "(No fix offered: the file contains Unicode line separators (U+0085, U+2028 or U+2029), which "
-    "YAML counts as line breaks and editors do not; edit it by hand.)"
-)
-_TEMPLATE = "a template with {{ }} placeholders (Helm or similar); render it and check the output instead"
 
 
 def file_kind(path: str) -> FileKind | None:
@@ -58,34 +49,6 @@ def analyze_bytes(path: str, data: bytes, options: Options | None = None) -> lis
     return analyze(path, text, options)
 
 
-def _manifest_findings(path: str, text: str, options: Options) -> list[Finding]:
-    if "apiVersion" not in text or "containers" not in text:
-        return []  # cannot hold a workload; skip the parse
-    try:
-        documents = load_documents(text)
-        pods = [pod for document in documents for pod in pod_specs(document)]
-    except ManifestError as error:
-        if looks_like_template(text):
-            return [skipped(path, _TEMPLATE)]
-        return [skipped(path, str(error))]
-    if not pods:
-        return []
-    lines = tuple(re.split(r"\r\n|\r|\n", text))
-    for pod in pods:
-        node = pod.object_node
-        if any("{{" in line for line in lines[first_line(node) - 1 : last_line(node)]):
-            # Placeholders inside a workload (`name: web-{{uid}}`) mean a template, not a manifest.
-            return [skipped(path, _TEMPLATE)]
-    # Aliases need an anchor (&) and a reference (*); without both no node is shared.
-    shared = shared_nodes(list(documents)) if "&" in text and "*" in text else frozenset()
-    findings = kubernetes_family.check(path, pods, lines, options, shared)
-    if any(char in text for char in YAML_ONLY_BREAKS):
-        # A node after such a break sits at one column for YAML and another for an editor:
-        # an inserted block could land at the wrong depth, so no edit is offered.
-        return [replace(f, fix=None, message=f"{f.message} {_NO_FIX_BREAKS}") if f.fix else f for f in findings]
-    return findings
-
-
 def analyze(path: str, text: str, options: Options | None = None) -> list[Finding]:
     """Findings for one file's text, with config applied, sorted by line."""
     options = options or Options()
@@ -98,10 +61,16 @@ def analyze(path: str, text: str, options: Options | None = None) -> list[Findin
         return [skipped(path, f"not valid Unicode text (character {error.start})")]
     if text.startswith(_BOM):
         text = text[1:]
+    # Each family is imported when a file of its kind comes: an editor or pre-commit hook runs
+    # `unroot check` once per file, and a Dockerfile need not pay for the YAML parser.
     if kind is FileKind.DOCKERFILE:
+        from rules.dockerfile import family as dockerfile_family
+
         findings = dockerfile_family.analyze(path, text, options)
     elif kind is FileKind.KUBERNETES:
-        findings = _manifest_findings(path, text, options)
+        from rules.kubernetes import family as kubernetes_family
+
+        findings = kubernetes_family.analyze(path, text, options)
     else:
         return []
     overrides = dict(options.severity_overrides)

@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from dockerfile_parse import DockerfileParser
 
 _HEREDOC_INSTRUCTIONS = ("RUN", "COPY", "ADD")
 _HEREDOC_MARKER = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
@@ -252,6 +251,9 @@ def parse(text: str) -> Dockerfile:
     if lines and lines[-1] == "":
         lines.pop()
     masked, bodies = _mask_heredocs(lines)
+    # Imported here: it brings in `logging`, which a check of manifests alone does not need.
+    from dockerfile_parse import DockerfileParser
+
     parser = DockerfileParser(fileobj=io.BytesIO("\n".join(masked).encode("utf-8")), env_replace=False)
     structure = parser.structure
 

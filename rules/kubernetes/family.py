@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import replace
 
 from rules.kubernetes import (
     ur201_may_run_as_root,
@@ -18,8 +20,16 @@ from rules.kubernetes import (
     ur211_read_only_root_filesystem,
 )
 from rules.kubernetes.checker import ContainerFacts, PodChecker
-from rules.kubernetes.parse import PodSpec
+from rules.kubernetes.nodes import first_line, last_line, shared_nodes
+from rules.kubernetes.parse import YAML_ONLY_BREAKS, ManifestError, PodSpec, load_documents, looks_like_template, pod_specs
 from rules.model import Finding, Options
+from rules.ur001_file_skipped import skipped
+
+_NO_FIX_BREAKS = (
+    "(No fix offered: the file contains Unicode line separators (U+0085, U+2028 or U+2029), which "
+    "YAML counts as line breaks and editors do not; edit it by hand.)"
+)
+_TEMPLATE = "a template with {{ }} placeholders (Helm or similar); render it and check the output instead"
 
 # What each rule checks of the pod as a whole, then of each container, in this order.
 # The order matters twice: findings of one rule on one line keep it (the analyser sorts by
@@ -59,4 +69,33 @@ def check(
             for check_container in CONTAINER_CHECKS:
                 check_container(checker, container)
         findings.extend(checker.findings())
+    return findings
+
+
+def analyze(path: str, text: str, options: Options) -> list[Finding]:
+    """Findings for one manifest's text: its pod specs checked, or one UR001 notice saying why not."""
+    if "apiVersion" not in text or "containers" not in text:
+        return []  # cannot hold a workload; skip the parse
+    try:
+        documents = load_documents(text)
+        pods = [pod for document in documents for pod in pod_specs(document)]
+    except ManifestError as error:
+        if looks_like_template(text):
+            return [skipped(path, _TEMPLATE)]
+        return [skipped(path, str(error))]
+    if not pods:
+        return []
+    lines = tuple(re.split(r"\r\n|\r|\n", text))
+    for pod in pods:
+        node = pod.object_node
+        if any("{{" in line for line in lines[first_line(node) - 1 : last_line(node)]):
+            # Placeholders inside a workload (`name: web-{{uid}}`) mean a template, not a manifest.
+            return [skipped(path, _TEMPLATE)]
+    # Aliases need an anchor (&) and a reference (*); without both no node is shared.
+    shared = shared_nodes(list(documents)) if "&" in text and "*" in text else frozenset()
+    findings = check(path, pods, lines, options, shared)
+    if any(char in text for char in YAML_ONLY_BREAKS):
+        # A node after such a break sits at one column for YAML and another for an editor:
+        # an inserted block could land at the wrong depth, so no edit is offered.
+        return [replace(f, fix=None, message=f"{f.message} {_NO_FIX_BREAKS}") if f.fix else f for f in findings]
     return findings
