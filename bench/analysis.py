@@ -311,15 +311,70 @@ def to_yaml(document: dict[object, object], seq_indent: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-_WORDS = ["api", "auth", "billing", "cart", "catalog", "checkout", "search", "payment", "ledger", "gateway", "inventory", "orders", "users", "profile", "notify", "mailer", "report", "export", "import", "sync", "worker", "indexer", "scheduler", "metrics", "audit", "session", "media", "thumbnail", "geo", "pricing", "quote", "risk", "fraud", "wallet", "loyalty", "review", "feed"]
+_WORDS = [
+    "api",
+    "auth",
+    "billing",
+    "cart",
+    "catalog",
+    "checkout",
+    "search",
+    "payment",
+    "ledger",
+    "gateway",
+    "inventory",
+    "orders",
+    "users",
+    "profile",
+    "notify",
+    "mailer",
+    "report",
+    "export",
+    "import",
+    "sync",
+    "worker",
+    "indexer",
+    "scheduler",
+    "metrics",
+    "audit",
+    "session",
+    "media",
+    "thumbnail",
+    "geo",
+    "pricing",
+    "quote",
+    "risk",
+    "fraud",
+    "wallet",
+    "loyalty",
+    "review",
+    "feed",
+]
 _TEAMS = ["platform", "payments", "growth", "data", "core", "identity", "search", "infra", "ml", "storefront"]
 _ENVS = ["dev", "staging", "prod"]
-_REGISTRIES = ("ghcr.io/acme", "registry.example.com/apps", "docker.io/library", "123456789012.dkr.ecr.eu-west-1.amazonaws.com")
-_SIDECARS = ("envoyproxy/envoy:v1.29.1", "fluent/fluent-bit:2.2.2", "prom/statsd-exporter:v0.26.0", "oliver006/redis_exporter:v1.58.0")
+_REGISTRIES = (
+    "ghcr.io/acme",
+    "registry.example.com/apps",
+    "docker.io/library",
+    "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+)
+_SIDECARS = (
+    "envoyproxy/envoy:v1.29.1",
+    "fluent/fluent-bit:2.2.2",
+    "prom/statsd-exporter:v0.26.0",
+    "oliver006/redis_exporter:v1.58.0",
+)
 _INIT_IMAGES = ("busybox:1.36", "alpine:3.19", "ghcr.io/acme/migrate:2.4.0", "bitnami/kubectl:1.29")
 
 # Workload hardening modes and how often each occurs.
-_MODES = (("hardened", 35), ("partial", 15), ("root-default", 28), ("root-explicit", 8), ("privileged", 7), ("mixed", 7))
+_MODES = (
+    ("hardened", 35),
+    ("partial", 15),
+    ("root-default", 28),
+    ("root-explicit", 8),
+    ("privileged", 7),
+    ("mixed", 7),
+)
 
 
 class ManifestGenerator:
@@ -336,7 +391,9 @@ class ManifestGenerator:
     def _labels(self, app: str, team: str) -> dict[object, object]:
         labels: dict[object, object] = {"app.kubernetes.io/name": app, "app.kubernetes.io/part-of": team}
         if self.rng.random() < 0.6:
-            labels["app.kubernetes.io/version"] = f"{self.rng.randint(1, 9)}.{self.rng.randint(0, 30)}.{self.rng.randint(0, 9)}"
+            labels["app.kubernetes.io/version"] = (
+                f"{self.rng.randint(1, 9)}.{self.rng.randint(0, 30)}.{self.rng.randint(0, 9)}"
+            )
             labels["app.kubernetes.io/managed-by"] = self.rng.choice(["kustomize", "argocd", "Helm", "flux"])
         return labels
 
@@ -355,25 +412,62 @@ class ManifestGenerator:
             roll = self.rng.random()
             key = f"{self.rng.choice(_WORDS).upper()}_{self.rng.choice(_WORDS).upper()}_{index}"
             if roll < 0.55:
-                env.append({"name": key, "value": self.rng.choice(
-                    [str(self.rng.randint(0, 5000)), "true", "info", f"http://{app}.svc.cluster.local:8080", "", "0.0.0.0", f"{self.rng.randint(1, 60)}s"]
-                )})
+                env.append(
+                    {
+                        "name": key,
+                        "value": self.rng.choice(
+                            [
+                                str(self.rng.randint(0, 5000)),
+                                "true",
+                                "info",
+                                f"http://{app}.svc.cluster.local:8080",
+                                "",
+                                "0.0.0.0",
+                                f"{self.rng.randint(1, 60)}s",
+                            ]
+                        ),
+                    }
+                )
             elif roll < 0.75:
                 env.append({"name": key, "valueFrom": {"secretKeyRef": {"name": f"{app}-secrets", "key": key.lower()}}})
             elif roll < 0.9:
-                env.append({"name": key, "valueFrom": {"configMapKeyRef": {"name": f"{app}-config", "key": key.lower(), "optional": True}}})
+                env.append(
+                    {
+                        "name": key,
+                        "valueFrom": {
+                            "configMapKeyRef": {"name": f"{app}-config", "key": key.lower(), "optional": True}
+                        },
+                    }
+                )
             else:
-                env.append({"name": key, "valueFrom": {"fieldRef": {"fieldPath": self.rng.choice(["metadata.name", "status.podIP", "spec.nodeName"])}}})
+                env.append(
+                    {
+                        "name": key,
+                        "valueFrom": {
+                            "fieldRef": {
+                                "fieldPath": self.rng.choice(["metadata.name", "status.podIP", "spec.nodeName"])
+                            }
+                        },
+                    }
+                )
         return env
 
     def _probe(self, port: int) -> dict[object, object]:
         if self.rng.random() < 0.7:
-            handler: dict[object, object] = {"httpGet": {"path": self.rng.choice(["/healthz", "/ready", "/livez", "/actuator/health"]), "port": port}}
+            handler: dict[object, object] = {
+                "httpGet": {"path": self.rng.choice(["/healthz", "/ready", "/livez", "/actuator/health"]), "port": port}
+            }
         elif self.rng.random() < 0.5:
             handler = {"tcpSocket": {"port": port}}
         else:
             handler = {"exec": {"command": ["sh", "-c", "test -f /tmp/healthy"]}}
-        handler.update({"initialDelaySeconds": self.rng.randint(0, 30), "periodSeconds": self.rng.choice([5, 10, 15]), "failureThreshold": 3})
+        handler.update(
+            {
+                "initialDelaySeconds": self.rng.randint(0, 30),
+                "periodSeconds": self.rng.choice([5, 10, 15]),
+                "failureThreshold": 3,
+            }
+        )
         return handler
 
     def _hardened_context(self) -> dict[object, object]:
@@ -387,7 +481,9 @@ class ManifestGenerator:
         }
         return sc
 
-    def _container(self, name: str, image: str, app: str, mode: str, sidecar: bool) -> tuple[dict[object, object], bool, bool]:
+    def _container(
+        self, name: str, image: str, app: str, mode: str, sidecar: bool
+    ) -> tuple[dict[object, object], bool, bool]:
         """A container and (runs as root?, fully hardened?) for it under `mode`."""
         port = self.rng.choice([8080, 8443, 9090, 3000, 5000, 80])
         container: dict[object, object] = {"name": name, "image": image}
@@ -405,13 +501,19 @@ class ManifestGenerator:
         if self.rng.random() < 0.3:
             container["envFrom"] = [{"configMapRef": {"name": f"{app}-config"}}]
         container["resources"] = {
-            "requests": {"cpu": self.rng.choice(["50m", "100m", "250m", "500m"]), "memory": self.rng.choice(["64Mi", "128Mi", "512Mi"])},
+            "requests": {
+                "cpu": self.rng.choice(["50m", "100m", "250m", "500m"]),
+                "memory": self.rng.choice(["64Mi", "128Mi", "512Mi"]),
+            },
             "limits": {"memory": self.rng.choice(["256Mi", "1Gi", "2Gi"])},
         }
         if not sidecar:
             container["livenessProbe"] = self._probe(port)
             container["readinessProbe"] = self._probe(port)
-        container["volumeMounts"] = [{"name": "config", "mountPath": f"/etc/{app}", "readOnly": True}, {"name": "tmp", "mountPath": "/tmp"}]
+        container["volumeMounts"] = [
+            {"name": "config", "mountPath": f"/etc/{app}", "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ]
         root, clean = False, False
         if mode == "hardened":
             container["securityContext"] = self._hardened_context()
@@ -431,7 +533,11 @@ class ManifestGenerator:
             container["securityContext"] = {"privileged": True, "capabilities": {"add": ["SYS_ADMIN", "NET_ADMIN"]}}
         elif mode == "mixed":
             if sidecar:
-                container["securityContext"] = {"runAsUser": 0, "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+                container["securityContext"] = {
+                    "runAsUser": 0,
+                    "allowPrivilegeEscalation": False,
+                    "capabilities": {"drop": ["ALL"]},
+                }
                 root = True
             else:
                 container["securityContext"] = self._hardened_context()
@@ -492,7 +598,9 @@ class ManifestGenerator:
         spec["containers"] = containers
         spec["volumes"] = [
             {"name": "config", "configMap": {"name": f"{app}-config"}},
-            {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}} if self.rng.random() < 0.5 else {"name": "tmp", "emptyDir": {}},
+            {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}
+            if self.rng.random() < 0.5
+            else {"name": "tmp", "emptyDir": {}},
         ]
         if self.rng.random() < 0.3:
             spec["tolerations"] = [{"key": "dedicated", "operator": "Equal", "value": app, "effect": "NoSchedule"}]
@@ -500,7 +608,13 @@ class ManifestGenerator:
             spec["affinity"] = {
                 "podAntiAffinity": {
                     "preferredDuringSchedulingIgnoredDuringExecution": [
-                        {"weight": 100, "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"app.kubernetes.io/name": app}}}}
+                        {
+                            "weight": 100,
+                            "podAffinityTerm": {
+                                "topologyKey": "kubernetes.io/hostname",
+                                "labelSelector": {"matchLabels": {"app.kubernetes.io/name": app}},
+                            },
+                        }
                     ]
                 }
             }
@@ -508,7 +622,9 @@ class ManifestGenerator:
             spec["restartPolicy"] = "OnFailure"
         return spec, expected
 
-    def workload(self, kind: str, namespace: str, team: str) -> tuple[dict[object, object], list[tuple[str, str, bool, bool]]]:
+    def workload(
+        self, kind: str, namespace: str, team: str
+    ) -> tuple[dict[object, object], list[tuple[str, str, bool, bool]]]:
         """One workload object and its expectations as (label, container, root, clean)."""
         app = self._name()
         mode = self.rng.choices([m for m, _ in _MODES], weights=[w for _, w in _MODES])[0]
@@ -516,10 +632,18 @@ class ManifestGenerator:
         pod_spec, expected = self._pod_spec(app, mode, kind)
         template: dict[object, object] = {"metadata": {"labels": dict(labels)}, "spec": pod_spec}
         if self.rng.random() < 0.3:
-            template["metadata"] = {"labels": dict(labels), "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": "9102"}}
+            template["metadata"] = {
+                "labels": dict(labels),
+                "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": "9102"},
+            }
         document: dict[object, object]
         if kind == "Pod":
-            document = {"apiVersion": "v1", "kind": "Pod", "metadata": self._metadata(app, namespace, labels), "spec": pod_spec}
+            document = {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": self._metadata(app, namespace, labels),
+                "spec": pod_spec,
+            }
         elif kind == "CronJob":
             document = {
                 "apiVersion": "batch/v1",
@@ -533,17 +657,31 @@ class ManifestGenerator:
             }
         else:
             api = "apps/v1"
-            spec: dict[object, object] = {"selector": {"matchLabels": {"app.kubernetes.io/name": app}}, "template": template}
+            spec: dict[object, object] = {
+                "selector": {"matchLabels": {"app.kubernetes.io/name": app}},
+                "template": template,
+            }
             if kind in ("Deployment", "StatefulSet"):
                 spec = {"replicas": self.rng.randint(1, 6), **spec}
             if kind == "StatefulSet":
                 spec["serviceName"] = app
                 spec["volumeClaimTemplates"] = [
-                    {"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": f"{self.rng.choice([1, 10, 50])}Gi"}}}}
+                    {
+                        "metadata": {"name": "data"},
+                        "spec": {
+                            "accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": f"{self.rng.choice([1, 10, 50])}Gi"}},
+                        },
+                    }
                 ]
             if kind == "Deployment" and self.rng.random() < 0.4:
                 spec["strategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}}
-            document = {"apiVersion": api, "kind": kind, "metadata": self._metadata(app, namespace, labels), "spec": spec}
+            document = {
+                "apiVersion": api,
+                "kind": kind,
+                "metadata": self._metadata(app, namespace, labels),
+                "spec": spec,
+            }
         if self.rng.random() < 0.15:
             # `kubectl get -o yaml` exports carry the last applied object as JSON text.
             meta = document["metadata"]
@@ -551,7 +689,9 @@ class ManifestGenerator:
             meta.setdefault("annotations", {})
             annotations = meta["annotations"]
             assert isinstance(annotations, dict)
-            annotations["kubectl.kubernetes.io/last-applied-configuration"] = json.dumps(_plain_data(document), separators=(",", ":")) + "\n"
+            annotations["kubectl.kubernetes.io/last-applied-configuration"] = (
+                json.dumps(_plain_data(document), separators=(",", ":")) + "\n"
+            )
             meta["uid"] = "".join(self.rng.choice("0123456789abcdef") for _ in range(32))
             meta["resourceVersion"] = str(self.rng.randint(10_000, 9_999_999))
             document["status"] = {"observedGeneration": self.rng.randint(1, 50), "replicas": 2, "readyReplicas": 2}
@@ -579,9 +719,13 @@ class ManifestGenerator:
         for index in range(self.rng.randint(1, 4)):
             roll = self.rng.random()
             if roll < 0.3:
-                body = "\n".join(
-                    f"{self.rng.choice(_WORDS)}.{self.rng.choice(_WORDS)}.timeout={self.rng.randint(1, 600)}" for _ in range(self.rng.randint(20, 150))
-                ) + "\n"
+                body = (
+                    "\n".join(
+                        f"{self.rng.choice(_WORDS)}.{self.rng.choice(_WORDS)}.timeout={self.rng.randint(1, 600)}"
+                        for _ in range(self.rng.randint(20, 150))
+                    )
+                    + "\n"
+                )
                 data[f"application-{index}.properties"] = body
             elif roll < 0.55:
                 servers = "".join(
@@ -596,9 +740,20 @@ class ManifestGenerator:
                     "    securityContext:\n      runAsUser: 0\n"
                 )
             else:
-                payload = {f"{self.rng.choice(_WORDS)}_{i}": {"enabled": self.rng.random() < 0.5, "weight": self.rng.randint(0, 100)} for i in range(self.rng.randint(10, 80))}
+                payload = {
+                    f"{self.rng.choice(_WORDS)}_{i}": {
+                        "enabled": self.rng.random() < 0.5,
+                        "weight": self.rng.randint(0, 100),
+                    }
+                    for i in range(self.rng.randint(10, 80))
+                }
                 data[f"flags-{index}.json"] = json.dumps(payload, indent=2) + "\n"
-        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": self._metadata(f"{app}-config", namespace, self._labels(app, team)), "data": data}
+        return {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": self._metadata(f"{app}-config", namespace, self._labels(app, team)),
+            "data": data,
+        }
 
     def misc(self, namespace: str, team: str) -> dict[object, object]:
         """A ServiceAccount, PodDisruptionBudget, HorizontalPodAutoscaler or NetworkPolicy."""
@@ -606,9 +761,19 @@ class ManifestGenerator:
         meta = self._metadata(app, namespace, self._labels(app, team))
         choice = self.rng.randrange(4)
         if choice == 0:
-            return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta, "automountServiceAccountToken": False}
+            return {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": meta,
+                "automountServiceAccountToken": False,
+            }
         if choice == 1:
-            return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta, "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": app}}}}
+            return {
+                "apiVersion": "policy/v1",
+                "kind": "PodDisruptionBudget",
+                "metadata": meta,
+                "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": app}}},
+            }
         if choice == 2:
             return {
                 "apiVersion": "autoscaling/v2",
@@ -618,17 +783,28 @@ class ManifestGenerator:
                     "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": app},
                     "minReplicas": 2,
                     "maxReplicas": 20,
-                    "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}],
+                    "metrics": [
+                        {
+                            "type": "Resource",
+                            "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}},
+                        }
+                    ],
                 },
             }
         return {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "NetworkPolicy",
             "metadata": meta,
-            "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": app}}, "policyTypes": ["Ingress"], "ingress": [{"from": [{"namespaceSelector": {}}]}]},
+            "spec": {
+                "podSelector": {"matchLabels": {"app.kubernetes.io/name": app}},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"namespaceSelector": {}}]}],
+            },
         }
 
-    def documents(self, namespace: str, team: str) -> Iterator[tuple[dict[object, object], list[tuple[str, str, bool, bool]]]]:
+    def documents(
+        self, namespace: str, team: str
+    ) -> Iterator[tuple[dict[object, object], list[tuple[str, str, bool, bool]]]]:
         """An endless, varied stream of objects with their expectations."""
         kinds = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Pod")
         weights = (45, 15, 8, 12, 5)
@@ -708,7 +884,12 @@ def generate(root: Path, megabytes: float, seed: int) -> list[Expectation]:
             if size >= file_target:
                 break
         if as_json:
-            body = json.dumps({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": items}, indent=2) + "\n"
+            body = (
+                json.dumps(
+                    {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": items}, indent=2
+                )
+                + "\n"
+            )
         else:
             body = ("---\n" if rng.random() < 0.5 else "") + "---\n".join(parts)
         if crlf:
@@ -782,8 +963,17 @@ class CheckovResult:
 def unroot_argv(python: str, root: Path, max_bytes: int, jobs: int = 1) -> list[str]:
     """The measured command; jobs=1 for the single-core figure, 0 lets unroot use every CPU."""
     return [
-        python, "-m", "bot.cli", "check", "--format", "json", "--max-bytes", str(max_bytes),
-        "--jobs", str(jobs), str(root),
+        python,
+        "-m",
+        "bot.cli",
+        "check",
+        "--format",
+        "json",
+        "--max-bytes",
+        str(max_bytes),
+        "--jobs",
+        str(jobs),
+        str(root),
     ]
 
 
@@ -808,13 +998,17 @@ def _run_problem(run: Run) -> str | None:
     return None
 
 
-def run_unroot(python: str, input_set: InputSet, repeat: int, max_bytes: int, single_core: bool, workdir: Path) -> UnrootResult:
+def run_unroot(
+    python: str, input_set: InputSet, repeat: int, max_bytes: int, single_core: bool, workdir: Path
+) -> UnrootResult:
     """Run unroot over the set `repeat` times; parse the last output."""
     runs: list[Run] = []
     problems: list[str] = []
     for _ in range(max(repeat, 1)):
         jobs = 1 if single_core else 0
-        run = measure(unroot_argv(python, input_set.root, max_bytes, jobs), cwd=workdir, env=unroot_env(), single_core=single_core)
+        run = measure(
+            unroot_argv(python, input_set.root, max_bytes, jobs), cwd=workdir, env=unroot_env(), single_core=single_core
+        )
         runs.append(run)
         problem = _run_problem(run)
         if problem:
@@ -887,18 +1081,35 @@ def check_expectations(input_set: InputSet, analysed: dict[str, list[Finding]]) 
                 key = (relative, finding.workload, finding.container)
                 by_subject.setdefault(key, set()).add((finding.rule, finding.severity.value))
     problems = [f"skipped a generated file: {line}" for line in skipped]
-    missed = [e for e in input_set.expectations if e.root and not ROOT_RULES & {r for r, _ in by_subject.get((e.path, e.label, e.container), set())}]
-    false_root = [e for e in input_set.expectations if not e.root and ROOT_RULES & {r for r, _ in by_subject.get((e.path, e.label, e.container), set())}]
+    missed = [
+        e
+        for e in input_set.expectations
+        if e.root and not ROOT_RULES & {r for r, _ in by_subject.get((e.path, e.label, e.container), set())}
+    ]
+    false_root = [
+        e
+        for e in input_set.expectations
+        if not e.root and ROOT_RULES & {r for r, _ in by_subject.get((e.path, e.label, e.container), set())}
+    ]
     noisy = [
         e
         for e in input_set.expectations
-        if e.clean and any(severity in ("error", "warning") for _, severity in by_subject.get((e.path, e.label, e.container), set()))
+        if e.clean
+        and any(
+            severity in ("error", "warning") for _, severity in by_subject.get((e.path, e.label, e.container), set())
+        )
     ]
-    for title, group in (("root container not reported", missed), ("non-root container reported as root", false_root), ("hardened container has errors/warnings", noisy)):
+    for title, group in (
+        ("root container not reported", missed),
+        ("non-root container reported as root", false_root),
+        ("hardened container has errors/warnings", noisy),
+    ):
         if group:
             first = group[0]
             rules = sorted(by_subject.get((first.path, first.label, first.container), set()))
-            problems.append(f"{title}: {len(group)} of {len(input_set.expectations)} containers, e.g. {first.path} {first.label} '{first.container}' (findings: {rules})")
+            problems.append(
+                f"{title}: {len(group)} of {len(input_set.expectations)} containers, e.g. {first.path} {first.label} '{first.container}' (findings: {rules})"
+            )
     return problems
 
 
@@ -995,7 +1206,18 @@ def _fmt(number: float | None, digits: int = 2) -> str:
 
 def print_table(rows: list[Row]) -> None:
     """The main table and the details under it."""
-    header = ("set", "files", "MB", "unroot s", "unroot MB/s", "files/s", "peak RSS MB", "checkov s", "checkov MB/s", "ratio")
+    header = (
+        "set",
+        "files",
+        "MB",
+        "unroot s",
+        "unroot MB/s",
+        "files/s",
+        "peak RSS MB",
+        "checkov s",
+        "checkov MB/s",
+        "ratio",
+    )
     table: list[tuple[str, ...]] = [header]
     for row in rows:
         ck = row.checkov
@@ -1068,7 +1290,11 @@ def check_targets(rows: list[Row], generated_name: str) -> list[tuple[str, bool 
         (
             f"peak RSS on the generated set < {TARGET_RSS_MB:g} MB",
             (not generated[0].crashed and generated[0].unroot.peak_rss_mb < TARGET_RSS_MB) if generated else None,
-            ("unroot crashed" if generated[0].crashed else f"{generated[0].unroot.peak_rss_mb:.1f} MB over {generated[0].input_set.mb:.1f} MB")
+            (
+                "unroot crashed"
+                if generated[0].crashed
+                else f"{generated[0].unroot.peak_rss_mb:.1f} MB over {generated[0].input_set.mb:.1f} MB"
+            )
             if generated
             else "set B not run",
         )
@@ -1084,24 +1310,58 @@ def check_targets(rows: list[Row], generated_name: str) -> list[tuple[str, bool 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="real-world manifests (set A); default: %(default)s")
-    parser.add_argument("--mb", type=float, default=20.0, help="size of the generated set B in MB (default %(default)s)")
+    parser.add_argument(
+        "--corpus", type=Path, default=DEFAULT_CORPUS, help="real-world manifests (set A); default: %(default)s"
+    )
+    parser.add_argument(
+        "--mb", type=float, default=20.0, help="size of the generated set B in MB (default %(default)s)"
+    )
     parser.add_argument("--seed", type=int, default=20261122, help="seed of the generator (default %(default)s)")
-    parser.add_argument("--repeat", type=int, default=3, help="unroot runs per set; the fastest counts (default %(default)s)")
-    parser.add_argument("--python", default=sys.executable, help="interpreter that has unroot installed (default: this one)")
-    parser.add_argument("--max-bytes", type=int, default=100_000_000, help="passed to unroot so no corpus file is skipped for size (default %(default)s)")
-    parser.add_argument("--no-pin", action="store_true", help="do not pin unroot to one CPU (by default it runs single-core)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="unroot runs per set; the fastest counts (default %(default)s)"
+    )
+    parser.add_argument(
+        "--python", default=sys.executable, help="interpreter that has unroot installed (default: this one)"
+    )
+    parser.add_argument(
+        "--max-bytes",
+        type=int,
+        default=100_000_000,
+        help="passed to unroot so no corpus file is skipped for size (default %(default)s)",
+    )
+    parser.add_argument(
+        "--no-pin", action="store_true", help="do not pin unroot to one CPU (by default it runs single-core)"
+    )
     parser.add_argument("--no-checkov", action="store_true", help="skip the Checkov comparison")
-    parser.add_argument("--checkov-venv", type=Path, default=DEFAULT_CHECKOV_VENV, help="venv holding checkov (created if missing; default %(default)s)")
-    parser.add_argument("--checkov-mb", type=float, default=2.0, help="MB of set B that Checkov also scans (default %(default)s; >= --mb means all of it)")
-    parser.add_argument("--checkov-timeout", type=float, default=3600.0, help="seconds before a Checkov run is killed (default %(default)s)")
-    parser.add_argument("--keep", type=Path, help="write the generated set here and keep it (default: a temporary directory)")
+    parser.add_argument(
+        "--checkov-venv",
+        type=Path,
+        default=DEFAULT_CHECKOV_VENV,
+        help="venv holding checkov (created if missing; default %(default)s)",
+    )
+    parser.add_argument(
+        "--checkov-mb",
+        type=float,
+        default=2.0,
+        help="MB of set B that Checkov also scans (default %(default)s; >= --mb means all of it)",
+    )
+    parser.add_argument(
+        "--checkov-timeout",
+        type=float,
+        default=3600.0,
+        help="seconds before a Checkov run is killed (default %(default)s)",
+    )
+    parser.add_argument(
+        "--keep", type=Path, help="write the generated set here and keep it (default: a temporary directory)"
+    )
     parser.add_argument("--json-out", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails or unroot crashes")
     return parser
 
 
-def _rows_as_json(rows: list[Row], targets: list[tuple[str, bool | None, str]], problems: list[str]) -> dict[str, object]:
+def _rows_as_json(
+    rows: list[Row], targets: list[tuple[str, bool | None, str]], problems: list[str]
+) -> dict[str, object]:
     return {
         "sets": [
             {
@@ -1127,8 +1387,16 @@ def _rows_as_json(rows: list[Row], targets: list[tuple[str, bool | None, str]], 
 def code_version() -> str:
     """The commit the measured code is at, and whether rules/ or bot/ have uncommitted changes."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "rules/*.py", "bot/*.py"], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "rules/*.py", "bot/*.py"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
     return head + (" with uncommitted changes in rules/ or bot/" if dirty else "")
@@ -1138,23 +1406,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Generate, measure, compare, report."""
     args = build_parser().parse_args(argv)
     single_core = not args.no_pin
-    probe = subprocess.run([args.python, "-c", "import bot.cli"], cwd=REPO_ROOT, capture_output=True, text=True, env=unroot_env(), check=False)
+    probe = subprocess.run(
+        [args.python, "-c", "import bot.cli"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env=unroot_env(),
+        check=False,
+    )
     if probe.returncode != 0:
         print(f"{args.python} cannot import bot.cli: {probe.stderr.strip()[-300:]}", file=sys.stderr)
         return 2
     print(f"unroot at {code_version()}: {' '.join(unroot_argv(args.python, Path('DIR'), args.max_bytes))}")
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"machine: {cpus} CPUs available; unroot's analysis is single-threaded" + (" and is pinned to one CPU" if single_core else ""))
+    print(
+        f"machine: {cpus} CPUs available; unroot's analysis is single-threaded"
+        + (" and is pinned to one CPU" if single_core else "")
+    )
 
-    checkov: Path | None = None
-    checkov_base: list[str] = []
-    if not args.no_checkov:
-        checkov, note = ensure_checkov(args.checkov_venv)
-        print(f"checkov: {note}")
-        if checkov is not None:
-            checkov_base = checkov_argv(checkov, Path("{ROOT}"))
-            version = subprocess.run([str(checkov), "--version"], capture_output=True, text=True, check=False).stdout.strip()
-            print(f"checkov {version}: {' '.join(checkov_base)}")
+    checkov_base = [] if args.no_checkov else _checkov_command(args.checkov_venv)
 
     if args.keep and args.keep.exists() and any(args.keep.iterdir()):
         print(f"--keep directory {args.keep} is not empty", file=sys.stderr)
@@ -1168,7 +1438,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         def measure_set(input_set: InputSet, with_checkov: bool) -> Row:
             nonlocal crashed
-            print(f"[{input_set.name}] {input_set.files} files, {input_set.mb:.2f} MB: unroot x{args.repeat} ...", flush=True)
+            print(
+                f"[{input_set.name}] {input_set.files} files, {input_set.mb:.2f} MB: unroot x{args.repeat} ...",
+                flush=True,
+            )
             result = run_unroot(args.python, input_set, args.repeat, args.max_bytes, single_core, workdir)
             row = Row(input_set, result)
             if result.problems:
@@ -1204,7 +1477,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         started = time.perf_counter()
         expectations = generate(generated_root, args.mb, args.seed)
         set_b = InputSet.of("B generated", generated_root, expectations)
-        print(f"[{set_b.name}] generated {set_b.files} files, {set_b.mb:.2f} MB, {len(expectations)} containers in {time.perf_counter() - started:.1f} s (seed {args.seed}) in {generated_root}")
+        print(
+            f"[{set_b.name}] generated {set_b.files} files, {set_b.mb:.2f} MB, {len(expectations)} containers in {time.perf_counter() - started:.1f} s (seed {args.seed}) in {generated_root}"
+        )
         whole_b_for_checkov = args.checkov_mb >= args.mb
         rows.append(measure_set(set_b, whole_b_for_checkov))
         if checkov_base and not whole_b_for_checkov and args.checkov_mb > 0:
@@ -1212,6 +1487,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             sub_root.mkdir()
             rows.append(measure_set(subset(set_b, sub_root, args.checkov_mb, args.seed), True))
 
+    missed = _report(rows, problems, args.json_out)
+    return 1 if args.strict and (crashed or missed) else 0
+
+
+def _checkov_command(venv: Path) -> list[str]:
+    """Checkov's command line with a {ROOT} placeholder, installing it first; [] when it cannot be had."""
+    checkov, note = ensure_checkov(venv)
+    print(f"checkov: {note}")
+    if checkov is None:
+        return []
+    command = checkov_argv(checkov, Path("{ROOT}"))
+    version = subprocess.run([str(checkov), "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    print(f"checkov {version}: {' '.join(command)}")
+    return command
+
+
+def _report(rows: list[Row], problems: list[str], json_out: Path | None) -> bool:
+    """Print the table, the targets and the problems (and write them as JSON); whether a target failed."""
     print_table(rows)
     targets = check_targets(rows, "B generated")
     print()
@@ -1223,10 +1516,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("problems:")
         for problem in problems:
             print(f"  - {problem}")
-    if args.json_out:
-        args.json_out.write_text(json.dumps(_rows_as_json(rows, targets, problems), indent=2) + "\n", encoding="utf-8")
-    failed = crashed or any(passed is False for _, passed, _ in targets)
-    return 1 if args.strict and failed else 0
+    if json_out:
+        json_out.write_text(json.dumps(_rows_as_json(rows, targets, problems), indent=2) + "\n", encoding="utf-8")
+    return any(passed is False for _, passed, _ in targets)
 
 
 if __name__ == "__main__":

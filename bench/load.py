@@ -109,7 +109,9 @@ def render(path: str, bad: bool, rev: int, rng: random.Random) -> str:
     name = Path(path).stem
     if not bad:
         return DEPLOYMENT.format(name=name, rev=rev, pod=CLEAN_POD, container=CLEAN_CONTAINER)
-    return DEPLOYMENT.format(name=name, rev=rev, pod="", container=rng.choice((ROOT_CONTAINER, PRIVILEGED_CONTAINER, "")))
+    return DEPLOYMENT.format(
+        name=name, rev=rev, pod="", container=rng.choice((ROOT_CONTAINER, PRIVILEGED_CONTAINER, ""))
+    )
 
 
 def base_files() -> dict[str, str]:
@@ -271,7 +273,9 @@ def findings_at_heads(steps: Sequence[Step]) -> dict[tuple[str, int], bool]:
     return {key: any(flags.values()) for key, flags in touched.items()}
 
 
-def delay_synchronize(deliveries: list[Delivery], rng: random.Random, rate: float, most_s: float = 3.0) -> list[Delivery]:
+def delay_synchronize(
+    deliveries: list[Delivery], rng: random.Random, rate: float, most_s: float = 3.0
+) -> list[Delivery]:
     """GitHub delivers a branch push at once and the PR's synchronize a moment later: move each
     paired synchronize 0.05-MOST_S seconds (at RATE) after its push, never past the PR's next
     delivery; a redelivery stays after its original."""
@@ -298,7 +302,9 @@ def delivery_id(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
-def build_plan(fake: Fake, deliveries: int, repos: int, seed: int, rate: float, branch_pushes: float, threads: int = 4) -> Plan:
+def build_plan(
+    fake: Fake, deliveries: int, repos: int, seed: int, rate: float, branch_pushes: float, threads: int = 4
+) -> Plan:
     """Repositories in the fake, every commit made, every delivery signed."""
     rng = random.Random(seed)
     names = [repo_name(i) for i in range(repos)]
@@ -322,20 +328,34 @@ def build_plan(fake: Fake, deliveries: int, repos: int, seed: int, rate: float, 
     for index, step in enumerate(steps):
         if step.kind == "redelivery":
             was = first[step.original]
-            plan.deliveries.append(Delivery("redelivery", was.event, was.delivery_id, was.body, was.repo, was.sha, was.pr))
+            plan.deliveries.append(
+                Delivery("redelivery", was.event, was.delivery_id, was.body, was.repo, was.sha, was.pr)
+            )
             continue
         repo = fake.repo(step.repo)
         repository = {
-            "id": repo.id, "name": step.repo.split("/")[1], "full_name": step.repo, "private": False,
-            "owner": {"login": step.repo.split("/")[0]}, "default_branch": "main",
+            "id": repo.id,
+            "name": step.repo.split("/")[1],
+            "full_name": step.repo,
+            "private": False,
+            "owner": {"login": step.repo.split("/")[0]},
+            "default_branch": "main",
         }
         installation = {"id": installation_of(names.index(step.repo))}
         if step.kind == "push-main" or step.paired_push:
             ref = "refs/heads/main" if step.kind == "push-main" else f"refs/heads/pr{step.pr}"
             push = {
-                "ref": ref, "before": step.before, "after": step.sha, "created": False, "deleted": False, "forced": False,
-                "head_commit": {"id": step.sha, "message": "change"}, "commits": [{"id": step.sha}],
-                "repository": repository, "installation": installation, "sender": {"login": "octocat"},
+                "ref": ref,
+                "before": step.before,
+                "after": step.sha,
+                "created": False,
+                "deleted": False,
+                "forced": False,
+                "head_commit": {"id": step.sha, "message": "change"},
+                "commits": [{"id": step.sha}],
+                "repository": repository,
+                "installation": installation,
+                "sender": {"login": "octocat"},
             }
             kind = "push-main" if step.kind == "push-main" else "push-branch"
             delivery = Delivery(kind, "push", delivery_id(rng), json.dumps(push).encode(), step.repo, step.sha, step.pr)
@@ -345,10 +365,16 @@ def build_plan(fake: Fake, deliveries: int, repos: int, seed: int, rate: float, 
             changed[(step.repo, step.pr)].update(step.files)
             pr = fake.pull(step.repo, step.pr)
             event: dict[str, Any] = {
-                "action": step.kind, "number": step.pr, "repository": repository, "installation": installation,
+                "action": step.kind,
+                "number": step.pr,
+                "repository": repository,
+                "installation": installation,
                 "sender": {"login": "octocat"},
                 "pull_request": {
-                    "number": step.pr, "state": "open", "draft": False, "changed_files": len(changed[(step.repo, step.pr)]),
+                    "number": step.pr,
+                    "state": "open",
+                    "draft": False,
+                    "changed_files": len(changed[(step.repo, step.pr)]),
                     "head": {"sha": step.sha, "ref": f"pr{step.pr}", "repo": repository},
                     "base": {"sha": pr.base_sha, "ref": "main", "repo": repository},
                 },
@@ -356,7 +382,14 @@ def build_plan(fake: Fake, deliveries: int, repos: int, seed: int, rate: float, 
             if step.kind == "synchronize":
                 event["before"], event["after"] = step.before, step.sha
             delivery = Delivery(
-                step.kind, "pull_request", delivery_id(rng), json.dumps(event).encode(), step.repo, step.sha, step.pr, step.paired_push
+                step.kind,
+                "pull_request",
+                delivery_id(rng),
+                json.dumps(event).encode(),
+                step.repo,
+                step.sha,
+                step.pr,
+                step.paired_push,
             )
             plan.deliveries.append(delivery)
             first[index] = delivery
@@ -390,8 +423,13 @@ def start_app(
     PORT (ROLE "worker"), configured from the environment."""
     env = {name: value for name, value in os.environ.items() if not name.startswith(("GITHUB_", "UNROOT_", "REDIS_"))}
     env.update(
-        GITHUB_APP_ID=str(fake.app.app_id), GITHUB_PRIVATE_KEY=fake.app.private_pem, GITHUB_WEBHOOK_SECRET=SECRET,
-        GITHUB_API_URL=fake.base_url, HOST=HOST, PORT=str(port), LOG_LEVEL="INFO",
+        GITHUB_APP_ID=str(fake.app.app_id),
+        GITHUB_PRIVATE_KEY=fake.app.private_pem,
+        GITHUB_WEBHOOK_SECRET=SECRET,
+        GITHUB_API_URL=fake.base_url,
+        HOST=HOST,
+        PORT=str(port),
+        LOG_LEVEL="INFO",
         PYTHONPATH=os.pathsep.join(filter(None, (str(app_root), env.get("PYTHONPATH")))),
     )
     if redis_url:
@@ -453,7 +491,9 @@ async def post(session: aiohttp.ClientSession, url: str, index: int, delivery: D
             raw = await response.read()
             ms = 1000 * (time.perf_counter() - started)
     except (TimeoutError, aiohttp.ClientError) as error:
-        return Ack(index, 0, 1000 * (time.perf_counter() - started), "", 0, time.time(), f"{type(error).__name__} {error}")
+        return Ack(
+            index, 0, 1000 * (time.perf_counter() - started), "", 0, time.time(), f"{type(error).__name__} {error}"
+        )
     try:
         body = json.loads(raw)
     except ValueError:
@@ -464,7 +504,11 @@ async def post(session: aiohttp.ClientSession, url: str, index: int, delivery: D
 
 
 async def send_all(
-    session: aiohttp.ClientSession, urls: Sequence[str], deliveries: Sequence[Delivery], rate: float, limit_s: float,
+    session: aiohttp.ClientSession,
+    urls: Sequence[str],
+    deliveries: Sequence[Delivery],
+    rate: float,
+    limit_s: float,
     before_send: Callable[[Delivery], None],
 ) -> tuple[list[Ack], float, int]:
     """Open loop: delivery i leaves at start + i/rate whatever the earlier answers, to URLS[i % len];
@@ -502,7 +546,12 @@ def in_progress(fake: Fake) -> int:
 
 
 async def drain(
-    session: aiohttp.ClientSession, base: str, fake: Fake, loop: asyncio.AbstractEventLoop, timeout: float, settle: float
+    session: aiohttp.ClientSession,
+    base: str,
+    fake: Fake,
+    loop: asyncio.AbstractEventLoop,
+    timeout: float,
+    settle: float,
 ) -> tuple[str, float]:
     """Wait until the App is idle (queue_depth 0, running 0) and no check run is in progress.
     Idle for SETTLE seconds with runs still in progress: nothing will complete them, stop."""
@@ -555,12 +604,20 @@ class Snapshot:
 
 def snapshot(fake: Fake) -> Snapshot:
     return Snapshot(
-        [(r.repo, r.head_sha, r.status, r.conclusion or "", str((r.output or {}).get("title") or "")) for r in fake.check_runs.values() if r.name == CHECK_NAME],
+        [
+            (r.repo, r.head_sha, r.status, r.conclusion or "", str((r.output or {}).get("title") or ""))
+            for r in fake.check_runs.values()
+            if r.name == CHECK_NAME
+        ],
         [r.completed_at - r.created_at for r in fake.check_runs.values() if r.name == CHECK_NAME and r.completed_at],
         [
-            req.started + req.duration for req in fake.requests
-            if req.route == "/repos/{owner}/{repo}/check-runs/{check_run_id}" and req.method == "PATCH"
-            and isinstance(req.body, dict) and req.body.get("status") == "completed" and req.status < 300
+            req.started + req.duration
+            for req in fake.requests
+            if req.route == "/repos/{owner}/{repo}/check-runs/{check_run_id}"
+            and req.method == "PATCH"
+            and isinstance(req.body, dict)
+            and req.body.get("status") == "completed"
+            and req.status < 300
         ],
         [(r.repo, r.pull_number, r.commit_id, r.created_at) for r in fake.reviews.values()],
         [(r.method, r.route or r.path, r.status, r.duration) for r in fake.requests],
@@ -661,9 +718,20 @@ def merge_logs(procs: Sequence[ProcFacts]) -> LogFacts:
 
 
 def report(
-    args: argparse.Namespace, plan: Plan, acks: list[Ack], sent_for: float, unsent: int, drained: str, drain_s: float,
-    snap: Snapshot, procs: Sequence[ProcFacts], setup_s: float, app_root: Path, load: tuple[float, float],
-    fleet: dict[str, int], worker_procs: int,
+    args: argparse.Namespace,
+    plan: Plan,
+    acks: list[Ack],
+    sent_for: float,
+    unsent: int,
+    drained: str,
+    drain_s: float,
+    snap: Snapshot,
+    procs: Sequence[ProcFacts],
+    setup_s: float,
+    app_root: Path,
+    load: tuple[float, float],
+    fleet: dict[str, int],
+    worker_procs: int,
 ) -> Summary:
     """Print the figures and a PASS/FAIL line per target."""
     kinds = Counter(plan.deliveries[a.index].kind for a in acks)
@@ -672,7 +740,11 @@ def report(
     accepted = sum(1 for a in acks if a.status == 202)
     duplicates = sum(1 for a in acks if a.status == 200 and a.reply == "duplicate delivery")
     redeliveries = kinds["redelivery"]
-    other = Counter(f"{a.status} {a.reply}".strip() for a in answered if a.status != 202 and not (a.status == 200 and a.reply == "duplicate delivery"))
+    other = Counter(
+        f"{a.status} {a.reply}".strip()
+        for a in answered
+        if a.status != 202 and not (a.status == 200 and a.reply == "duplicate delivery")
+    )
     errors = Counter(a.error.split(" ")[0] for a in acks if not a.status)
     facts = merge_logs(procs)
     killed = [p for p in procs if p.killed]
@@ -684,81 +756,137 @@ def report(
     per_sha: Counter[tuple[str, str]] = Counter((repo, sha) for repo, sha, *_ in snap.runs)
     completed = {(repo, sha) for repo, sha, status, *_ in snap.runs if status == "completed"}
     stuck = [(repo, sha) for repo, sha, status, *_ in snap.runs if status != "completed"]
-    could_not = Counter(title.split(":", 1)[1].strip()[:90] if ":" in title else title for *_, title in snap.runs if title.startswith("unroot could not finish"))
+    could_not = Counter(
+        title.split(":", 1)[1].strip()[:90] if ":" in title else title
+        for *_, title in snap.runs
+        if title.startswith("unroot could not finish")
+    )
     reviews_per_sha: Counter[tuple[str, str]] = Counter((repo, sha) for repo, _, sha, _ in snap.reviews)
     stale = _stale_reviews(plan, acks, snap)
     reviewed_prs = {(repo, pr) for repo, pr, *_ in snap.reviews}
-    sent_keys = {(plan.deliveries[a.index].repo, plan.deliveries[a.index].sha) for a in acks if plan.deliveries[a.index].kind != "redelivery"}
+    sent_keys = {
+        (plan.deliveries[a.index].repo, plan.deliveries[a.index].sha)
+        for a in acks
+        if plan.deliveries[a.index].kind != "redelivery"
+    }
     lanes = _lanes(plan, acks)
     expected = {(repo, sha) for (repo, _), sha in lanes.items()}
     missing = sorted(expected - completed)
     superseded_heads = sent_keys - expected
     injected = sum(snap.random_faults.values())
     fault_counts = Counter(status for _, _, status, _ in snap.requests if status >= 400)
-    genuine = Counter(f"{status} {method} {route}" for method, route, status, _ in snap.requests if status >= 400 and status not in (403, 502))
+    genuine = Counter(
+        f"{status} {method} {route}"
+        for method, route, status, _ in snap.requests
+        if status >= 400 and status not in (403, 502)
+    )
     mean_ms = 1000 * sum(d for *_, d in snap.requests) / max(1, len(snap.requests))
-    findings_unreviewed = sorted(k for k, bad in plan.pr_findings.items() if bad and k not in reviewed_prs and (k[0], lanes.get((k[0], f"pr:{k[1]}"), "")) in expected)
+    findings_unreviewed = sorted(
+        k
+        for k, bad in plan.pr_findings.items()
+        if bad and k not in reviewed_prs and (k[0], lanes.get((k[0], f"pr:{k[1]}"), "")) in expected
+    )
     installations = len({installation_of(i) for i in range(len(plan.repos))})
 
-    print(f"unroot load test: {len(plan.deliveries)} deliveries at {args.rate:g}/s over {len(plan.repos)} repositories "
-          f"({installations} installations), seed {args.seed}")
-    print(f"fake GitHub: {1000 * args.latency:.0f} ms per call, random faults {100 * args.fault_502:g}% 502 and "
-          f"{100 * args.fault_secondary:g}% secondary rate limit (403, retry-after: 1), token endpoint exempt")
+    print(
+        f"unroot load test: {len(plan.deliveries)} deliveries at {args.rate:g}/s over {len(plan.repos)} repositories "
+        f"({installations} installations), seed {args.seed}"
+    )
+    print(
+        f"fake GitHub: {1000 * args.latency:.0f} ms per call, random faults {100 * args.fault_502:g}% 502 and "
+        f"{100 * args.fault_secondary:g}% secondary rate limit (403, retry-after: 1), token endpoint exempt"
+    )
     if args.redis:
-        print(f"App: on Redis, {args.servers} x `unroot serve` (deliveries round-robin) and {worker_procs} x `unroot worker`, "
-              f"UNROOT_WORKERS {args.workers or 'default'} per worker process, from {app_root}"
-              + (f"; worker0 SIGKILLed {args.kill_worker_after:g} s into the sending" if killed else ""))
+        print(
+            f"App: on Redis, {args.servers} x `unroot serve` (deliveries round-robin) and {worker_procs} x `unroot worker`, "
+            f"UNROOT_WORKERS {args.workers or 'default'} per worker process, from {app_root}"
+            + (f"; worker0 SIGKILLed {args.kill_worker_after:g} s into the sending" if killed else "")
+        )
     else:
-        print(f"App: python -m bot from {app_root}, workers {args.workers or 'default'}, "
-              + (f"log {procs[0].log_path}" if args.app_log else "log not kept (--app-log FILE keeps it)"))
-    print(f"machine: {os.cpu_count()} CPUs, 1-minute load average {load[0]:.2f} before setup, {load[1]:.2f} after the drain "
-          "(other work on the machine shows in the ack times)")
-    print(f"setup: {setup_s:.1f} s ({plan.commits} commits, {sum(1 for s in plan.steps if s.kind == 'opened')} pull requests)")
+        print(
+            f"App: python -m bot from {app_root}, workers {args.workers or 'default'}, "
+            + (f"log {procs[0].log_path}" if args.app_log else "log not kept (--app-log FILE keeps it)")
+        )
+    print(
+        f"machine: {os.cpu_count()} CPUs, 1-minute load average {load[0]:.2f} before setup, {load[1]:.2f} after the drain "
+        "(other work on the machine shows in the ack times)"
+    )
+    print(
+        f"setup: {setup_s:.1f} s ({plan.commits} commits, {sum(1 for s in plan.steps if s.kind == 'opened')} pull requests)"
+    )
     print()
-    print(f"sent        {len(acks)} in {sent_for:.2f} s ({len(acks) / max(sent_for, 1e-9):.1f}/s), {unsent} not sent (time limit): "
-          + ", ".join(f"{kinds[k]} {k}" for k in ("opened", "synchronize", "push-branch", "push-main", "redelivery")))
-    print(f"answered    {accepted} accepted (202), {duplicates} duplicates answered (200) of {redeliveries} redeliveries, "
-          f"other {dict(other) or 0}, no answer {dict(errors) or 0}")
-    print(f"ack ms      p50 {percentile(acks_ms, 50):.1f}  p90 {percentile(acks_ms, 90):.1f}  p99 {percentile(acks_ms, 99):.1f}  "
-          f"max {max(acks_ms, default=0):.1f}  (client-measured, {len(acks_ms)} answers)")
+    print(
+        f"sent        {len(acks)} in {sent_for:.2f} s ({len(acks) / max(sent_for, 1e-9):.1f}/s), {unsent} not sent (time limit): "
+        + ", ".join(f"{kinds[k]} {k}" for k in ("opened", "synchronize", "push-branch", "push-main", "redelivery"))
+    )
+    print(
+        f"answered    {accepted} accepted (202), {duplicates} duplicates answered (200) of {redeliveries} redeliveries, "
+        f"other {dict(other) or 0}, no answer {dict(errors) or 0}"
+    )
+    print(
+        f"ack ms      p50 {percentile(acks_ms, 50):.1f}  p90 {percentile(acks_ms, 90):.1f}  p99 {percentile(acks_ms, 99):.1f}  "
+        f"max {max(acks_ms, default=0):.1f}  (client-measured, {len(acks_ms)} answers)"
+    )
     slowest = sorted(answered, key=lambda a: -a.ms)[:5]
-    print("            slowest: " + ", ".join(f"#{a.index} {plan.deliveries[a.index].kind} {a.ms:.1f}" for a in slowest))
+    print(
+        "            slowest: " + ", ".join(f"#{a.index} {plan.deliveries[a.index].kind} {a.ms:.1f}" for a in slowest)
+    )
     print(f"drain       {drained} {drain_s:.1f} s after the last answer")
-    print(f"jobs        {sum(a.queued for a in acks)} queued by deliveries, {superseded_queued} superseded while queued, "
-          f"{done} completed (App log 'job done': {dict(facts.conclusions)}); "
-          f"{facts.rate_limit_waits} rate-limit waits logged")
-    print(f"throughput  {jobs_per_s:.1f} jobs/s ({done} jobs from the first accepted delivery to the last completed check run, {window:.1f} s)")
+    print(
+        f"jobs        {sum(a.queued for a in acks)} queued by deliveries, {superseded_queued} superseded while queued, "
+        f"{done} completed (App log 'job done': {dict(facts.conclusions)}); "
+        f"{facts.rate_limit_waits} rate-limit waits logged"
+    )
+    print(
+        f"throughput  {jobs_per_s:.1f} jobs/s ({done} jobs from the first accepted delivery to the last completed check run, {window:.1f} s)"
+    )
     if fleet:
         print("redis       " + ", ".join(f"{key} {value}" for key, value in sorted(fleet.items())))
     outage: Outage | None = getattr(args, "outage", None)
     refused = _refused_in(outage, acks)
-    answered_otherwise = sum(1 for a in acks if a.status not in (200, 202)) - refused  # with an outage: refused outside it
+    answered_otherwise = (
+        sum(1 for a in acks if a.status not in (200, 202)) - refused
+    )  # with an outage: refused outside it
     if outage is not None:
         restarts = "not exported" if outage.worker_restarts is None else str(outage.worker_restarts)
-        print(f"outage      redis-server stopped {args.redis_restart_at:g} s into the sending, back {outage.started - outage.stopped:.1f} s later "
-              f"(append-only file kept); {refused} first deliveries refused meanwhile; worker loop restarts {restarts}")
+        print(
+            f"outage      redis-server stopped {args.redis_restart_at:g} s into the sending, back {outage.started - outage.stopped:.1f} s later "
+            f"(append-only file kept); {refused} first deliveries refused meanwhile; worker loop restarts {restarts}"
+        )
         print(f"            left in the queue after the drain: {outage.left}")
-    print(f"check runs  {len(snap.runs)} '{CHECK_NAME}' runs on {len(per_sha)} SHAs; {len(stuck)} in progress{'' if drained == 'drained' or drained.startswith('idle') else ' (the App was still working)'}; "
-          f"{sum(could_not.values())} concluded 'unroot could not finish'")
-    print(f"            created -> completed s: p50 {percentile(snap.run_seconds, 50):.1f}  p99 {percentile(snap.run_seconds, 99):.1f}  "
-          f"max {max(snap.run_seconds, default=0):.1f}")
+    print(
+        f"check runs  {len(snap.runs)} '{CHECK_NAME}' runs on {len(per_sha)} SHAs; {len(stuck)} in progress{'' if drained == 'drained' or drained.startswith('idle') else ' (the App was still working)'}; "
+        f"{sum(could_not.values())} concluded 'unroot could not finish'"
+    )
+    print(
+        f"            created -> completed s: p50 {percentile(snap.run_seconds, 50):.1f}  p99 {percentile(snap.run_seconds, 99):.1f}  "
+        f"max {max(snap.run_seconds, default=0):.1f}"
+    )
     for reason, count in could_not.most_common(6):
         print(f"              {count:>4} x {reason}")
-    print(f"heads       {len(sent_keys)} head SHAs sent, {len(expected)} newest of their lane (expected to complete), "
-          f"{len(superseded_heads)} superseded ({sum(1 for k in superseded_heads if k in completed)} of those completed anyway)")
-    print(f"reviews     {len(snap.reviews)} on {len(reviews_per_sha)} SHAs; {len(findings_unreviewed)} PRs with findings "
-          f"at their final head have no review at all; {stale} posted more than {STALE_MARGIN_S:g} s after the App "
-          f"accepted a newer head of the PR (stale)")
-    print(f"API         {len(snap.requests)} calls ({len(snap.requests) / max(done, 1):.1f} per completed job), mean "
-          f"{mean_ms:.0f} ms, max {snap.max_in_flight} in flight; injected faults {injected} {snap.random_faults}; "
-          f"answers >= 400 {dict(sorted(fault_counts.items()))}")
+    print(
+        f"heads       {len(sent_keys)} head SHAs sent, {len(expected)} newest of their lane (expected to complete), "
+        f"{len(superseded_heads)} superseded ({sum(1 for k in superseded_heads if k in completed)} of those completed anyway)"
+    )
+    print(
+        f"reviews     {len(snap.reviews)} on {len(reviews_per_sha)} SHAs; {len(findings_unreviewed)} PRs with findings "
+        f"at their final head have no review at all; {stale} posted more than {STALE_MARGIN_S:g} s after the App "
+        f"accepted a newer head of the PR (stale)"
+    )
+    print(
+        f"API         {len(snap.requests)} calls ({len(snap.requests) / max(done, 1):.1f} per completed job), mean "
+        f"{mean_ms:.0f} ms, max {snap.max_in_flight} in flight; injected faults {injected} {snap.random_faults}; "
+        f"answers >= 400 {dict(sorted(fault_counts.items()))}"
+    )
     _print_faults(snap, genuine)
     for proc in procs:
         state = " (SIGKILLed; figures from just before)" if proc.killed else ""
         print(f"{proc.name:<11} peak RSS {proc.peak_mb:.1f} MB (VmHWM), CPU {proc.cpu_s:.1f} s{state}")
     print(f"App         {sum(tracebacks.values())} tracebacks logged")
-    print(f"benchmark   CPU {args.bench_cpu_s:.1f} s in this process (the fake GitHub's thread and the sender; "
-          f"response schema checks {'off' if args.no_fake_checks else 'on'})")
+    print(
+        f"benchmark   CPU {args.bench_cpu_s:.1f} s in this process (the fake GitHub's thread and the sender; "
+        f"response schema checks {'off' if args.no_fake_checks else 'on'})"
+    )
     for message, count in tracebacks.most_common(8):
         print(f"              {count:>4} x {message}")
     print()
@@ -767,15 +895,25 @@ def report(
     first_time = len(acks) - redeliveries
     targets = [
         (p99 < ACK_P99_TARGET_MS, f"acknowledgement p99 < {ACK_P99_TARGET_MS:g} ms: {p99:.1f} ms"),
-        (accepted == first_time and duplicates == redeliveries and not errors,
-         f"every first delivery accepted and every redelivery answered as a duplicate: {accepted}/{first_time}, {duplicates}/{redeliveries}")
-        if outage is None else
-        (answered_otherwise == 0 and not errors,
-         f"every delivery accepted, answered as a duplicate, or refused while Redis was down: {answered_otherwise} answered otherwise"),
+        (
+            accepted == first_time and duplicates == redeliveries and not errors,
+            f"every first delivery accepted and every redelivery answered as a duplicate: {accepted}/{first_time}, {duplicates}/{redeliveries}",
+        )
+        if outage is None
+        else (
+            answered_otherwise == 0 and not errors,
+            f"every delivery accepted, answered as a duplicate, or refused while Redis was down: {answered_otherwise} answered otherwise",
+        ),
         (drained == "drained", f"App drained within {args.drain_timeout:g} s: {drained}"),
         (not stuck, f"check runs left in progress = 0: {len(stuck)}"),
-        (not any(n > 1 for n in per_sha.values()), f"head SHAs with more than one '{CHECK_NAME}' check run = 0: {sum(1 for n in per_sha.values() if n > 1)}"),
-        (not any(n > 1 for n in reviews_per_sha.values()), f"head SHAs with more than one review = 0: {sum(1 for n in reviews_per_sha.values() if n > 1)}"),
+        (
+            not any(n > 1 for n in per_sha.values()),
+            f"head SHAs with more than one '{CHECK_NAME}' check run = 0: {sum(1 for n in per_sha.values() if n > 1)}",
+        ),
+        (
+            not any(n > 1 for n in reviews_per_sha.values()),
+            f"head SHAs with more than one review = 0: {sum(1 for n in reviews_per_sha.values() if n > 1)}",
+        ),
         (not missing, f"expected head SHAs without a completed check run = 0: {len(missing)} of {len(expected)}"),
     ]
     for ok, text in targets:
@@ -824,9 +962,13 @@ def _print_faults(snap: Snapshot, genuine: Counter[str]) -> None:
         if routes:
             print(f"            {status} by call: " + ", ".join(f"{n} {route}" for route, n in routes.most_common()))
     if genuine:
-        print("            failed calls other than 403/502: " + ", ".join(f"{n} x {k}" for k, n in genuine.most_common(6)))
+        print(
+            "            failed calls other than 403/502: " + ", ".join(f"{n} x {k}" for k, n in genuine.most_common(6))
+        )
     if snap.internal_errors or snap.schema_errors:
-        print(f"fake        {snap.internal_errors} internal errors, {snap.schema_errors} schema errors (bugs in the fake)")
+        print(
+            f"fake        {snap.internal_errors} internal errors, {snap.schema_errors} schema errors (bugs in the fake)"
+        )
         for line, count in Counter(snap.internal_error_lines).most_common(4):
             print(f"              {count:>4} x {line}")
 
@@ -835,23 +977,43 @@ def _refused_in(outage: Outage | None, acks: Sequence[Ack], margin_s: float = 1.
     """First deliveries answered other than 202 while Redis was down (or just after: answers in flight)."""
     if outage is None:
         return 0
-    return sum(1 for a in acks if a.status != 202 and a.reply != "duplicate delivery" and outage.stopped <= a.at <= outage.started + margin_s)
+    return sum(
+        1
+        for a in acks
+        if a.status != 202 and a.reply != "duplicate delivery" and outage.stopped <= a.at <= outage.started + margin_s
+    )
 
 
 def _lane(delivery: Delivery) -> str:
-    return f"pr:{delivery.pr}" if delivery.kind in ("opened", "synchronize") else "main" if delivery.kind == "push-main" else ""
+    return (
+        f"pr:{delivery.pr}"
+        if delivery.kind in ("opened", "synchronize")
+        else "main"
+        if delivery.kind == "push-main"
+        else ""
+    )
 
 
 def _refused_after(plan: Plan, acks: Sequence[Ack], repo: str, sha: str) -> str:
     """Why an expected head may have no run: a later delivery of its lane that the App refused had
     already moved the lane in Redis (its submit failed half-way), so the queued head was dropped."""
     by_index = sorted(acks, key=lambda a: a.index)
-    mine = [a for a in by_index if plan.deliveries[a.index].repo == repo and plan.deliveries[a.index].sha == sha and a.status == 202]
+    mine = [
+        a
+        for a in by_index
+        if plan.deliveries[a.index].repo == repo and plan.deliveries[a.index].sha == sha and a.status == 202
+    ]
     if not mine or not _lane(plan.deliveries[mine[-1].index]):
         return ""
     lane = _lane(plan.deliveries[mine[-1].index])
-    later = [a for a in by_index if a.index > mine[-1].index and plan.deliveries[a.index].repo == repo
-             and _lane(plan.deliveries[a.index]) == lane and a.status not in (200, 202)]
+    later = [
+        a
+        for a in by_index
+        if a.index > mine[-1].index
+        and plan.deliveries[a.index].repo == repo
+        and _lane(plan.deliveries[a.index]) == lane
+        and a.status not in (200, 202)
+    ]
     return f" (a later delivery of its lane, #{later[0].index}, was answered {later[0].status})" if later else ""
 
 
@@ -875,7 +1037,9 @@ async def wait_ready(session: aiohttp.ClientSession, started: Sequence[Started])
     for app in started:
         while await health(session, app.base) is None:
             if app.proc.poll() is not None or time.monotonic() > ready_by:
-                raise RuntimeError(f"{app.name} did not start (exit {app.proc.poll()}):\n{app.log_path.read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"{app.name} did not start (exit {app.proc.poll()}):\n{app.log_path.read_text()[-3000:]}"
+                )
             await asyncio.sleep(0.1)
 
 
@@ -925,20 +1089,27 @@ async def queue_left(redis_url: str) -> str:
         ids = [raw.decode() for raw in await queue.redis.zrange(QUEUE_NAME, 0, -1)]
         ttls = [float(await queue.redis.pttl(in_progress_key_prefix + job)) / 1000 for job in ids]
         held = [ttl for ttl in ttls if ttl > 0]
-        return f"{len(ids)} jobs, {len(held)} held by an in-progress key" + (f" for up to {max(held):.0f} s more" if held else "")
+        return f"{len(ids)} jobs, {len(held)} held by an in-progress key" + (
+            f" for up to {max(held):.0f} s more" if held else ""
+        )
     finally:
         await queue.redis.aclose()
 
 
 async def run(args: argparse.Namespace, worker_procs: int = 0) -> Summary:
-    from tests import redisserver  # noqa: PLC0415 - the test helpers load only when a run starts
-    from tests.fakegithub import fake_in_thread  # noqa: PLC0415
+    from tests import redisserver
+    from tests.fakegithub import fake_in_thread
+
     app_root = Path(args.app_root).resolve()
     with contextlib.ExitStack() as stack:
         work = stack.enter_context(tempfile.TemporaryDirectory(prefix="unroot-load-"))
         fake, loop = stack.enter_context(fake_in_thread(Path(work) / "github"))
         restarting = args.redis_restart_at is not None
-        server = stack.enter_context(redisserver.redis_server(Path(work) / "redis", persist=restarting)) if args.redis else None
+        server = (
+            stack.enter_context(redisserver.redis_server(Path(work) / "redis", persist=restarting))
+            if args.redis
+            else None
+        )
         redis_url = server.url if server is not None else ""
         assert fake.base_url.startswith(f"http://{HOST}:"), fake.base_url
         load_before = os.getloadavg()[0]
@@ -950,12 +1121,16 @@ async def run(args: argparse.Namespace, worker_procs: int = 0) -> Summary:
         setup_s = time.monotonic() - started
         fake.latency = args.latency
         fake.fault_random.seed(args.seed)
-        fake.fault_rates = {key: rate for key, rate in (("502", args.fault_502), ("secondary", args.fault_secondary)) if rate > 0}
+        fake.fault_rates = {
+            key: rate for key, rate in (("502", args.fault_502), ("secondary", args.fault_secondary)) if rate > 0
+        }
         fake.fault_retry_after = 1
         fake.check_responses = not args.no_fake_checks
         own_cpu = time.process_time()
         apps: list[Started] = []
-        roles = [("serve", n) for n in range(args.servers if args.redis else 1)] + [("worker", n) for n in range(worker_procs)]
+        roles = [("serve", n) for n in range(args.servers if args.redis else 1)] + [
+            ("worker", n) for n in range(worker_procs)
+        ]
         for role, n in roles:
             port = free_port()
             log_path = Path(work) / f"{role}{n}.log"
@@ -985,7 +1160,11 @@ async def run(args: argparse.Namespace, worker_procs: int = 0) -> Summary:
                 limit = min(args.send_limit, len(plan.deliveries) / args.rate + 30)
                 urls = [f"{app.base}/webhook" for app in servers]
                 outage = Outage() if restarting else None
-                restart = asyncio.create_task(restart_redis(server, args.redis_restart_at, args.redis_down, outage)) if outage else None
+                restart = (
+                    asyncio.create_task(restart_redis(server, args.redis_restart_at, args.redis_down, outage))
+                    if outage
+                    else None
+                )
                 acks, sent_for, unsent = await send_all(session, urls, plan.deliveries, args.rate, limit, before_send)
                 if restart is not None:
                     await restart  # the sending may end before Redis is back
@@ -1005,7 +1184,22 @@ async def run(args: argparse.Namespace, worker_procs: int = 0) -> Summary:
             for app in apps:
                 stop_app(app.proc)
         procs = [ProcFacts(app.name, app.facts[0], app.facts[1], app.log_path, app.killed) for app in apps]
-        return report(args, plan, acks, sent_for, unsent, drained, drain_s, snap, procs, setup_s, app_root, load, fleet, worker_procs)
+        return report(
+            args,
+            plan,
+            acks,
+            sent_for,
+            unsent,
+            drained,
+            drain_s,
+            snap,
+            procs,
+            setup_s,
+            app_root,
+            load,
+            fleet,
+            worker_procs,
+        )
 
 
 def compare(summaries: Sequence[Summary]) -> None:
@@ -1015,44 +1209,69 @@ def compare(summaries: Sequence[Summary]) -> None:
     print(" workers  jobs  window s  jobs/s  ratio  ack p99 ms  targets")
     for item in summaries:
         ratio = item.jobs_per_s / base.jobs_per_s if base.jobs_per_s else 0.0
-        print(f" {item.worker_procs:>7}  {item.jobs:>4}  {item.window_s:>8.1f}  {item.jobs_per_s:>6.1f}  {ratio:>5.2f}  "
-              f"{item.ack_p99_ms:>10.1f}  {'PASS' if item.passed else 'FAIL'}")
+        print(
+            f" {item.worker_procs:>7}  {item.jobs:>4}  {item.window_s:>8.1f}  {item.jobs_per_s:>6.1f}  {ratio:>5.2f}  "
+            f"{item.ack_p99_ms:>10.1f}  {'PASS' if item.passed else 'FAIL'}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--deliveries", type=int, default=1000, help=f"webhook deliveries to send (at most {MAX_DELIVERIES})")
+    parser.add_argument(
+        "--deliveries", type=int, default=1000, help=f"webhook deliveries to send (at most {MAX_DELIVERIES})"
+    )
     parser.add_argument("--rate", type=float, default=200.0, help=f"deliveries per second (at most {MAX_RATE:g})")
     parser.add_argument("--repos", type=int, default=50, help="repositories (10 per installation)")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds the fake GitHub adds to every call")
     parser.add_argument("--fault-502", type=float, default=0.05, help="share of API calls answered 502")
-    parser.add_argument("--fault-secondary", type=float, default=0.01, help="share of API calls answered with a secondary rate limit")
     parser.add_argument(
-        "--branch-pushes", type=float, default=0.35, help="share of synchronize events that follow a push event of the same SHA"
+        "--fault-secondary", type=float, default=0.01, help="share of API calls answered with a secondary rate limit"
+    )
+    parser.add_argument(
+        "--branch-pushes",
+        type=float,
+        default=0.35,
+        help="share of synchronize events that follow a push event of the same SHA",
     )
     parser.add_argument("--seed", type=int, default=1, help="seed of the event mix and of the fault draws")
     parser.add_argument("--workers", type=int, help="UNROOT_WORKERS for the App (default: the App's default)")
-    parser.add_argument("--drain-timeout", type=float, default=120.0, help="seconds to wait for the App to finish after sending")
-    parser.add_argument("--settle", type=float, default=3.0, help="seconds idle with runs still in progress before giving up on them")
+    parser.add_argument(
+        "--drain-timeout", type=float, default=120.0, help="seconds to wait for the App to finish after sending"
+    )
+    parser.add_argument(
+        "--settle", type=float, default=3.0, help="seconds idle with runs still in progress before giving up on them"
+    )
     parser.add_argument("--send-limit", type=float, default=120.0, help="hard limit on the sending time, seconds")
     parser.add_argument("--app-root", default=str(ROOT), help="checkout whose App runs (default: this one)")
     parser.add_argument("--app-log", help="keep the App's log in this file")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    parser.add_argument("--redis", action="store_true", help="run the App on a redis-server: serve processes plus worker processes")
-    parser.add_argument("--servers", type=int, default=2, help="with --redis: `unroot serve` processes (deliveries go round-robin)")
     parser.add_argument(
-        "--worker-procs", default="1", help="with --redis: `unroot worker` processes; a comma list (1,2,4) runs the same load once per count"
+        "--redis", action="store_true", help="run the App on a redis-server: serve processes plus worker processes"
     )
     parser.add_argument(
-        "--no-fake-checks", action="store_true",
+        "--servers", type=int, default=2, help="with --redis: `unroot serve` processes (deliveries go round-robin)"
+    )
+    parser.add_argument(
+        "--worker-procs",
+        default="1",
+        help="with --redis: `unroot worker` processes; a comma list (1,2,4) runs the same load once per count",
+    )
+    parser.add_argument(
+        "--no-fake-checks",
+        action="store_true",
         help="the fake skips validating its answers against GitHub's OpenAPI schema (its own CPU, which shares the 2 cores)",
     )
-    parser.add_argument("--kill-worker-after", type=float, help="with --redis: SIGKILL one worker this many seconds into the sending")
     parser.add_argument(
-        "--redis-restart-at", type=float,
+        "--kill-worker-after", type=float, help="with --redis: SIGKILL one worker this many seconds into the sending"
+    )
+    parser.add_argument(
+        "--redis-restart-at",
+        type=float,
         help="with --redis: stop redis-server this many seconds into the sending and start it again --redis-down seconds later (append-only file kept)",
     )
-    parser.add_argument("--redis-down", type=float, default=3.0, help="with --redis-restart-at: seconds Redis stays down")
+    parser.add_argument(
+        "--redis-down", type=float, default=3.0, help="with --redis-restart-at: seconds Redis stays down"
+    )
     args = parser.parse_args(argv)
     try:
         counts = [int(part) for part in str(args.worker_procs).split(",")]

@@ -85,7 +85,11 @@ async def measure(sizes: list[int], latency: float, verbose: bool = False) -> li
                         "action": "opened",
                         "number": pr.number,
                         "installation": {"id": 1},
-                        "repository": {"full_name": repo.full_name, "default_branch": repo.default_branch, "id": repo.id},
+                        "repository": {
+                            "full_name": repo.full_name,
+                            "default_branch": repo.default_branch,
+                            "id": repo.id,
+                        },
                         "pull_request": {
                             "number": pr.number,
                             "changed_files": size,
@@ -113,12 +117,19 @@ async def measure(sizes: list[int], latency: float, verbose: bool = False) -> li
                     if verbose:
                         base = min(r.started for r in requests)
                         for r in sorted(requests, key=lambda item: item.started):
-                            print(f"  {size:>4} {1000 * (r.started - base):7.1f} ms +{1000 * r.duration:5.1f}  {r.method} {r.route}")
+                            print(
+                                f"  {size:>4} {1000 * (r.started - base):7.1f} ms +{1000 * r.duration:5.1f}  {r.method} {r.route}"
+                            )
                     spans = [(r.started, r.started + r.duration) for r in requests]
                     results.append(
                         Result(
-                            size, len(requests), critical_path(spans), wall, ack * 1000,
-                            len(runs[0].annotations), len(fake.comments_for(pr.repo, pr.number)),
+                            size,
+                            len(requests),
+                            critical_path(spans),
+                            wall,
+                            ack * 1000,
+                            len(runs[0].annotations),
+                            len(fake.comments_for(pr.repo, pr.number)),
                         )
                     )
             await server.close()
@@ -135,12 +146,16 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(part) for part in args.sizes.split(",")]
     results = asyncio.run(measure(sizes, args.latency, args.verbose))
     print(f"fake GitHub latency {args.latency * 1000:.0f} ms per call")
-    print(f"{'files':>6} {'calls':>6} {'budget':>7} {'round trips':>12} {'limit':>6} {'wall s':>7} {'ack ms':>7} {'annotations':>12} {'comments':>9}")
+    print(
+        f"{'files':>6} {'calls':>6} {'budget':>7} {'round trips':>12} {'limit':>6} {'wall s':>7} {'ack ms':>7} {'annotations':>12} {'comments':>9}"
+    )
     missed = []
     for r in results:
         budget = 8 + r.files / 20
         limit = 6 if r.files <= 100 else 8
-        print(f"{r.files:>6} {r.calls:>6} {budget:>7.1f} {r.round_trips:>12} {limit:>6} {r.wall:>7.2f} {r.ack_ms:>7.1f} {r.findings_annotated:>12} {r.inline_comments:>9}")
+        print(
+            f"{r.files:>6} {r.calls:>6} {budget:>7.1f} {r.round_trips:>12} {limit:>6} {r.wall:>7.2f} {r.ack_ms:>7.1f} {r.findings_annotated:>12} {r.inline_comments:>9}"
+        )
         if r.calls > budget:
             missed.append(f"{r.files} files: {r.calls} calls > {budget:.1f}")
         if r.round_trips > limit:

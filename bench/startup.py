@@ -68,11 +68,15 @@ def main() -> int:
         target = Path(folder) / "Dockerfile"
         target.write_text("FROM debian:12\nUSER 10001:10001\n")
         manifest = Path(folder) / "pod.yaml"
-        manifest.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: x:1\n")
+        manifest.write_text(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: x:1\n"
+        )
         for label, path in (("a small Dockerfile", target), ("a small manifest", manifest)):
             base, own = _ratio(path, options.runs)
-            print(f"python -c pass: {base * 1000:.0f} ms; unroot check ({label}): {own * 1000:.0f} ms; "
-                  f"ratio {own / base:.2f}x (target <= 3x), medians of {options.runs}")
+            print(
+                f"python -c pass: {base * 1000:.0f} ms; unroot check ({label}): {own * 1000:.0f} ms; "
+                f"ratio {own / base:.2f}x (target <= 3x), medians of {options.runs}"
+            )
         modules = imported_app_modules(str(target))
         print(f"App modules imported by the check path: {', '.join(modules) or 'none'}")
         return 0 if not modules else 1

@@ -65,7 +65,9 @@ def _limit_worker(memory_bytes: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server's Ctrl-C is the server's to handle
 
 
-def _analyse_in_worker(function: str, cpu_seconds: int, path: str, data: bytes, options: Options) -> list[Finding] | str:
+def _analyse_in_worker(
+    function: str, cpu_seconds: int, path: str, data: bytes, options: Options
+) -> list[Finding] | str:
     """Runs in the worker: this file gets `cpu_seconds` more CPU than the worker has used so far."""
     used = resource.getrusage(resource.RUSAGE_SELF)
     soft = int(used.ru_utime + used.ru_stime) + cpu_seconds
@@ -95,8 +97,10 @@ class AnalysisPool:
         if current is None:
             # spawn: a fresh interpreter, never a fork of a process with an event loop and threads.
             current = ProcessPoolExecutor(
-                max_workers=1 if alone else self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_limit_worker, initargs=(self.limits.memory_bytes,),
+                max_workers=1 if alone else self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_limit_worker,
+                initargs=(self.limits.memory_bytes,),
             )
             if alone:
                 self._alone = current
@@ -117,8 +121,13 @@ class AnalysisPool:
                 return self._result(path, await self._run(path, data, options, alone=True))
             except BrokenProcessPool:
                 log.warning("analysis of %s killed its worker (CPU or memory limit)", path)
-                return [skipped(path, f"analysis used more than its {self.limits.cpu_seconds} s of CPU or "
-                                      f"{self.limits.memory_bytes // 1024**2} MB of memory and was stopped")]
+                return [
+                    skipped(
+                        path,
+                        f"analysis used more than its {self.limits.cpu_seconds} s of CPU or "
+                        f"{self.limits.memory_bytes // 1024**2} MB of memory and was stopped",
+                    )
+                ]
             except TimeoutError:
                 return [skipped(path, f"analysis took longer than {self.limits.wall_seconds:g} s and was stopped")]
 

@@ -46,7 +46,9 @@ def _json(http_status: int, **body: object) -> web.Response:
 
 # Events the App subscribes to, and the only values the deliveries metric labels take: the
 # header is read before authentication, and a label per value sent would be a series per attacker.
-KNOWN_EVENTS = frozenset({"ping", "pull_request", "push", "check_suite", "check_run", "installation", "installation_repositories"})
+KNOWN_EVENTS = frozenset(
+    {"ping", "pull_request", "push", "check_suite", "check_run", "installation", "installation_repositories"}
+)
 _SIGNATURE = re.compile(r"sha256=[0-9a-f]{64}")
 _DELIVERY_ID = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 BODY_TIMEOUT = 30.0  # seconds to receive a whole body (GitHub sends at most 25 MB, at once)
@@ -117,7 +119,9 @@ async def _answer(request: web.Request, state: WebState) -> web.Response:
 
 def _judge_headers(request: web.Request, settings: AppSettings) -> web.Response | None:
     """The refusal a delivery earns by its headers alone, if any."""
-    if not request.headers.get("X-GitHub-Event", "") or not _DELIVERY_ID.fullmatch(request.headers.get("X-GitHub-Delivery", "")):
+    if not request.headers.get("X-GitHub-Event", "") or not _DELIVERY_ID.fullmatch(
+        request.headers.get("X-GitHub-Delivery", "")
+    ):
         return _json(400, error="missing or malformed X-GitHub-Event or X-GitHub-Delivery")
     if settings.webhook_secret and not _SIGNATURE.fullmatch(request.headers.get("X-Hub-Signature-256", "")):
         # Only HMAC-SHA256 in GitHub's format: a sha1= signature would be a downgrade.
@@ -148,7 +152,7 @@ async def _understand(event: sansio.Event, app_id: int, received: float) -> list
     except handlers.PayloadError as error:
         log.warning("delivery %s (%s) refused: %s", event.delivery_id, event.event, error)
         return _json(400, error=str(error))
-    except Exception:  # noqa: BLE001 - a programming error: say so, log it, and let GitHub redeliver
+    except Exception:
         log.exception("delivery %s (%s): handler failed", event.delivery_id, event.event)
         return _json(500, error="internal error; the delivery can be redelivered")
     return jobs

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 import os
 import stat
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from bot import formats
@@ -100,7 +100,12 @@ def _collect(
             continue
         count += 1
         if file_kind(path.name) is None:
-            findings.append(skipped(path.as_posix(), "not a Dockerfile (Dockerfile, Containerfile, *.dockerfile) or manifest (.yaml, .yml, .json) by name"))
+            findings.append(
+                skipped(
+                    path.as_posix(),
+                    "not a Dockerfile (Dockerfile, Containerfile, *.dockerfile) or manifest (.yaml, .yml, .json) by name",
+                )
+            )
             continue
         queue.append(path.as_posix())
     work = [(path, config, keep_text) for path in queue]
@@ -197,7 +202,9 @@ def _fix(args: argparse.Namespace) -> int:
             # Writing through a link named on the command line would change a file elsewhere
             # (maybe outside the repository); replacing the link would silently break it.
             refused += 1
-            print(f"unroot: {path}: not fixed: it is a symbolic link; run fix on the file it points to", file=sys.stderr)
+            print(
+                f"unroot: {path}: not fixed: it is a symbolic link; run fix on the file it points to", file=sys.stderr
+            )
         else:
             changed += 1
             _write_atomically(Path(path), fixed)
@@ -216,7 +223,10 @@ def _serve(args: argparse.Namespace) -> int:
     except SettingsError as error:
         raise UsageError(f"cannot start the server: {error}") from None
     if args.insecure_no_secret and not settings.webhook_secret:
-        print("unroot: WARNING: --insecure-no-secret: webhook signatures are NOT verified. Local experiments only.", file=sys.stderr)
+        print(
+            "unroot: WARNING: --insecure-no-secret: webhook signatures are NOT verified. Local experiments only.",
+            file=sys.stderr,
+        )
     if args.run_jobs:
         if not settings.redis_url:
             raise UsageError("--run-jobs is for REDIS_URL setups (without Redis the server always runs its jobs)")
@@ -247,7 +257,9 @@ def _worker(args: argparse.Namespace) -> int:
     except SettingsError as error:
         raise UsageError(f"cannot start the worker: {error}") from None
     if not settings.redis_url:
-        raise UsageError("cannot start the worker: REDIS_URL is not set (without Redis, `unroot serve` runs the jobs itself)")
+        raise UsageError(
+            "cannot start the worker: REDIS_URL is not set (without Redis, `unroot serve` runs the jobs itself)"
+        )
     from bot import worker
     from bot.queue import QueueUnavailable
 
@@ -280,10 +292,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default: $HOST or 0.0.0.0)")
     serve.add_argument("--port", type=int, help="port (default: $PORT or 8080)")
     serve.add_argument(
-        "--insecure-no-secret", action="store_true", help="start without GITHUB_WEBHOOK_SECRET (no signature check): local experiments only"
+        "--insecure-no-secret",
+        action="store_true",
+        help="start without GITHUB_WEBHOOK_SECRET (no signature check): local experiments only",
     )
     serve.add_argument(
-        "--run-jobs", action="store_true",
+        "--run-jobs",
+        action="store_true",
         help="with REDIS_URL: also run queued jobs in this process (like UNROOT_RUN_JOBS=1); otherwise only acknowledge and enqueue",
     )
     serve.set_defaults(run=_serve)

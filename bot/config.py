@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 from rules.model import Options, Severity
 
 CONFIG_PATH = ".github/unroot.yml"
@@ -42,7 +41,9 @@ class RepoConfig:
         """Every `ignore:` glob in one regex, compiled once: a file is matched in one pass."""
         if not self.ignore:
             return None
-        parts = [fnmatch.translate(p) for p in self.ignore] + [re.escape(p.rstrip("/") + "/") + ".*" for p in self.ignore]
+        parts = [fnmatch.translate(p) for p in self.ignore] + [
+            re.escape(p.rstrip("/") + "/") + ".*" for p in self.ignore
+        ]
         return re.compile("|".join(f"(?:{part})" for part in parts), re.DOTALL)
 
     def ignored(self, path: str) -> bool:
@@ -76,7 +77,9 @@ def parse_config(text: str) -> RepoConfig:
     event = str(review.get("event", "COMMENT")).upper() if isinstance(review, dict) else "COMMENT"
     if event not in ("COMMENT", "REQUEST_CHANGES"):
         raise ConfigError("review.event: use COMMENT or REQUEST_CHANGES")
-    options = Options(uid=uid, gid=gid, max_bytes=max_bytes, disabled=frozenset(disabled), severity_overrides=tuple(overrides))
+    options = Options(
+        uid=uid, gid=gid, max_bytes=max_bytes, disabled=frozenset(disabled), severity_overrides=tuple(overrides)
+    )
     return RepoConfig(options, tuple(ignore), event == "REQUEST_CHANGES")
 
 
@@ -192,6 +195,7 @@ class AppSettings:
         key = key.replace("\\n", "\n")  # keys pasted into one-line env vars
         # Imported here: `unroot check` reads this module too, and cryptography costs it 70 ms.
         from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
         try:
             load_pem_private_key(key.encode("utf-8"), password=None)
         except (ValueError, TypeError) as error:
@@ -252,7 +256,9 @@ def _env_int(env: Mapping[str, str], name: str, default: int, low: int, high: in
         raise SettingsError(f"{name} must be a whole number, not {raw!r}")
     number = int(raw)
     if number < low or (high is not None and number > high):
-        raise SettingsError(f"{name} must be {'from ' + str(low) + ' to ' + str(high) if high is not None else 'at least ' + str(low)}, not {number}")
+        raise SettingsError(
+            f"{name} must be {'from ' + str(low) + ' to ' + str(high) if high is not None else 'at least ' + str(low)}, not {number}"
+        )
     return number
 
 

@@ -16,7 +16,9 @@ _FENCE_LINE = re.compile(r"(`{3,}|~{3,})(.*)")
 def fingerprint(finding: Finding, head_text: str) -> str:
     """`RULE:path:hash`, stable while the rule, path, subject and anchored lines' text stay the same."""
     lines = split_lines(head_text)
-    anchored = "\n".join(line.rstrip() for line in lines[max(finding.line, 1) - 1 : max(finding.end_line, finding.line)])
+    anchored = "\n".join(
+        line.rstrip() for line in lines[max(finding.line, 1) - 1 : max(finding.end_line, finding.line)]
+    )
     key = "\x00".join((finding.rule, finding.path, finding.subject, anchored))
     digest = hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     # The path is percent-encoded: a hostile file name must not close the HTML comment

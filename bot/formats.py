@@ -103,7 +103,9 @@ def sarif(findings: Sequence[Finding], texts: dict[str, str]) -> str:
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {"driver": {"name": "unroot", "informationUri": DOCS_URL.rsplit("/rules/", 1)[0], "rules": rules}},
+                "tool": {
+                    "driver": {"name": "unroot", "informationUri": DOCS_URL.rsplit("/rules/", 1)[0], "rules": rules}
+                },
                 "results": results,
             }
         ],

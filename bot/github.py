@@ -167,7 +167,10 @@ def _blob(node: object) -> Blob | None:
         return None
     text = node.get("text")
     return Blob(
-        str(text) if text is not None else None, bool(node.get("isBinary")), bool(node.get("isTruncated")), int(node.get("byteSize") or 0)
+        str(text) if text is not None else None,
+        bool(node.get("isBinary")),
+        bool(node.get("isTruncated")),
+        int(node.get("byteSize") or 0),
     )
 
 
@@ -194,7 +197,10 @@ class InstallationClient:
         self.counters = counters or Counters()
 
     async def _retrying(
-        self, label: str, operation: Callable[[], Awaitable[T]], applied: Callable[[], Awaitable[T | None]] | None = None
+        self,
+        label: str,
+        operation: Callable[[], Awaitable[T]],
+        applied: Callable[[], Awaitable[T | None]] | None = None,
     ) -> T:
         """The one place that decides to retry, wait or give up, for every call.
 
@@ -240,7 +246,7 @@ class InstallationClient:
                     raise GitHubError(f"{label}: {status} {error}", status) from None
                 wait, problem = self._retry.delay(attempt), f"{label}: GitHub answered {status}"
                 unknown = True
-            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            except (TimeoutError, aiohttp.ClientError) as error:
                 wait, problem = self._retry.delay(attempt), f"{label}: {type(error).__name__} {error}".strip()
                 unknown = True
             attempt += 1
@@ -259,7 +265,12 @@ class InstallationClient:
         return limited, f"{label}: rate limited by GitHub ({status})"
 
     async def _call(
-        self, method: str, url: str, data: Any = None, applied: Callable[[], Awaitable[Any]] | None = None, **url_vars: Any
+        self,
+        method: str,
+        url: str,
+        data: Any = None,
+        applied: Callable[[], Awaitable[Any]] | None = None,
+        **url_vars: Any,
     ) -> Any:
         async def operation() -> Any:
             if method == "GET":
@@ -296,13 +307,17 @@ class InstallationClient:
         pages = max(1, -(-min(changed_files, MAX_PR_FILES) // PAGE_SIZE))
         url = "/repos/{+repo}/pulls/{number}/files?per_page={per_page}&page={page}"
         # The count comes with the webhook for this very head commit, so the pages are known.
-        results = await asyncio.gather(*(self._call("GET", url, repo=repo, number=number, per_page=PAGE_SIZE, page=p) for p in range(1, pages + 1)))
+        results = await asyncio.gather(
+            *(self._call("GET", url, repo=repo, number=number, per_page=PAGE_SIZE, page=p) for p in range(1, pages + 1))
+        )
         return [_file_change(item) for page in results for item in page]
 
     async def compare_files(self, repo: str, base: str, head: str) -> list[FileChange]:
         """Files changed between two commits. Compare pages through commits, not files: the
         first page carries the files (GitHub lists at most 300), so one call is all there is."""
-        result = await self._call("GET", "/repos/{+repo}/compare/{base}...{head}?per_page=1", repo=repo, base=base, head=head)
+        result = await self._call(
+            "GET", "/repos/{+repo}/compare/{base}...{head}?per_page=1", repo=repo, base=base, head=head
+        )
         return [_file_change(item) for item in result.get("files", [])]
 
     async def file_bytes(self, repo: str, path: str, ref: str) -> bytes | None:
@@ -311,7 +326,9 @@ class InstallationClient:
         # short and name another file (reserved expansion keeps what it is given).
         encoded = "/".join(urllib.parse.quote(segment, safe="") for segment in path.split("/"))
         try:
-            item = await self._call("GET", "/repos/{+repo}/contents/{+path}?ref={ref}", repo=repo, path=encoded, ref=ref)
+            item = await self._call(
+                "GET", "/repos/{+repo}/contents/{+path}?ref={ref}", repo=repo, path=encoded, ref=ref
+            )
         except GitHubError as error:
             if error.status == 404:
                 return None
@@ -375,7 +392,9 @@ class InstallationClient:
         head, rest = annotations[:ANNOTATIONS_PER_REQUEST], annotations[ANNOTATIONS_PER_REQUEST:]
         batches = [rest[i : i + ANNOTATIONS_PER_REQUEST] for i in range(0, len(rest), ANNOTATIONS_PER_REQUEST)]
         for pair in range(0, len(batches), 2):
-            await asyncio.gather(*(self._add_annotations(repo, check_run_id, title, batch) for batch in batches[pair : pair + 2]))
+            await asyncio.gather(
+                *(self._add_annotations(repo, check_run_id, title, batch) for batch in batches[pair : pair + 2])
+            )
         return head
 
     async def _add_annotations(self, repo: str, check_run_id: int, title: str, batch: Sequence[Annotation]) -> None:
@@ -420,9 +439,14 @@ class InstallationClient:
         async def applied() -> Json | None:
             url = "/repos/{+repo}/pulls/{number}/reviews?per_page={per_page}"
             reviews = await self._iterate(url, repo=repo, number=number, per_page=PAGE_SIZE)
-            return next((r for r in reviews if r.get("commit_id") == commit_id and str(r.get("body") or "").endswith(marker)), None)
+            return next(
+                (r for r in reviews if r.get("commit_id") == commit_id and str(r.get("body") or "").endswith(marker)),
+                None,
+            )
 
-        result: Json = await self._call("POST", "/repos/{+repo}/pulls/{number}/reviews", data, applied, repo=repo, number=number)
+        result: Json = await self._call(
+            "POST", "/repos/{+repo}/pulls/{number}/reviews", data, applied, repo=repo, number=number
+        )
         return result
 
     # GraphQL reads and writes.
@@ -432,8 +456,13 @@ class InstallationClient:
         request its head commit and what the App itself wrote on it (review bodies, threads)."""
         owner, name = repo.split("/", 1)
         variables: Json = {
-            "owner": owner, "name": name, "config": config_expression,
-            "number": pr_number or 0, "pull": pr_number is not None, "after": None, "page": PAGE_SIZE,
+            "owner": owner,
+            "name": name,
+            "config": config_expression,
+            "number": pr_number or 0,
+            "pull": pr_number is not None,
+            "after": None,
+            "page": PAGE_SIZE,
         }
         data = await self.graphql(META_QUERY, **variables)
         repository = data.get("repository") or {}
@@ -455,14 +484,18 @@ class InstallationClient:
             for node in page.get("nodes") or []:
                 comments = (node.get("comments") or {}).get("nodes") or []
                 if comments and comments[0].get("viewerDidAuthor") is True:
-                    threads.append(ThreadInfo(str(node["id"]), bool(node.get("isResolved")), str(comments[0].get("body") or "")))
+                    threads.append(
+                        ThreadInfo(str(node["id"]), bool(node.get("isResolved")), str(comments[0].get("body") or ""))
+                    )
             if not (page.get("pageInfo") or {}).get("hasNextPage"):
                 break
             variables["after"] = page["pageInfo"]["endCursor"]
             more = await self.graphql(META_QUERY, **variables)
             page = ((more.get("repository") or {}).get("pullRequest") or {}).get("reviewThreads")
         head = pull.get("headRefOid")
-        return RepoMeta(str(text) if text is not None else None, bodies, tuple(threads), head if isinstance(head, str) else None)
+        return RepoMeta(
+            str(text) if text is not None else None, bodies, tuple(threads), head if isinstance(head, str) else None
+        )
 
     async def blobs(self, repo: str, sha: str, paths: Sequence[str]) -> dict[str, Blob | None]:
         """Facts and text of many files at a commit, 50 a GraphQL query, the queries side by side;
@@ -471,7 +504,8 @@ class InstallationClient:
 
         async def batch(chunk: Sequence[str]) -> dict[str, Blob | None]:
             fields = "\n".join(
-                f"f{i}: object(expression: $e{i}) {{ ... on Blob {{ text isBinary isTruncated byteSize }} }}" for i in range(len(chunk))
+                f"f{i}: object(expression: $e{i}) {{ ... on Blob {{ text isBinary isTruncated byteSize }} }}"
+                for i in range(len(chunk))
             )
             params = "".join(f", $e{i}: String!" for i in range(len(chunk)))
             query = f"query($owner: String!, $name: String!{params}) {{ repository(owner: $owner, name: $name) {{ {fields} }} }}"
@@ -490,9 +524,14 @@ class InstallationClient:
         """Resolve review threads, all in one mutation; how many were asked."""
         if not thread_ids:
             return 0
-        fields = " ".join(f"r{i}: resolveReviewThread(input: {{threadId: $t{i}}}) {{ thread {{ id }} }}" for i in range(len(thread_ids)))
+        fields = " ".join(
+            f"r{i}: resolveReviewThread(input: {{threadId: $t{i}}}) {{ thread {{ id }} }}"
+            for i in range(len(thread_ids))
+        )
         params = ", ".join(f"$t{i}: ID!" for i in range(len(thread_ids)))
-        await self.graphql(f"mutation({params}) {{ {fields} }}", **{f"t{i}": thread for i, thread in enumerate(thread_ids)})
+        await self.graphql(
+            f"mutation({params}) {{ {fields} }}", **{f"t{i}": thread for i, thread in enumerate(thread_ids)}
+        )
         return len(thread_ids)
 
     async def graphql(self, query: str, **variables: Any) -> Json:
@@ -525,7 +564,9 @@ def _digest(body: str, comments: Sequence[ReviewComment]) -> str:
 
 
 def _file_change(item: Json) -> FileChange:
-    return FileChange(path=str(item["filename"]), status=file_status(item.get("status", "modified")), patch=item.get("patch"))
+    return FileChange(
+        path=str(item["filename"]), status=file_status(item.get("status", "modified")), patch=item.get("patch")
+    )
 
 
 def _output(output: CheckOutput) -> Json:
@@ -567,9 +608,11 @@ async def create_installation_token(
     except HTTPException as error:
         status = _status_of(error)
         headers = {k.lower() for k in (getattr(error, "headers", None) or {})}
-        limited = isinstance(error, RateLimitExceeded) or status == 429 or (
-            status == 403 and ("retry-after" in headers or "rate limit" in str(error).lower())
+        limited = (
+            isinstance(error, RateLimitExceeded)
+            or status == 429
+            or (status == 403 and ("retry-after" in headers or "rate limit" in str(error).lower()))
         )
         raise GitHubError(f"{label}: {status} {error}", status, transient=True if limited else None) from None
-    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, KeyError, TypeError) as error:
+    except (TimeoutError, aiohttp.ClientError, ValueError, KeyError, TypeError) as error:
         raise GitHubError(f"{label}: {type(error).__name__} {error}") from None

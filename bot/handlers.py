@@ -137,7 +137,9 @@ async def push(event: sansio.Event, submit: Submit, app_id: int) -> None:
         return
     after = fields.sha("after")
     before = fields.sha("before") if event.data.get("before") is not None else ZERO_SHA
-    await submit(Job(kind="push", head_sha=after, base_sha=None if before == ZERO_SHA else before, ref=ref, **_base(event)))
+    await submit(
+        Job(kind="push", head_sha=after, base_sha=None if before == ZERO_SHA else before, ref=ref, **_base(event))
+    )
 
 
 def _ours(fields: Fields, name: str, app_id: int) -> bool:
@@ -160,7 +162,9 @@ async def check_suite(event: sansio.Event, submit: Submit, app_id: int) -> None:
     if not _ours(fields, "check_suite", app_id):
         return
     branch = fields.text("check_suite.head_branch", "") or None
-    await submit(_job_for_commit(event, fields.sha("check_suite.head_sha"), fields.objects("check_suite.pull_requests"), branch))
+    await submit(
+        _job_for_commit(event, fields.sha("check_suite.head_sha"), fields.objects("check_suite.pull_requests"), branch)
+    )
 
 
 @router.register("check_run", action="rerequested")
@@ -170,10 +174,15 @@ async def check_run(event: sansio.Event, submit: Submit, app_id: int) -> None:
     fields = Fields(event.data)
     if not _ours(fields, "check_run", app_id) or fields.text("check_run.name", "") != CHECK_NAME:
         return
-    if fields.text("action", "") == "requested_action" and fields.text("requested_action.identifier", "") != RERUN_IDENTIFIER:
+    if (
+        fields.text("action", "") == "requested_action"
+        and fields.text("requested_action.identifier", "") != RERUN_IDENTIFIER
+    ):
         return
     branch = fields.text("check_run.check_suite.head_branch", "") or None
-    await submit(_job_for_commit(event, fields.sha("check_run.head_sha"), fields.objects("check_run.pull_requests"), branch))
+    await submit(
+        _job_for_commit(event, fields.sha("check_run.head_sha"), fields.objects("check_run.pull_requests"), branch)
+    )
 
 
 @router.register("installation")

@@ -105,7 +105,8 @@ async def _analyse(
     client: InstallationClient, job: Job, changes: list[FileChange], config: RepoConfig, analyse: Analyse
 ) -> tuple[list[Finding], dict[str, str]]:
     relevant = [
-        change.path for change in changes
+        change.path
+        for change in changes
         if change.status != "removed" and file_kind(change.path) is not None and not config.ignored(change.path)
     ]
     blobs = await client.blobs(job.repo, job.head_sha, relevant) if relevant else {}
@@ -129,7 +130,11 @@ async def _analyse(
         if blob.is_truncated or blob.text is None:
             data = await client.file_bytes(job.repo, path, job.head_sha)  # rare: the blob API has it whole
             if data is None:
-                findings.append(skipped(path, f"over GraphQL's text limit and not readable as a regular file at {job.head_sha[:12]}"))
+                findings.append(
+                    skipped(
+                        path, f"over GraphQL's text limit and not readable as a regular file at {job.head_sha[:12]}"
+                    )
+                )
                 continue
         else:
             data = blob.text.encode("utf-8")
@@ -150,7 +155,9 @@ async def _publish_review(client: InstallationClient, job: Job, plan: Plan, meta
         return False
     posted = await _post_review(client, job, plan)
     # The bot's open threads whose findings are all gone are resolved.
-    await client.resolve_threads([t.id for t in meta.threads if not t.resolved and not t.fingerprints & plan.fingerprints])
+    await client.resolve_threads(
+        [t.id for t in meta.threads if not t.resolved and not t.fingerprints & plan.fingerprints]
+    )
     return posted
 
 
@@ -159,13 +166,19 @@ async def _post_review(client: InstallationClient, job: Job, plan: Plan) -> bool
     if not plan.comments and not plan.review_body:
         return False
     try:
-        await client.create_review(job.repo, job.pr_number, job.head_sha, plan.review_body, plan.review_event, plan.comments)
+        await client.create_review(
+            job.repo, job.pr_number, job.head_sha, plan.review_body, plan.review_event, plan.comments
+        )
     except GitHubError as error:
         if error.status != 422 or not plan.comments:
             raise
         # GitHub refused an anchor after all: never lose the review, put every comment in the body.
-        log.warning("review refused (422), retrying without inline comments", extra={"repo": job.repo, "sha": job.head_sha})
-        await client.create_review(job.repo, job.pr_number, job.head_sha, render.fallback_body(plan), plan.review_event, ())
+        log.warning(
+            "review refused (422), retrying without inline comments", extra={"repo": job.repo, "sha": job.head_sha}
+        )
+        await client.create_review(
+            job.repo, job.pr_number, job.head_sha, render.fallback_body(plan), plan.review_event, ()
+        )
     return True
 
 
@@ -193,8 +206,14 @@ async def run(
             await _follow_head(client, job, meta, resubmit)
         findings, texts = await _analyse(client, job, changes, meta.config, analyse)
         plan = await asyncio.to_thread(
-            plan_review, findings, changes, texts, meta.commented,
-            max_comments=max_comments, request_changes=meta.config.request_changes, docs_url=docs_url,
+            plan_review,
+            findings,
+            changes,
+            texts,
+            meta.commented,
+            max_comments=max_comments,
+            request_changes=meta.config.request_changes,
+            docs_url=docs_url,
             files_checked=sum(1 for c in changes if file_kind(c.path) is not None),
         )
         check_run_id = await check_task
@@ -216,19 +235,19 @@ async def run(
         check_task.cancel()
         await asyncio.wait_for(complete_as_interrupted(client, job, check_run_id), timeout=10)
         raise
-    except Exception as error:  # noqa: BLE001 - any failure must still complete the check run
+    except Exception as error:
         reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
         if check_run_id is None:
             try:
                 check_run_id = await check_task
-            except Exception as no_run:  # noqa: BLE001
+            except Exception as no_run:
                 check_task.cancel()
                 raise _later(no_run) from None  # no check run could be had: try again later
         log.exception("job failed", extra={"repo": job.repo, "sha": job.head_sha, "delivery": job.delivery_id})
         passing = _transient(error)
         try:
             await _fail(client, job, check_run_id, reason, retrying=passing)
-        except Exception as stuck:  # noqa: BLE001 - the run would stay in progress: try again later
+        except Exception as stuck:
             raise _later(stuck) from None
         if passing:  # GitHub failed us for now: the run says so, and the job runs again later
             raise RetryLater(reason)
@@ -242,7 +261,9 @@ def _transient(error: BaseException) -> bool:
     return isinstance(error, (OSError, asyncio.TimeoutError))
 
 
-async def _follow_head(client: InstallationClient, job: Job, meta: Meta, resubmit: Callable[[Job], Awaitable[bool]]) -> None:
+async def _follow_head(
+    client: InstallationClient, job: Job, meta: Meta, resubmit: Callable[[Job], Awaitable[bool]]
+) -> None:
     """When GitHub's head of the pull request is another commit than this job's, make sure that
     commit gets its own job: a delivery that arrived late (a redelivery, a slow server) may have
     taken its place in our queue. This job still completes its own run, without a review."""
@@ -250,13 +271,17 @@ async def _follow_head(client: InstallationClient, job: Job, meta: Meta, resubmi
         return
     if await client.our_check_runs(job.repo, meta.head):
         return  # that head has its run (done, or in progress somewhere)
-    newest = dataclasses.replace(job, head_sha=meta.head, delivery_id=f"{job.delivery_id}:head", changed_files=None, received=time.time())
+    newest = dataclasses.replace(
+        job, head_sha=meta.head, delivery_id=f"{job.delivery_id}:head", changed_files=None, received=time.time()
+    )
     try:
         queued = await resubmit(newest)
-    except Exception as error:  # noqa: BLE001 - the queue is closing or down: the next delivery catches up
+    except Exception as error:
         log.warning("could not queue the pull request's head %s: %r", meta.head, error, extra={"repo": job.repo})
         return
-    log.info("queued the pull request's head as GitHub has it", extra={"repo": job.repo, "sha": meta.head, "queued": queued})
+    log.info(
+        "queued the pull request's head as GitHub has it", extra={"repo": job.repo, "sha": meta.head, "queued": queued}
+    )
 
 
 def _later(error: BaseException) -> BaseException:
@@ -273,9 +298,13 @@ async def give_up(client: InstallationClient, job: Job, reason: str) -> None:
     await _fail(client, job, await _check_run(client, job), reason)
 
 
-async def _fail(client: InstallationClient, job: Job, check_run_id: int, reason: str, *, retrying: bool = False) -> None:
+async def _fail(
+    client: InstallationClient, job: Job, check_run_id: int, reason: str, *, retrying: bool = False
+) -> None:
     """Complete the run as "unroot could not finish: <reason>", with the Re-run button."""
-    await client.complete_check_run(job.repo, check_run_id, "failure", render.failure_output(reason, job.head_sha, retrying=retrying))
+    await client.complete_check_run(
+        job.repo, check_run_id, "failure", render.failure_output(reason, job.head_sha, retrying=retrying)
+    )
 
 
 async def complete_as_interrupted(client: InstallationClient, job: Job, check_run_id: int | None = None) -> None:

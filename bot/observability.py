@@ -78,8 +78,12 @@ class _ClientCounters(Collector):
 
     def collect(self) -> Iterator[CounterMetricFamily]:
         yield CounterMetricFamily("unroot_github_api_calls", "Calls made to GitHub", value=self._counters.calls)
-        yield CounterMetricFamily("unroot_github_retries", "Calls retried after a fault or limit", value=self._counters.retries)
-        yield CounterMetricFamily("unroot_github_rate_limited", "Rate-limit answers from GitHub", value=self._counters.rate_limited)
+        yield CounterMetricFamily(
+            "unroot_github_retries", "Calls retried after a fault or limit", value=self._counters.retries
+        )
+        yield CounterMetricFamily(
+            "unroot_github_rate_limited", "Rate-limit answers from GitHub", value=self._counters.rate_limited
+        )
 
 
 class _WorkerLoop(Collector):
@@ -93,8 +97,16 @@ class _WorkerLoop(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         if self.up is None:
             return
-        yield GaugeMetricFamily("unroot_worker_up", "1 while the job worker loop runs, 0 while a new one is being started", value=int(self.up))
-        yield CounterMetricFamily("unroot_worker_restarts", "Times the job worker loop ended on its own and was started again", value=self.restarts)
+        yield GaugeMetricFamily(
+            "unroot_worker_up",
+            "1 while the job worker loop runs, 0 while a new one is being started",
+            value=int(self.up),
+        )
+        yield CounterMetricFamily(
+            "unroot_worker_restarts",
+            "Times the job worker loop ended on its own and was started again",
+            value=self.restarts,
+        )
 
 
 class Metrics:
@@ -102,16 +114,24 @@ class Metrics:
 
     def __init__(self, counters: Counters) -> None:
         self.registry = CollectorRegistry()
-        self.deliveries = Counter("unroot_deliveries", "Webhook deliveries by event and answer", ["event", "answer"], registry=self.registry)
+        self.deliveries = Counter(
+            "unroot_deliveries", "Webhook deliveries by event and answer", ["event", "answer"], registry=self.registry
+        )
         self.jobs = Counter("unroot_jobs", "Jobs by outcome", ["outcome"], registry=self.registry)
         self.job_seconds = Histogram(
-            "unroot_job_duration_seconds", "Time from job start to completed check run",
-            buckets=(0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300), registry=self.registry,
+            "unroot_job_duration_seconds",
+            "Time from job start to completed check run",
+            buckets=(0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300),
+            registry=self.registry,
         )
         # Set from the queue on each scrape: with Redis these are the whole fleet's figures.
         self.queue_depth = Gauge("unroot_queue_depth", "Jobs waiting to start", registry=self.registry)
         self.running = Gauge("unroot_jobs_running", "Jobs being worked on", registry=self.registry)
-        self.queue_up = Gauge("unroot_queue_up", "1 when the queue (Redis, if configured) answered the last scrape", registry=self.registry)
+        self.queue_up = Gauge(
+            "unroot_queue_up",
+            "1 when the queue (Redis, if configured) answered the last scrape",
+            registry=self.registry,
+        )
         self.registry.register(_ClientCounters(counters))
         self._worker = _WorkerLoop()
         self.registry.register(self._worker)

@@ -185,7 +185,9 @@ class MemoryQueue:
                 # and takes its place in the PR's own lane (so later pushes to the PR supersede it).
                 del self._pending[queued_lane]
                 break
-        if job.key in self._running and not (job.kind == "pull_request" and self._running[job.key].job.kind != "pull_request"):
+        if job.key in self._running and not (
+            job.kind == "pull_request" and self._running[job.key].job.kind != "pull_request"
+        ):
             return False
         previous = self._pending.get(job.lane)
         if previous is not None:
@@ -277,7 +279,6 @@ class MemoryQueue:
                 if self._running.get(job.key) is slot:
                     del self._running[job.key]
                 slot.done.set()
-
 
     def _retry_later(self, job: Job, reason: str) -> None:
         """Run the job again after the policy's delay; it no longer competes with its lane (a

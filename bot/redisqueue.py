@@ -199,7 +199,10 @@ def _loads(data: bytes) -> Any:
 def connect(url: str) -> ArqRedis:
     """A Redis client for arq and for our keys (redis://, rediss://, unix://; every redis-py URL option)."""
     client: ArqRedis = ArqRedis.from_url(
-        url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT, health_check_interval=30,
+        url,
+        socket_timeout=REDIS_TIMEOUT,
+        socket_connect_timeout=REDIS_TIMEOUT,
+        health_check_interval=30,
     )
     client.job_serializer = _dumps
     client.job_deserializer = _loads
@@ -254,7 +257,9 @@ class RedisQueue:
         self.restart_backoff = RESTART_BACKOFF
         self.worker_restarts = 0  # times arq's worker loop ended on its own and a new one was started
         self._redis: ArqRedis | None = None
-        self._workers: dict[Worker, ArqRedis] = {}  # every worker whose connection is open (ended ones finish their jobs)
+        self._workers: dict[
+            Worker, ArqRedis
+        ] = {}  # every worker whose connection is open (ended ones finish their jobs)
         self._supervisor: asyncio.Task[None] | None = None
         self._retiring: set[asyncio.Task[None]] = set()
         self._worker_up: bool | None = None
@@ -306,13 +311,31 @@ class RedisQueue:
             raise QueueClosed("shutting down")
         # The lane first: a worker that takes the job before this is written would drop it as stale.
         received_ms = int((job.received or time.time()) * 1000)
-        outcome = await _done(self.redis.eval(
-            _SUBMIT, 2, lane_key(job), pr_mark_key(job), job.head_sha, str(LANE_TTL), f"{job.repo}@", _suffix(job),
-            str(job.pr_number) if job.pr_number is not None else "", str(PR_MARK_TTL), QUEUE_NAME,
-            in_progress_key_prefix, job_key_prefix, STATS, STARTED_PREFIX, str(received_ms),
-        ))
+        outcome = await _done(
+            self.redis.eval(
+                _SUBMIT,
+                2,
+                lane_key(job),
+                pr_mark_key(job),
+                job.head_sha,
+                str(LANE_TTL),
+                f"{job.repo}@",
+                _suffix(job),
+                str(job.pr_number) if job.pr_number is not None else "",
+                str(PR_MARK_TTL),
+                QUEUE_NAME,
+                in_progress_key_prefix,
+                job_key_prefix,
+                STATS,
+                STARTED_PREFIX,
+                str(received_ms),
+            )
+        )
         if int(outcome) == 2:
-            log.info("stale delivery: a newer head of this lane was received first", extra={"repo": job.repo, "sha": job.head_sha})
+            log.info(
+                "stale delivery: a newer head of this lane was received first",
+                extra={"repo": job.repo, "sha": job.head_sha},
+            )
             return False
         queued = await self.redis.enqueue_job(FUNCTION, asdict(job), _job_id=job_id(job), _expires=JOB_EXPIRES)
         return queued is not None
@@ -380,12 +403,18 @@ class RedisQueue:
         jobs that a worker which lost Redis had just taken)."""
         self._worker_up = True
         try:
-            cut = int(await _done(self.redis.eval(_UNSTRAND, 0, QUEUE_NAME, in_progress_key_prefix, str(int(self.lease * 1000)))))
+            cut = int(
+                await _done(
+                    self.redis.eval(_UNSTRAND, 0, QUEUE_NAME, in_progress_key_prefix, str(int(self.lease * 1000)))
+                )
+            )
         except (RedisError, OSError) as error:
             log.warning("could not look for jobs held by a lost worker: %s", error)
             return
         if cut:
-            log.warning("%d jobs were held by a worker that lost Redis or died; they run again within %g s", cut, self.lease)
+            log.warning(
+                "%d jobs were held by a worker that lost Redis or died; they run again within %g s", cut, self.lease
+            )
 
     async def _supervise(self) -> None:
         """Run arq's worker loop, and when it ends for any reason but our stop (arq ends it on the first
@@ -399,7 +428,7 @@ class RedisQueue:
             try:
                 await worker.async_run()
                 ended = "it returned"
-            except Exception as error:  # noqa: BLE001 - whatever ended it, jobs need a running loop
+            except Exception as error:
                 ended = repr(error)
             self._retire(worker)
             if self._closed:
@@ -487,7 +516,13 @@ class RedisQueue:
         member = f"{arq_id}|{self.name}"
         lease_ms = int(self.lease * 1000)
         keys = (commit_key(job), installation_key(job.installation_id), RUNNING)
-        got = int(await _done(redis.eval(_ACQUIRE, 3, *keys, owner, str(lease_ms), str(_now_ms()), str(self.installation_limit), member)))
+        got = int(
+            await _done(
+                redis.eval(
+                    _ACQUIRE, 3, *keys, owner, str(lease_ms), str(_now_ms()), str(self.installation_limit), member
+                )
+            )
+        )
         if got:
             # Back to the queue for a moment: the worker slot goes to another installation meanwhile.
             await _done(redis.hincrby(STATS, "deferred_commit" if got == 1 else "deferred_installation", 1))
@@ -564,7 +599,7 @@ class RedisQueue:
             return
         try:
             await self._give_up(job, reason)
-        except Exception as error:  # noqa: BLE001 - whatever GitHub answered, try again later
+        except Exception as error:
             log.warning("could not fail the check run of %s: %r; retrying later", job_id(job), error)
             raise Retry(defer=random.uniform(*self.give_up_retry)) from None
 
@@ -579,7 +614,9 @@ class RedisQueue:
         progress_key = in_progress_key_prefix + arq_id
         while True:
             try:
-                lost = await _done(self.redis.eval(_RENEW, 4, *keys, progress_key, owner, str(lease_ms), str(_now_ms()), member))
+                lost = await _done(
+                    self.redis.eval(_RENEW, 4, *keys, progress_key, owner, str(lease_ms), str(_now_ms()), member)
+                )
                 if lost:
                     log.warning("the commit lock of %s expired and was taken by another worker", arq_id)
             except (RedisError, OSError) as error:
@@ -613,8 +650,13 @@ def _safe_url(url: str) -> str:
     if "@" in netloc:
         netloc = "***@" + netloc.rsplit("@", 1)[1]
     query = "&".join(
-        f"{key}=***" if key.lower() in ("password", "pass", "pwd", "username", "user") else f"{key}={value}" if value or "=" in pair else key
-        for pair in parts.query.split("&") if pair
+        f"{key}=***"
+        if key.lower() in ("password", "pass", "pwd", "username", "user")
+        else f"{key}={value}"
+        if value or "=" in pair
+        else key
+        for pair in parts.query.split("&")
+        if pair
         for key, _, value in [pair.partition("=")]
     )
     return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")

@@ -15,7 +15,11 @@ from rules.fixes import EditConflict, apply
 from rules.model import Finding, LineEdit, Rule, Severity
 from rules.registry import SKIPPED
 
-_LEVEL: dict[Severity, AnnotationLevel] = {Severity.ERROR: "failure", Severity.WARNING: "warning", Severity.NOTICE: "notice"}
+_LEVEL: dict[Severity, AnnotationLevel] = {
+    Severity.ERROR: "failure",
+    Severity.WARNING: "warning",
+    Severity.NOTICE: "notice",
+}
 _LEVEL_RANK: dict[AnnotationLevel, int] = {"notice": 0, "warning": 1, "failure": 2}
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`])")
 
@@ -41,7 +45,8 @@ def failure_output(reason: str, sha: str, *, retrying: bool = False) -> CheckOut
     """The run of a job that could not finish: why, and what happens next."""
     after = (
         "unroot will try again by itself in a while; **Re-run unroot** tries now."
-        if retrying else "Use **Re-run unroot** to try again."
+        if retrying
+        else "Use **Re-run unroot** to try again."
     )
     return CheckOutput(
         f"unroot could not finish: {reason}"[:MAX_TITLE],
@@ -52,7 +57,11 @@ def failure_output(reason: str, sha: str, *, retrying: bool = False) -> CheckOut
 
 def interrupted_output(sha: str) -> CheckOutput:
     """The run of a job cut short, or never started, because the server stopped."""
-    return CheckOutput(INTERRUPTED_TITLE, f"unroot stopped before it finished {sha[:12]}. Use **Re-run unroot** to check it again.", RERUN)
+    return CheckOutput(
+        INTERRUPTED_TITLE,
+        f"unroot stopped before it finished {sha[:12]}. Use **Re-run unroot** to check it again.",
+        RERUN,
+    )
 
 
 def with_config_note(summary: str, problem: str | None) -> str:
@@ -194,7 +203,9 @@ class Renderer:
             entry = "\n\n".join([*head, *_fix_summary(group), _too_large(group), _markers(group)])
         return entry
 
-    def review_body(self, inline: Sequence[Group], outside: Sequence[Group], overflow: Sequence[Group], max_comments: int) -> str:
+    def review_body(
+        self, inline: Sequence[Group], outside: Sequence[Group], overflow: Sequence[Group], max_comments: int
+    ) -> str:
         """The review's own text: counts, then the findings that have no inline comment."""
         groups = [*inline, *outside, *overflow]
         if not groups:
@@ -258,13 +269,17 @@ class Renderer:
             for (rule_id, severity), count in sorted(by_rule.items(), key=lambda kv: (-kv[0][1].rank, kv[0][0])):
                 rule = self.rules.get(rule_id)
                 title_text = (rule.title if rule is not None else "").replace("|", "\\|")
-                rule_rows.append(f"| [{rule_id}]({self.docs_url.format(id=rule_id)}) | {title_text} | {severity.value} | {count} |")
+                rule_rows.append(
+                    f"| [{rule_id}]({self.docs_url.format(id=rule_id)}) | {title_text} | {severity.value} | {count} |"
+                )
         per_file: dict[str, Counter[Severity]] = {}
         for finding in counted:
             per_file.setdefault(finding.path, Counter())[finding.severity] += 1
         file_rows = [
             f"| {code(path)} | {c[Severity.ERROR]} | {c[Severity.WARNING]} | {c[Severity.NOTICE]} |"
-            for path, c in sorted(per_file.items(), key=lambda kv: (-kv[1][Severity.ERROR], -kv[1][Severity.WARNING], kv[0]))
+            for path, c in sorted(
+                per_file.items(), key=lambda kv: (-kv[1][Severity.ERROR], -kv[1][Severity.WARNING], kv[0])
+            )
         ]
         skip_rows = [f"- {code(f.path)}: {inert(f.message)}" for f in sorted(skipped, key=lambda f: f.path)]
         fixed = "\n".join([*head, *rule_rows, *SUPPRESSING])
@@ -313,6 +328,11 @@ def merged_annotation(items: Sequence[Annotation]) -> Annotation:
     message = "\n".join(f"- {a.title}: {a.message}" for a in items)
     details = "\n\n".join(dict.fromkeys(a.raw_details for a in items if a.raw_details)) or None
     return Annotation(
-        first.path, first.start_line, first.end_line, level, f"{ids}: {len(items)} findings"[:MAX_TITLE],
-        clip_bytes(message, MAX_ANNOTATION_BYTES), clip_bytes(details, MAX_ANNOTATION_BYTES) if details else None,
+        first.path,
+        first.start_line,
+        first.end_line,
+        level,
+        f"{ids}: {len(items)} findings"[:MAX_TITLE],
+        clip_bytes(message, MAX_ANNOTATION_BYTES),
+        clip_bytes(details, MAX_ANNOTATION_BYTES) if details else None,
     )

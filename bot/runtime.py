@@ -27,9 +27,15 @@ def make_queue(settings: AppSettings, run_jobs: bool) -> JobQueue:
     from bot.redisqueue import RedisQueue  # arq and redis only for a process that uses them
 
     return RedisQueue(
-        settings.redis_url, run_jobs=run_jobs, workers=settings.workers, installation_limit=settings.installation_jobs,
-        lease=settings.lease_seconds, attempts=settings.job_attempts, job_timeout=settings.job_timeout,
-        connect_wait=settings.redis_wait, retry=retry,
+        settings.redis_url,
+        run_jobs=run_jobs,
+        workers=settings.workers,
+        installation_limit=settings.installation_jobs,
+        lease=settings.lease_seconds,
+        attempts=settings.job_attempts,
+        job_timeout=settings.job_timeout,
+        connect_wait=settings.redis_wait,
+        retry=retry,
     )
 
 
@@ -45,7 +51,9 @@ class Runtime:
         self.counters = Counters()
         self.redactor = Redactor()
         self.metrics = Metrics(self.counters)
-        self.analysis = AnalysisPool(settings.analysis_workers, Limits(settings.analysis_cpu_seconds, settings.analysis_memory_mb * 1024**2))
+        self.analysis = AnalysisPool(
+            settings.analysis_workers, Limits(settings.analysis_cpu_seconds, settings.analysis_memory_mb * 1024**2)
+        )
         for secret in (settings.webhook_secret, settings.private_key, *queue.credentials()):
             self.redactor.add(secret)
 
@@ -56,7 +64,10 @@ class Runtime:
         timeout = aiohttp.ClientTimeout(total=30, connect=10)
         self.session = aiohttp.ClientSession(timeout=timeout)
         self.tokens = TokenCache(
-            str(self.settings.app_id), self.settings.private_key, self._fetch_token, on_token=self.redactor.add,
+            str(self.settings.app_id),
+            self.settings.private_key,
+            self._fetch_token,
+            on_token=self.redactor.add,
             store=self.queue.token_store(self.settings.private_key),
         )
         self.tokens.app_jwt()  # load the key and the crypto backend now, not during the first webhook
@@ -73,8 +84,14 @@ class Runtime:
         """A client for one installation, sharing this process's session, tokens and counters."""
         assert self.session is not None and self.tokens is not None
         return InstallationClient(
-            self.session, self.tokens, installation_id, self.settings.api_url, self.settings.graphql_url,
-            retry=self.retry, app_id=self.settings.app_id, counters=self.counters,
+            self.session,
+            self.tokens,
+            installation_id,
+            self.settings.api_url,
+            self.settings.graphql_url,
+            retry=self.retry,
+            app_id=self.settings.app_id,
+            counters=self.counters,
         )
 
     async def _fetch_token(self, installation_id: int, app_jwt: str) -> tuple[str, str]:
@@ -98,12 +115,23 @@ class Runtime:
         outcome_name = "error"
         try:
             outcome = await job.run(
-                work, self.client(work.installation_id), is_current, self.settings.docs_url,
-                requeued_on_cancel=self.queue.requeues_on_cancel, analyse=self.analysis.analyse, resubmit=self.queue.submit,
+                work,
+                self.client(work.installation_id),
+                is_current,
+                self.settings.docs_url,
+                requeued_on_cancel=self.queue.requeues_on_cancel,
+                analyse=self.analysis.analyse,
+                resubmit=self.queue.submit,
             )
             outcome_name = outcome.conclusion
             log.info(
-                "job done", extra={**context, "conclusion": outcome.conclusion, "findings": outcome.findings, "review": outcome.review_posted}
+                "job done",
+                extra={
+                    **context,
+                    "conclusion": outcome.conclusion,
+                    "findings": outcome.findings,
+                    "review": outcome.review_posted,
+                },
             )
         except asyncio.CancelledError:
             outcome_name = "interrupted"

@@ -74,8 +74,9 @@ def _guarded(factory: Callable[[], Any], timeout: float) -> Callable[[], asyncio
     return make
 
 
-async def start(app: web.Application, host: str, port: int, header_timeout: float = HEADER_TIMEOUT,
-                handle_signals: bool = False) -> tuple[web.AppRunner, asyncio.Server]:
+async def start(
+    app: web.Application, host: str, port: int, header_timeout: float = HEADER_TIMEOUT, handle_signals: bool = False
+) -> tuple[web.AppRunner, asyncio.Server]:
     """Set the app up and listen; returns the runner and the listening server (close both to stop)."""
 
     # Between requests of a kept-alive connection, aiohttp's own keep-alive timer closes it.
@@ -83,7 +84,11 @@ async def start(app: web.Application, host: str, port: int, header_timeout: floa
     await runner.setup()
     assert runner.server is not None
     listener = await asyncio.get_running_loop().create_server(
-        _guarded(runner.server, header_timeout), host, port, reuse_address=True, backlog=128,
+        _guarded(runner.server, header_timeout),
+        host,
+        port,
+        reuse_address=True,
+        backlog=128,
     )
     return runner, listener
 

@@ -17,7 +17,9 @@ from bot.runtime import Runtime, make_queue
 log = logging.getLogger(__name__)
 
 
-async def work(settings: AppSettings, stop: asyncio.Event, status_port: int | None = None, host: str = "0.0.0.0") -> None:
+async def work(
+    settings: AppSettings, stop: asyncio.Event, status_port: int | None = None, host: str = "0.0.0.0"
+) -> None:
     """Run jobs until `stop` is set, then drain: running jobs get the grace period, and what is
     still running after it goes back to the queue for another worker."""
     runtime = Runtime(settings, make_queue(settings, run_jobs=True))

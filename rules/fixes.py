@@ -7,7 +7,6 @@ from collections.abc import Iterable
 
 from rules.model import LineEdit
 
-
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
@@ -32,8 +31,7 @@ def merge_edits(edits: Iterable[LineEdit]) -> list[LineEdit]:
     for before, after in zip(unique, unique[1:]):
         if after.start_line <= before.end_line:
             raise EditConflict(
-                f"edits overlap: lines {before.start_line}-{before.end_line} "
-                f"and {after.start_line}-{after.end_line}"
+                f"edits overlap: lines {before.start_line}-{before.end_line} and {after.start_line}-{after.end_line}"
             )
     return unique
 
@@ -52,9 +50,7 @@ def apply(text: str, edits: Iterable[LineEdit]) -> str:
     cursor = 0  # index into lines of the next untouched line
     for edit in merged:
         if edit.start_line < 1 or edit.end_line > len(lines) or edit.end_line < edit.start_line:
-            raise EditConflict(
-                f"edit {edit.start_line}-{edit.end_line} outside a file of {len(lines)} lines"
-            )
+            raise EditConflict(f"edit {edit.start_line}-{edit.end_line} outside a file of {len(lines)} lines")
         out.extend(lines[cursor : edit.start_line - 1])
         last_replaced = lines[edit.end_line - 1]
         # The replaced lines' own ending, where the file mixes them: a "\r" put before the

@@ -124,10 +124,14 @@ WELL_KNOWN_USERS: dict[str, int] = {
     "jboss": 185,  # UBI OpenJDK
 }
 
-_NO_SHELL = re.compile(r"^(scratch|(.*/)?distroless/.*|cgr\.dev/chainguard/(static|go|rust|python|node|glibc-dynamic)(-[a-z]+)?)$")
+_NO_SHELL = re.compile(
+    r"^(scratch|(.*/)?distroless/.*|cgr\.dev/chainguard/(static|go|rust|python|node|glibc-dynamic)(-[a-z]+)?)$"
+)
 _ALPINE = re.compile(r"alpine|(^|/)(busybox)$")
 _SUSE = re.compile(r"(open)?suse|sles|bci/")
-_RHEL = re.compile(r"(^|/)(ubi\d*(-[a-z]+)?|centos|fedora|rockylinux|almalinux|amazonlinux|oraclelinux|rhel\d*)$|/ubi\d+/")
+_RHEL = re.compile(
+    r"(^|/)(ubi\d*(-[a-z]+)?|centos|fedora|rockylinux|almalinux|amazonlinux|oraclelinux|rhel\d*)$|/ubi\d+/"
+)
 _DEBIAN_TAG = re.compile(r"(bookworm|bullseye|buster|trixie|stretch|jammy|noble|focal|bionic|slim)")
 # Official language and server images default to Debian unless the tag says otherwise.
 _DEBIAN_NAMES = frozenset(

@@ -1,17 +1,14 @@
-"""Shared test wiring: the one fake GitHub, a real Redis for the suite, and tests/ on the import path."""
+"""Shared test wiring: the one fake GitHub, a real Redis for the suite, deterministic property tests."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-# The test modules import their helpers by bare name (`from test_e2e import bot`). The fake and
-# gitrepo are imported as tests.fakegithub and tests.gitrepo only: one name, one copy of their classes.
-sys.path.insert(0, str(Path(__file__).parent))
+from tests.fakegithub import app_key, fake_github  # noqa: F401  (pytest fixtures)
+from tests.redisserver import RedisServer, redis_server
 
 # Property tests draw the same examples on every run and have no deadline: a busy machine makes
 # them slower, never red, and a failure found once is found again (no example database to keep).
@@ -19,10 +16,6 @@ settings.register_profile(
     "unroot", derandomize=True, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile("unroot")
-
-from redisserver import RedisServer, redis_server  # noqa: E402
-
-from tests.fakegithub import app_key, fake_github  # noqa: E402,F401  (pytest fixtures)
 
 
 @pytest.fixture(scope="session")

@@ -23,26 +23,65 @@ BAD_VALUES: list[object] = [None, 0, -1, 2**70, 1.5, "x", "", "a" * 5000, True, 
 
 # Event -> (example payload, the fields its handler reads; required ones must make a 400).
 EVENTS: dict[str, tuple[str, list[tuple[str, bool]]]] = {
-    "pull_request": ("pull_request.opened", [
-        ("installation.id", True), ("installation", True), ("repository.full_name", True), ("repository", True),
-        ("repository.default_branch", False), ("pull_request.head.sha", True), ("pull_request.head", True),
-        ("pull_request", True), ("number", True), ("pull_request.changed_files", False), ("action", False),
-    ]),
-    "push": ("push.event", [
-        ("ref", False), ("after", False), ("before", False), ("deleted", False), ("repository.full_name", True),
-        ("installation.id", True), ("repository.default_branch", False),
-    ]),
-    "check_suite": ("check_suite.requested", [
-        ("check_suite.app.id", False), ("check_suite.app", False), ("check_suite.head_sha", True),
-        ("check_suite.pull_requests", False), ("check_suite.head_branch", False), ("repository.id", True),
-        ("installation.id", True), ("check_suite", False),
-    ]),
-    "check_run": ("check_run.requested_action", [
-        ("check_run.app.id", False), ("check_run.name", False), ("check_run.head_sha", True),
-        ("check_run.pull_requests", False), ("check_run.check_suite.head_branch", False),
-        ("requested_action.identifier", False), ("requested_action", False), ("action", False), ("repository.id", True),
-    ]),
-    "installation": ("installation.created", [("installation.account.login", False), ("action", False), ("installation", False)]),
+    "pull_request": (
+        "pull_request.opened",
+        [
+            ("installation.id", True),
+            ("installation", True),
+            ("repository.full_name", True),
+            ("repository", True),
+            ("repository.default_branch", False),
+            ("pull_request.head.sha", True),
+            ("pull_request.head", True),
+            ("pull_request", True),
+            ("number", True),
+            ("pull_request.changed_files", False),
+            ("action", False),
+        ],
+    ),
+    "push": (
+        "push.event",
+        [
+            ("ref", False),
+            ("after", False),
+            ("before", False),
+            ("deleted", False),
+            ("repository.full_name", True),
+            ("installation.id", True),
+            ("repository.default_branch", False),
+        ],
+    ),
+    "check_suite": (
+        "check_suite.requested",
+        [
+            ("check_suite.app.id", False),
+            ("check_suite.app", False),
+            ("check_suite.head_sha", True),
+            ("check_suite.pull_requests", False),
+            ("check_suite.head_branch", False),
+            ("repository.id", True),
+            ("installation.id", True),
+            ("check_suite", False),
+        ],
+    ),
+    "check_run": (
+        "check_run.requested_action",
+        [
+            ("check_run.app.id", False),
+            ("check_run.name", False),
+            ("check_run.head_sha", True),
+            ("check_run.pull_requests", False),
+            ("check_run.check_suite.head_branch", False),
+            ("requested_action.identifier", False),
+            ("requested_action", False),
+            ("action", False),
+            ("repository.id", True),
+        ],
+    ),
+    "installation": (
+        "installation.created",
+        [("installation.account.login", False), ("action", False), ("installation", False)],
+    ),
 }
 
 
@@ -101,8 +140,11 @@ def cases(secret: str, app_id: int) -> Iterator[Case]:
     digest = signature(secret, good)
     sha1 = "sha1=" + hmac.new(secret.encode(), good, hashlib.sha1).hexdigest()
     unsigned = [
-        ("no signature", {}), ("empty signature", {"X-Hub-Signature-256": ""}), ("sha1 signature", {"X-Hub-Signature-256": sha1}),
-        ("sha1 in the sha256 header's name", {"X-Hub-Signature": sha1}), ("short digest", {"X-Hub-Signature-256": digest[:-2]}),
+        ("no signature", {}),
+        ("empty signature", {"X-Hub-Signature-256": ""}),
+        ("sha1 signature", {"X-Hub-Signature-256": sha1}),
+        ("sha1 in the sha256 header's name", {"X-Hub-Signature": sha1}),
+        ("short digest", {"X-Hub-Signature-256": digest[:-2]}),
         ("uppercase digest", {"X-Hub-Signature-256": "sha256=" + digest[7:].upper()}),
         ("wrong digest", {"X-Hub-Signature-256": "sha256=" + "0" * 64}),
         ("non-ASCII signature", {"X-Hub-Signature-256": "sha256=" + "é" * 64}),
@@ -111,21 +153,34 @@ def cases(secret: str, app_id: int) -> Iterator[Case]:
     ]
     for name, headers in unsigned:
         yield Case(name, "push", good, headers, sign=False, allowed=frozenset({401}))
-    for name, headers in [("no event header", {"X-GitHub-Event": ""}), ("no delivery header", {"X-GitHub-Delivery": ""}),
-                          ("delivery id of 5,000 characters", {"X-GitHub-Delivery": "d" * 5000}),
-                          ("delivery id with spaces", {"X-GitHub-Delivery": "a b"})]:
+    for name, headers in [
+        ("no event header", {"X-GitHub-Event": ""}),
+        ("no delivery header", {"X-GitHub-Delivery": ""}),
+        ("delivery id of 5,000 characters", {"X-GitHub-Delivery": "d" * 5000}),
+        ("delivery id with spaces", {"X-GitHub-Delivery": "a b"}),
+    ]:
         yield Case(name, "push", good, headers, allowed=frozenset({400}))
     yield Case("unknown event", "fork", good, allowed=frozenset({202}))
     yield Case("ping", "ping", encode({"zen": "hi", "hook_id": 1}), allowed=frozenset({200}))
     bodies: list[tuple[str, bytes]] = [
-        ("not JSON", b"{nope"), ("invalid UTF-8", b'{"a": "\xff"}'), ("empty body", b""), ("JSON array", b"[1, 2]"),
-        ("JSON string", b'"x"'), ("JSON number", b"1"), ("JSON null", b"null"), ("1e400 at the top", b"1e400"),
-        ("5,000-digit integer at the top", b"9" * 5000), ("100,000-deep array", b"[" * 100_000 + b"]" * 100_000),
-        ("100,000-deep object", b'{"a":' * 100_000 + b"1" + b"}" * 100_000), ("NaN", b'{"number": NaN}'),
+        ("not JSON", b"{nope"),
+        ("invalid UTF-8", b'{"a": "\xff"}'),
+        ("empty body", b""),
+        ("JSON array", b"[1, 2]"),
+        ("JSON string", b'"x"'),
+        ("JSON number", b"1"),
+        ("JSON null", b"null"),
+        ("1e400 at the top", b"1e400"),
+        ("5,000-digit integer at the top", b"9" * 5000),
+        ("100,000-deep array", b"[" * 100_000 + b"]" * 100_000),
+        ("100,000-deep object", b'{"a":' * 100_000 + b"1" + b"}" * 100_000),
+        ("NaN", b'{"number": NaN}'),
     ]
     for event in ("push", "pull_request"):
         for name, body in bodies:
-            yield Case(f"{event}: {name}", event, body, allowed=frozenset({400, 202}) if name == "NaN" else frozenset({400}))
+            yield Case(
+                f"{event}: {name}", event, body, allowed=frozenset({400, 202}) if name == "NaN" else frozenset({400})
+            )
     for event, (_example, fields) in EVENTS.items():
         for dotted, required in fields:
             for value in BAD_VALUES:

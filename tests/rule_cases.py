@@ -35,56 +35,77 @@ def pod(container_sc: str = "", pod_sc: str = "", extra_spec: str = "", extra_co
     return text
 
 
-RESTRICTED_CONTAINER = (
-    "      allowPrivilegeEscalation: false\n"
-    "      capabilities:\n        drop: [\"ALL\"]\n"
-)
+RESTRICTED_CONTAINER = '      allowPrivilegeEscalation: false\n      capabilities:\n        drop: ["ALL"]\n'
 RESTRICTED_POD = "    runAsNonRoot: true\n    seccompProfile:\n      type: RuntimeDefault\n"
 
 # Grouped by rule, in registry order (test_rules checks it): a rule's spec is one block.
 CASES: tuple[Case, ...] = (
     # UR001: files that cannot be analysed.
-    Case("UR001", "chart/templates/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n{{- range .Values.containers }}\n      - name: {{ .name }}\n{{- end }}\n", True, 1, "notice"),
+    Case(
+        "UR001",
+        "chart/templates/deploy.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n{{- range .Values.containers }}\n      - name: {{ .name }}\n{{- end }}\n",
+        True,
+        1,
+        "notice",
+    ),
     Case("UR001", "broken.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n", True, 1),
     Case("UR001", "ok.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD), False),
     # UR101: final stage runs as root.
-    Case("UR101", "Dockerfile", "FROM debian:12\nUSER root\nCMD [\"sh\"]\n", True, 2, "error"),
-    Case("UR101", "Dockerfile", "FROM debian:12\nuser 0:0\nCMD [\"sh\"]\n", True, 2),
+    Case("UR101", "Dockerfile", 'FROM debian:12\nUSER root\nCMD ["sh"]\n', True, 2, "error"),
+    Case("UR101", "Dockerfile", 'FROM debian:12\nuser 0:0\nCMD ["sh"]\n', True, 2),
     Case("UR101", "Dockerfile", "FROM debian:12\nUSER root:staff\n", True, 2),
     Case("UR101", "Dockerfile", "FROM debian:12\nARG RUNAS=root\nUSER ${RUNAS}\n", True, 3),
     Case("UR101", "Dockerfile", "FROM debian:12\nUSER ${RUNAS:-0}\n", True, 2),
-    Case("UR101", "Dockerfile", "FROM debian AS base\nUSER root\nFROM base\nCMD [\"x\"]\n", True, 2),
+    Case("UR101", "Dockerfile", 'FROM debian AS base\nUSER root\nFROM base\nCMD ["x"]\n', True, 2),
     Case("UR101", "Dockerfile", "FROM debian AS build\nUSER root\nFROM debian\nUSER 10001\n", False),
     Case("UR101", "Dockerfile", "FROM debian:12\nUSER root\nRUN apt-get update\nUSER 1000:1000\n", False),
     Case("UR101", "Dockerfile", "FROM debian:12\nUSER rootless\n", False),
     # Root under another name: a user the Dockerfile itself gives UID 0.
-    Case("UR101", "Dockerfile", "FROM debian:12\nRUN useradd -o -u 0 -g 0 admin\nUSER admin\nCMD [\"sh\"]\n", True, 3, "error"),
+    Case(
+        "UR101",
+        "Dockerfile",
+        'FROM debian:12\nRUN useradd -o -u 0 -g 0 admin\nUSER admin\nCMD ["sh"]\n',
+        True,
+        3,
+        "error",
+    ),
     Case("UR101", "Dockerfile", "FROM debian:12\nRUN useradd -u 1000 app && usermod -o -u 0 app\nUSER app\n", True, 3),
-    Case("UR101", "Dockerfile", "FROM debian:12\nRUN echo 'admin:x:0:0::/root:/bin/sh' >> /etc/passwd\nUSER admin\n", True, 3),
+    Case(
+        "UR101",
+        "Dockerfile",
+        "FROM debian:12\nRUN echo 'admin:x:0:0::/root:/bin/sh' >> /etc/passwd\nUSER admin\n",
+        True,
+        3,
+    ),
     Case("UR101", "Dockerfile", "FROM debian:12\nRUN useradd -u 1000 app\nUSER app\n", False),
     Case("UR101", "Dockerfile", "FROM debian:12\nUSER 10001\nRUN <<EOF\nuser root\nUSER root\nEOF\n", False),
     # UR102: no USER and a root base image.
-    Case("UR102", "Dockerfile", "FROM python:3.12-slim\nCOPY . /app\nCMD [\"python\", \"/app/main.py\"]\n", True, 3),
-    Case("UR102", "Containerfile", "FROM scratch\nCOPY app /app\nENTRYPOINT [\"/app\"]\n", True, 3),
+    Case("UR102", "Dockerfile", 'FROM python:3.12-slim\nCOPY . /app\nCMD ["python", "/app/main.py"]\n', True, 3),
+    Case("UR102", "Containerfile", 'FROM scratch\nCOPY app /app\nENTRYPOINT ["/app"]\n', True, 3),
     Case("UR102", "api.dockerfile", "FROM alpine:3.20\n", True, 1),
     Case("UR102", "Dockerfile.prod", "FROM gcr.io/distroless/static:nonroot\nCOPY app /app\n", False),
     Case("UR102", "Dockerfile", "FROM bitnami/nginx:1.27\n", False),
     Case("UR102", "Dockerfile", "FROM nginxinc/nginx-unprivileged:1.27\n", False),
     Case("UR102", "Dockerfile", "FROM debian:12\nUSER 1000\n", False),
     # UR103: non-numeric final user.
-    Case("UR103", "Dockerfile", "FROM node:20\nUSER node\nCMD [\"node\", \"x.js\"]\n", True, 2, "warning"),
+    Case("UR103", "Dockerfile", 'FROM node:20\nUSER node\nCMD ["node", "x.js"]\n', True, 2, "warning"),
     Case("UR103", "Dockerfile", "FROM gcr.io/distroless/static:nonroot\nCOPY app /app\n", True),
     Case("UR103", "Dockerfile", "FROM node:20\nUSER 1000:1000\n", False),
     Case("UR103", "Dockerfile", "FROM debian\nUSER $APP_UID\n", False),
     # A name whose number nothing tells: the finding has no fix.
-    Case("UR103", "Dockerfile", "FROM debian:12\nRUN useradd --system app\nUSER app\nCMD [\"app\"]\n", True, 3),
+    Case("UR103", "Dockerfile", 'FROM debian:12\nRUN useradd --system app\nUSER app\nCMD ["app"]\n', True, 3),
     # UR104: sudo and setuid.
-    Case("UR104", "Dockerfile", "FROM debian\nRUN apt-get update && apt-get install -y sudo curl\nUSER 1000\n", True, 2),
+    Case(
+        "UR104", "Dockerfile", "FROM debian\nRUN apt-get update && apt-get install -y sudo curl\nUSER 1000\n", True, 2
+    ),
     Case("UR104", "Dockerfile", "FROM debian\nRUN sudo apt-get update\nUSER 1000\n", True, 2),
     Case("UR104", "Dockerfile", "FROM debian\nRUN chmod u+s /usr/local/bin/tool\nUSER 1000\n", True, 2),
     Case("UR104", "Dockerfile", "FROM debian\nRUN chmod 4755 /usr/local/bin/tool\nUSER 1000\n", True, 2),
     Case("UR104", "Dockerfile", "FROM debian\nRUN <<EOF\napt-get install -y sudo\nEOF\nUSER 1000\n", True, 2),
-    Case("UR104", "Dockerfile", "FROM debian\nRUN apt-get install -y pseudo sudoku && chmod 755 /x\nUSER 1000\n", False),
+    Case(
+        "UR104", "Dockerfile", "FROM debian\nRUN apt-get install -y pseudo sudoku && chmod 755 /x\nUSER 1000\n", False
+    ),
     Case("UR104", "Dockerfile", "FROM debian AS build\nRUN sudo make\nFROM debian\nUSER 1000\n", False),
     Case("UR104", "Dockerfile", "FROM debian\nRUN make && \\\n    sudo make install\nUSER 1000\n", True, 2),
     Case("UR104", "Dockerfile", "FROM debian\nRUN echo sudo is not used here > /notes\nUSER 1000\n", False),
@@ -95,19 +116,53 @@ CASES: tuple[Case, ...] = (
     Case("UR105", "Dockerfile", "FROM debian\nEXPOSE 80\n", False),
     # UR201: may run as root.
     Case("UR201", "pod.yaml", pod(RESTRICTED_CONTAINER), True, 8, "error"),
-    Case("UR201", "pod.yaml", pod(RESTRICTED_CONTAINER, "    runAsNonRoot: false\n    runAsUser: 1000\n"), True, 7, "warning"),
+    Case(
+        "UR201",
+        "pod.yaml",
+        pod(RESTRICTED_CONTAINER, "    runAsNonRoot: false\n    runAsUser: 1000\n"),
+        True,
+        7,
+        "warning",
+    ),
     Case("UR201", "pod.yaml", pod(RESTRICTED_CONTAINER, "    runAsNonRoot: false\n"), True, 7, "error"),
     Case("UR201", "pod.yaml", pod("      runAsUser: 1000\n" + RESTRICTED_CONTAINER), True, 8, "warning"),
     Case("UR201", "pod.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD), False),
     Case("UR201", "pod.yaml", pod(RESTRICTED_CONTAINER, extra_spec="  hostUsers: false\n"), False),
     # runAsNonRoot: false is an error only where a container may really run as root.
-    Case("UR201", "pod.yaml", pod("      runAsUser: 1\n      runAsNonRoot: false\n" + RESTRICTED_CONTAINER, "    seccompProfile: {type: RuntimeDefault}\n"), True, 13, "warning"),
-    Case("UR201", "pod.yaml", pod("      runAsNonRoot: true\n" + RESTRICTED_CONTAINER, "    runAsNonRoot: false\n    seccompProfile: {type: RuntimeDefault}\n"), True, 7, "warning"),
+    Case(
+        "UR201",
+        "pod.yaml",
+        pod(
+            "      runAsUser: 1\n      runAsNonRoot: false\n" + RESTRICTED_CONTAINER,
+            "    seccompProfile: {type: RuntimeDefault}\n",
+        ),
+        True,
+        13,
+        "warning",
+    ),
+    Case(
+        "UR201",
+        "pod.yaml",
+        pod(
+            "      runAsNonRoot: true\n" + RESTRICTED_CONTAINER,
+            "    runAsNonRoot: false\n    seccompProfile: {type: RuntimeDefault}\n",
+        ),
+        True,
+        7,
+        "warning",
+    ),
     # UR202: runAsUser 0.
     Case("UR202", "pod.yaml", pod("      runAsUser: 0\n" + RESTRICTED_CONTAINER, RESTRICTED_POD), True, 14),
     Case("UR202", "pod.yaml", pod("      runAsUser: 1000\n" + RESTRICTED_CONTAINER, RESTRICTED_POD), False),
     # A pod-level 0 that every container overrides still breaks the standard, as a warning.
-    Case("UR202", "pod.yaml", pod("      runAsUser: 1000\n" + RESTRICTED_CONTAINER, "    runAsUser: 0\n" + RESTRICTED_POD), True, 7, "warning"),
+    Case(
+        "UR202",
+        "pod.yaml",
+        pod("      runAsUser: 1000\n" + RESTRICTED_CONTAINER, "    runAsUser: 0\n" + RESTRICTED_POD),
+        True,
+        7,
+        "warning",
+    ),
     # UR203: runAsNonRoot with UID 0.
     Case("UR203", "pod.yaml", pod("      runAsUser: 0\n" + RESTRICTED_CONTAINER, RESTRICTED_POD), True, 14),
     Case("UR203", "pod.yaml", pod("      runAsUser: 0\n" + RESTRICTED_CONTAINER), False),
@@ -120,10 +175,45 @@ CASES: tuple[Case, ...] = (
     Case("UR205", "pod.yaml", pod("      capabilities:\n        drop: [ALL]\n", RESTRICTED_POD), True, 12, "warning"),
     Case("UR205", "pod.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD), False),
     # UR206: capabilities.
-    Case("UR206", "pod.yaml", pod("      allowPrivilegeEscalation: false\n      capabilities:\n        add: [SYS_ADMIN]\n        drop: [ALL]\n", RESTRICTED_POD), True, 15, "error"),
-    Case("UR206", "pod.yaml", pod("      allowPrivilegeEscalation: false\n      capabilities:\n        add: [CHOWN]\n        drop: [ALL]\n", RESTRICTED_POD), True, 15, "warning"),
-    Case("UR206", "pod.yaml", pod("      allowPrivilegeEscalation: false\n      capabilities:\n        drop: [all]\n", RESTRICTED_POD), True, 15, "warning"),
-    Case("UR206", "pod.yaml", pod("      allowPrivilegeEscalation: false\n      capabilities:\n        add: [NET_BIND_SERVICE]\n        drop: [ALL]\n", RESTRICTED_POD), False),
+    Case(
+        "UR206",
+        "pod.yaml",
+        pod(
+            "      allowPrivilegeEscalation: false\n      capabilities:\n        add: [SYS_ADMIN]\n        drop: [ALL]\n",
+            RESTRICTED_POD,
+        ),
+        True,
+        15,
+        "error",
+    ),
+    Case(
+        "UR206",
+        "pod.yaml",
+        pod(
+            "      allowPrivilegeEscalation: false\n      capabilities:\n        add: [CHOWN]\n        drop: [ALL]\n",
+            RESTRICTED_POD,
+        ),
+        True,
+        15,
+        "warning",
+    ),
+    Case(
+        "UR206",
+        "pod.yaml",
+        pod("      allowPrivilegeEscalation: false\n      capabilities:\n        drop: [all]\n", RESTRICTED_POD),
+        True,
+        15,
+        "warning",
+    ),
+    Case(
+        "UR206",
+        "pod.yaml",
+        pod(
+            "      allowPrivilegeEscalation: false\n      capabilities:\n        add: [NET_BIND_SERVICE]\n        drop: [ALL]\n",
+            RESTRICTED_POD,
+        ),
+        False,
+    ),
     # UR207: host namespaces.
     Case("UR207", "pod.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD, "  hostNetwork: true\n"), True, 10),
     Case("UR207", "pod.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD, "  hostPID: yes\n"), True, 10),
@@ -131,16 +221,38 @@ CASES: tuple[Case, ...] = (
     # UR208: group 0.
     Case("UR208", "pod.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD + "    runAsGroup: 0\n"), True, 10, "notice"),
     Case("UR208", "pod.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD + "    runAsUser: 1000\n"), True, 13),
-    Case("UR208", "pod.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD + "    runAsUser: 1000\n    runAsGroup: 1000\n"), False),
+    Case(
+        "UR208",
+        "pod.yaml",
+        pod(RESTRICTED_CONTAINER, RESTRICTED_POD + "    runAsUser: 1000\n    runAsGroup: 1000\n"),
+        False,
+    ),
     # UR209: seccomp.
     Case("UR209", "pod.yaml", pod(RESTRICTED_CONTAINER, "    runAsNonRoot: true\n"), True, 10, "warning"),
-    Case("UR209", "pod.yaml", pod(RESTRICTED_CONTAINER, "    runAsNonRoot: true\n    seccompProfile:\n      type: Unconfined\n"), True, 8, "error"),
-    Case("UR209", "pod.yaml", pod("      seccompProfile:\n        type: Localhost\n        localhostProfile: p.json\n" + RESTRICTED_CONTAINER, "    runAsNonRoot: true\n"), False),
+    Case(
+        "UR209",
+        "pod.yaml",
+        pod(RESTRICTED_CONTAINER, "    runAsNonRoot: true\n    seccompProfile:\n      type: Unconfined\n"),
+        True,
+        8,
+        "error",
+    ),
+    Case(
+        "UR209",
+        "pod.yaml",
+        pod(
+            "      seccompProfile:\n        type: Localhost\n        localhostProfile: p.json\n" + RESTRICTED_CONTAINER,
+            "    runAsNonRoot: true\n",
+        ),
+        False,
+    ),
     Case("UR209", "pod.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD, "  os:\n    name: windows\n"), False),
     # UR210: container-only fields at pod level.
     Case("UR210", "pod.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD + "    privileged: false\n"), True, 10),
     Case("UR210", "pod.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD), False),
     # UR211: writable root filesystem.
     Case("UR211", "pod.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD), True, 12, "notice"),
-    Case("UR211", "pod.yaml", pod("      readOnlyRootFilesystem: true\n" + RESTRICTED_CONTAINER, RESTRICTED_POD), False),
+    Case(
+        "UR211", "pod.yaml", pod("      readOnlyRootFilesystem: true\n" + RESTRICTED_CONTAINER, RESTRICTED_POD), False
+    ),
 )

@@ -12,14 +12,14 @@ import asyncio
 import time
 
 import pytest
-from test_e2e import POD, Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)
 
 from bot.analysis import AnalysisPool, Limits
 from bot.app import RUNTIME
 from rules.model import Options
-from patience import PATIENCE
+from tests.patience import PATIENCE
+from tests.test_e2e import POD, Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)
 
-HOGS = "analysis_hogs:misbehave"
+HOGS = "tests.analysis_hogs:misbehave"
 
 
 async def test_a_spinning_analysis_is_stopped_and_the_server_stays_responsive(bot: Bot) -> None:  # noqa: F811
@@ -98,8 +98,13 @@ def test_workers_die_with_a_server_killed_by_sigkill(tmp_path: object) -> None:
         asyncio.run(main())
     """)
     root = str(__import__("pathlib").Path(__file__).resolve().parents[1])
-    server = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=root,
-                              env={**os.environ, "PYTHONPATH": root})
+    server = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": root},
+    )
     assert server.stdout is not None
     workers = [int(pid) for pid in server.stdout.readline().split()]
     assert workers
@@ -108,6 +113,10 @@ def test_workers_die_with_a_server_killed_by_sigkill(tmp_path: object) -> None:
     deadline = time.monotonic() + PATIENCE
     alive = workers
     while alive and time.monotonic() < deadline:
-        alive = [pid for pid in alive if os.path.exists(f"/proc/{pid}") and "Z" not in open(f"/proc/{pid}/stat").read().split()[2]]
+        alive = [
+            pid
+            for pid in alive
+            if os.path.exists(f"/proc/{pid}") and "Z" not in open(f"/proc/{pid}/stat").read().split()[2]
+        ]
         time.sleep(0.1)
     assert alive == [], "pool workers outlived the server"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from gidgethub import sansio
 from bot import handlers
 from bot.auth import TokenCache, app_jwt
 from bot.config import AppSettings, SettingsError
-from bot.queue import DeliveryLog, Job, MemoryQueue
+from bot.queue import DeliveryLog, Job, JobKind, MemoryQueue
 
 PAYLOADS = Path(__file__).parent / "data" / "webhooks"
 
@@ -61,7 +61,14 @@ async def test_push_payload_becomes_a_check_job_and_tags_and_deletions_are_ignor
     assert await dispatch("push", {**data, "deleted": True, "after": "0" * 40}) == []
 
 
-@pytest.mark.parametrize(("event", "name"), [("check_suite", "check_suite.requested"), ("check_suite", "check_suite.rerequested"), ("check_run", "check_run.rerequested")])
+@pytest.mark.parametrize(
+    ("event", "name"),
+    [
+        ("check_suite", "check_suite.requested"),
+        ("check_suite", "check_suite.rerequested"),
+        ("check_run", "check_run.rerequested"),
+    ],
+)
 async def test_check_events_rerun_only_our_own_app(event: str, name: str) -> None:
     data = payload(name)
     ours = (data.get("check_suite") or data.get("check_run") or {})["app"]["id"]
@@ -87,8 +94,17 @@ async def test_installation_events_are_ignored() -> None:
     assert await dispatch("installation", payload("installation.created")) == []
 
 
-def job(sha: str, pr: int | None = 1, kind: str = "pull_request", delivery: str = "d") -> Job:
-    return Job(kind=kind, installation_id=1, repo="o/r", head_sha=sha, delivery_id=delivery, default_branch="main", pr_number=pr, ref="refs/heads/x")
+def job(sha: str, pr: int | None = 1, kind: JobKind = "pull_request", delivery: str = "d") -> Job:
+    return Job(
+        kind=kind,
+        installation_id=1,
+        repo="o/r",
+        head_sha=sha,
+        delivery_id=delivery,
+        default_branch="main",
+        pr_number=pr,
+        ref="refs/heads/x",
+    )
 
 
 async def test_queue_runs_each_commit_once_and_supersedes_older_pushes() -> None:
@@ -161,7 +177,7 @@ async def test_token_cache_fetches_once_and_refreshes_before_expiry() -> None:
     async def fetch(installation: int, app_token: str) -> tuple[str, str]:
         calls.append(installation)
         await asyncio.sleep(0.01)
-        expiry = datetime.fromtimestamp(now[0], timezone.utc) + timedelta(hours=1)
+        expiry = datetime.fromtimestamp(now[0], UTC) + timedelta(hours=1)
         return f"t{len(calls)}", expiry.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     cache = TokenCache("1", pem, fetch, clock=lambda: now[0])
@@ -180,7 +196,12 @@ def test_settings_refuse_to_start_without_secret_or_with_a_bad_key(tmp_path: Pat
     key_file = tmp_path / "key.pem"
     key_file.write_text(pem)
     settings = AppSettings.from_env(
-        {"GITHUB_APP_ID": "1", "GITHUB_PRIVATE_KEY_PATH": str(key_file), "GITHUB_WEBHOOK_SECRET": "s", "GITHUB_API_URL": "https://ghe.example.com/api/v3"}
+        {
+            "GITHUB_APP_ID": "1",
+            "GITHUB_PRIVATE_KEY_PATH": str(key_file),
+            "GITHUB_WEBHOOK_SECRET": "s",
+            "GITHUB_API_URL": "https://ghe.example.com/api/v3",
+        }
     )
     assert settings.graphql_url == "https://ghe.example.com/api/graphql"
     assert "s" not in repr(settings).split("webhook_secret")[-1][:5]

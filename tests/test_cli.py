@@ -9,11 +9,12 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from patience import PATIENCE
+
+from tests.patience import PATIENCE
 
 SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
-ROOT_DOCKERFILE = "FROM debian:12\nCOPY . /app\nCMD [\"/app/run\"]\n"
-CLEAN_DOCKERFILE = "FROM debian:12\nUSER 10001:10001\nCMD [\"/app/run\"]\n"
+ROOT_DOCKERFILE = 'FROM debian:12\nCOPY . /app\nCMD ["/app/run"]\n'
+CLEAN_DOCKERFILE = 'FROM debian:12\nUSER 10001:10001\nCMD ["/app/run"]\n'
 POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: app\n    image: x\n"
 
 
@@ -63,7 +64,7 @@ def test_json_output_has_the_documented_shape(tree: Path) -> None:
     assert finding["rule"] == "UR102" and finding["severity"] == "error" and finding["line"] == 3
     (edit,) = finding["fix"]["edits"]
     assert set(edit) == {"start_line", "end_line", "replacement"}
-    assert edit["replacement"].endswith("USER 10001:10001\nCMD [\"/app/run\"]\n")
+    assert edit["replacement"].endswith('USER 10001:10001\nCMD ["/app/run"]\n')
 
 
 def test_sarif_output_validates_against_the_2_1_0_schema(tree: Path) -> None:
@@ -98,7 +99,10 @@ def test_bad_input_gets_one_notice_each_and_the_run_goes_on(tmp_path: Path) -> N
     lines = result.stdout.splitlines()
     assert "Dockerfile:1: UR001 notice Skipped: binary file." in lines
     assert any(line.startswith("latin1.yaml:1: UR001 notice Skipped: not valid UTF-8") for line in lines)
-    assert any(line.startswith("huge.yaml:1: UR001 notice Skipped: 1,200,000 bytes is over the 1,000,000-byte limit") for line in lines)
+    assert any(
+        line.startswith("huge.yaml:1: UR001 notice Skipped: 1,200,000 bytes is over the 1,000,000-byte limit")
+        for line in lines
+    )
     assert any(line.startswith("broken.yaml:1: UR001 notice Skipped: invalid YAML") for line in lines)
     assert any(line.startswith("pod.yaml:8: UR201 error") for line in lines)
     assert result.returncode == 1
@@ -160,30 +164,46 @@ def _app_env(**extra: str) -> dict[str, str]:
 
 def test_worker_without_redis_says_what_to_set(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "worker"], cwd=tmp_path, capture_output=True, text=True, timeout=PATIENCE, env=_app_env()
+        [sys.executable, "-m", "bot.cli", "worker"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE,
+        env=_app_env(),
     )
     assert result.returncode == 2
     assert "cannot start the worker: REDIS_URL is not set" in result.stderr
 
 
 def test_worker_refuses_a_redis_it_cannot_reach_with_the_address_and_no_password(tmp_path: Path) -> None:
-    from redisserver import free_port
+    from tests.redisserver import free_port
 
     url = f"redis://user:hunter2@127.0.0.1:{free_port()}/0"
     env = _app_env(REDIS_URL=url, UNROOT_REDIS_WAIT="0.5")
-    result = subprocess.run([sys.executable, "-m", "bot.cli", "worker"], cwd=tmp_path, capture_output=True, text=True, timeout=PATIENCE, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "worker"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE,
+        env=env,
+    )
     assert result.returncode == 2, result.stderr[-2000:]
     assert "worker stopped: cannot reach Redis at redis://***@127.0.0.1:" in result.stderr
     assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
 
 
 def test_serve_refuses_a_redis_it_cannot_reach(tmp_path: Path) -> None:
-    from redisserver import free_port
+    from tests.redisserver import free_port
 
     env = _app_env(GITHUB_WEBHOOK_SECRET="s", REDIS_URL=f"redis://127.0.0.1:{free_port()}/0", UNROOT_REDIS_WAIT="0.5")
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "serve", "--port", "0", "--host", "127.0.0.1"], cwd=tmp_path, capture_output=True,
-        text=True, timeout=PATIENCE, env=env,
+        [sys.executable, "-m", "bot.cli", "serve", "--port", "0", "--host", "127.0.0.1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE,
+        env=env,
     )
     assert result.returncode == 2, result.stderr[-2000:]
     assert "server stopped: cannot reach Redis at redis://127.0.0.1:" in result.stderr
@@ -193,7 +213,12 @@ def test_serve_refuses_a_redis_it_cannot_reach(tmp_path: Path) -> None:
 def test_serve_run_jobs_is_refused_without_redis(tmp_path: Path) -> None:
     env = _app_env(GITHUB_WEBHOOK_SECRET="s")
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "serve", "--run-jobs"], cwd=tmp_path, capture_output=True, text=True, timeout=PATIENCE, env=env
+        [sys.executable, "-m", "bot.cli", "serve", "--run-jobs"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE,
+        env=env,
     )
     assert result.returncode == 2
     assert "--run-jobs is for REDIS_URL setups" in result.stderr
@@ -201,8 +226,7 @@ def test_serve_run_jobs_is_refused_without_redis(tmp_path: Path) -> None:
 
 def test_the_check_path_imports_nothing_of_the_app(tmp_path: Path) -> None:
     # Editors and pre-commit hooks start `unroot check` per file: no aiohttp, crypto or Redis client.
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-    from startup import imported_app_modules
+    from bench.startup import imported_app_modules
 
     (tmp_path / "Dockerfile").write_text(CLEAN_DOCKERFILE)
     assert imported_app_modules(str(tmp_path / "Dockerfile")) == []

@@ -30,11 +30,18 @@ def _limits() -> None:
 def unroot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """The command under CPU and memory limits; fails the test naming a hang or a crash."""
     proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=300, preexec_fn=_limits, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=_limits,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
     )
     if proc.returncode < 0:
-        pytest.fail(f"unroot {' '.join(args)} was killed by {signal.Signals(-proc.returncode).name} (hang or memory blow-up)")
+        pytest.fail(
+            f"unroot {' '.join(args)} was killed by {signal.Signals(-proc.returncode).name} (hang or memory blow-up)"
+        )
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 
@@ -68,7 +75,7 @@ def test_unclosed_nested_defaults_expand_in_linear_time(tmp_path: Path, size: in
     text = "FROM a\nUSER ${A:-" + "${A:-" * (size // 5) + "\n"
     code, found = findings(tmp_path, "Dockerfile", text.encode())
     assert code == 0  # a USER that cannot be known is not judged root
-    assert all(int(f["line"]) <= 2 for f in found)
+    assert all(int(str(f["line"])) <= 2 for f in found)
 
 
 def test_closed_nested_defaults_are_expanded_like_docker(tmp_path: Path) -> None:
@@ -111,8 +118,10 @@ def test_yaml_only_line_breaks_keep_findings_on_real_lines(tmp_path: Path, char:
     plain_code, plain = findings(tmp_path, "plain.yaml", POD_WITH_BREAK.format(char="").encode())
     line_count = len(text.split("\n")) - 1
     assert code == plain_code == 1
-    assert [(f["rule"], f["line"], f["end_line"]) for f in found] == [(f["rule"], f["line"], f["end_line"]) for f in plain]
-    assert all(1 <= int(f["line"]) <= int(f["end_line"]) <= line_count for f in found)
+    assert [(f["rule"], f["line"], f["end_line"]) for f in found] == [
+        (f["rule"], f["line"], f["end_line"]) for f in plain
+    ]
+    assert all(1 <= int(str(f["line"])) <= int(str(f["end_line"])) <= line_count for f in found)
     # An edit could land at the wrong YAML depth there, so none is offered, and the message says why.
     assert all(f["fix"] is None for f in found)
     assert any("U+2028" in str(f["message"]) for f in found)
@@ -134,14 +143,28 @@ def test_a_comment_hiding_root_behind_a_line_separator_is_still_seen(tmp_path: P
 def test_a_derandomized_fuzz_run_finds_no_crash_hang_or_slow_input(tmp_path: Path) -> None:
     # The same 300 inputs per analyser on every run (tools/fuzz_analysers.py runs 100,000 and more).
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "fuzz_analysers.py"), "--count", "300", "--seed", "7",
-         "--corpus", str(tmp_path / "no-corpus"), "--out", str(tmp_path / "found")],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            str(ROOT / "tools" / "fuzz_analysers.py"),
+            "--count",
+            "300",
+            "--seed",
+            "7",
+            "--corpus",
+            str(tmp_path / "no-corpus"),
+            "--out",
+            str(tmp_path / "found"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     summary = [line for line in proc.stdout.splitlines() if not line.startswith(" ")]
     assert [line.split(":")[0] for line in summary] == ["dockerfile", "json", "yaml"]
-    assert all(" 300 inputs " in line and " 0 exceptions or hangs, 0 inputs under 64 KB" in line for line in summary), summary
+    assert all(" 300 inputs " in line and " 0 exceptions or hangs, 0 inputs under 64 KB" in line for line in summary), (
+        summary
+    )
 
 
 @pytest.mark.parametrize("user", ["➍", "²", "١٠٠٠"])

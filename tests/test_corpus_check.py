@@ -97,9 +97,7 @@ def _corpus(tmp_path: Path, rows: list[str]) -> Path:
 
 
 PASS_ROW = "psa\tpsa/restricted/pass/base.yaml\tPod/base\tpsa:restricted:base\tpass\tbase"
-FAIL_ROW = (
-    "psa\tpsa/restricted/fail/runasnonroot0.yaml\tPod/runasnonroot0\tpsa:restricted:runAsNonRoot\tfail\tunset"
-)
+FAIL_ROW = "psa\tpsa/restricted/fail/runasnonroot0.yaml\tPod/runasnonroot0\tpsa:restricted:runAsNonRoot\tfail\tunset"
 CONTROL_PASS_ROW = "psa\tpsa/restricted/pass/base.yaml\tPod/base\tpsa:restricted:runAsNonRoot\tpass\tbase"
 OTHER_ROW = "psa\tpsa/restricted/fail/runasnonroot0.yaml\tPod/runasnonroot0\tpsa:restricted:hostPorts\tfail\tother"
 TRIVY_ROWS = [

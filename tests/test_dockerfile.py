@@ -33,48 +33,50 @@ def rules_of(text: str) -> list[str]:
     ],
 )
 def test_user_is_created_with_the_base_images_tools(base: str, expected: str) -> None:
-    result = fixed(f"FROM {base}\nCOPY app /srv/app\nCMD [\"/srv/app\"]\n")
+    result = fixed(f'FROM {base}\nCOPY app /srv/app\nCMD ["/srv/app"]\n')
     assert expected in result
-    assert result.endswith("USER 10001:10001\nCMD [\"/srv/app\"]\n")
+    assert result.endswith('USER 10001:10001\nCMD ["/srv/app"]\n')
     assert "chgrp -R 0 /srv/app && chmod -R g=u /srv/app" in result
     assert not [f for f in analyze("Dockerfile", result) if f.severity is Severity.ERROR]
 
 
-@pytest.mark.parametrize("base", ["scratch", "gcr.io/distroless/static-debian12", "cgr.dev/chainguard/static:latest-root"])
+@pytest.mark.parametrize(
+    "base", ["scratch", "gcr.io/distroless/static-debian12", "cgr.dev/chainguard/static:latest-root"]
+)
 def test_images_without_a_shell_get_only_a_numeric_user(base: str) -> None:
-    result = fixed(f"FROM {base}\nCOPY app /app\nENTRYPOINT [\"/app\"]\n")
+    result = fixed(f'FROM {base}\nCOPY app /app\nENTRYPOINT ["/app"]\n')
     assert "RUN" not in result
     assert "USER 10001:10001\nENTRYPOINT" in result
 
 
 def test_unknown_base_uses_the_package_manager_it_runs() -> None:
-    result = fixed("FROM registry.example.com/base:7\nRUN apk add --no-cache curl\nCMD [\"x\"]\n")
+    result = fixed('FROM registry.example.com/base:7\nRUN apk add --no-cache curl\nCMD ["x"]\n')
     assert "adduser -S" in result
 
 
 def test_unknown_base_without_hints_gets_only_user() -> None:
-    result = fixed("FROM registry.example.com/base:7\nCMD [\"x\"]\n")
-    assert result == "FROM registry.example.com/base:7\nUSER 10001:10001\nCMD [\"x\"]\n"
+    result = fixed('FROM registry.example.com/base:7\nCMD ["x"]\n')
+    assert result == 'FROM registry.example.com/base:7\nUSER 10001:10001\nCMD ["x"]\n'
 
 
 def test_user_root_line_is_replaced_when_nothing_after_needs_root() -> None:
-    text = "FROM debian:12\nRUN apt-get update\nUSER root\nCMD [\"x\"]\n"
+    text = 'FROM debian:12\nRUN apt-get update\nUSER root\nCMD ["x"]\n'
     result = fixed(text)
     assert "USER root" not in result
     assert result.index("USER 10001:10001") < result.index("CMD")
 
 
 def test_user_root_before_root_steps_stays_and_switch_goes_before_cmd() -> None:
-    text = "FROM debian:12\nUSER root\nRUN apt-get install -y curl\nCMD [\"x\"]\n"
+    text = 'FROM debian:12\nUSER root\nRUN apt-get install -y curl\nCMD ["x"]\n'
     result = fixed(text)
     assert "USER root\nRUN apt-get install -y curl\n" in result
-    assert result.endswith("USER 10001:10001\nCMD [\"x\"]\n")
+    assert result.endswith('USER 10001:10001\nCMD ["x"]\n')
 
 
 def test_only_the_final_stage_counts_and_inheritance_is_followed() -> None:
     assert "UR101" not in rules_of("FROM debian AS build\nUSER root\nFROM scratch\nUSER 65532\n")
-    assert "UR101" in rules_of("FROM debian AS base\nUSER root\nFROM base AS final\nCMD [\"x\"]\n")
-    assert "UR102" not in rules_of("FROM debian AS base\nUSER 1000\nFROM base\nCMD [\"x\"]\n")
+    assert "UR101" in rules_of('FROM debian AS base\nUSER root\nFROM base AS final\nCMD ["x"]\n')
+    assert "UR102" not in rules_of('FROM debian AS base\nUSER 1000\nFROM base\nCMD ["x"]\n')
 
 
 def test_instructions_are_case_insensitive_and_continuations_joined() -> None:
@@ -100,7 +102,7 @@ def test_non_numeric_user_gets_the_uid_the_dockerfile_creates() -> None:
 
 
 def test_distroless_nonroot_gets_numeric_user_for_kubernetes() -> None:
-    result = fixed("FROM gcr.io/distroless/static:nonroot\nCOPY app /app\nENTRYPOINT [\"/app\"]\n")
+    result = fixed('FROM gcr.io/distroless/static:nonroot\nCOPY app /app\nENTRYPOINT ["/app"]\n')
     assert "USER 65532\nENTRYPOINT" in result
 
 
@@ -112,7 +114,7 @@ def test_sudo_is_dropped_where_the_build_is_root_anyway() -> None:
 
 
 def test_only_app_files_are_made_group_writable() -> None:
-    text = "FROM python:3.12\nCOPY --from=build /install /usr/local\nCOPY conf /etc/app/\nWORKDIR /srv\nCOPY . .\nCMD [\"x\"]\n"
+    text = 'FROM python:3.12\nCOPY --from=build /install /usr/local\nCOPY conf /etc/app/\nWORKDIR /srv\nCOPY . .\nCMD ["x"]\n'
     result = fixed(text)
     assert "chgrp -R 0 /srv && chmod -R g=u /srv\n" in result
 
@@ -125,7 +127,7 @@ def test_suppression_comment_with_reason() -> None:
 
 
 def test_crlf_dockerfile_fix_keeps_crlf() -> None:
-    text = "FROM debian:12\r\nUSER root\r\nCMD [\"x\"]\r\n"
+    text = 'FROM debian:12\r\nUSER root\r\nCMD ["x"]\r\n'
     result = fixed(text)
     assert "USER 10001:10001\r\n" in result
     assert "\n" not in result.replace("\r\n", "")

@@ -46,7 +46,9 @@ class Block:
 
     @property
     def path(self) -> str:
-        assert self.language in EXAMPLE_PATHS, f"example blocks must be {' or '.join(EXAMPLE_PATHS)}, not {self.language!r}"
+        assert self.language in EXAMPLE_PATHS, (
+            f"example blocks must be {' or '.join(EXAMPLE_PATHS)}, not {self.language!r}"
+        )
         return EXAMPLE_PATHS[self.language]
 
 

@@ -15,7 +15,6 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
-from tests.fakegithub import FakeGitHub, PullRequest
 
 from bot.app import RUNTIME, make_app
 from bot.config import AppSettings
@@ -23,12 +22,15 @@ from bot.github import RetryPolicy
 from bot.queue import RetryLaterPolicy
 from rules.analyze import analyze
 from rules.model import Severity
-from patience import PATIENCE
+from tests.fakegithub import FakeGitHub, PullRequest
+from tests.patience import PATIENCE
 
 SECRET = "e2e-secret"
 PAYLOADS = Path(__file__).parent / "data" / "webhooks"
-ROOT_DOCKERFILE = "FROM python:3.12-slim\nWORKDIR /srv\nCOPY . .\nUSER root\nCMD [\"python\", \"app.py\"]\n"
-POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: app\n    image: example/app:1\n"
+ROOT_DOCKERFILE = 'FROM python:3.12-slim\nWORKDIR /srv\nCOPY . .\nUSER root\nCMD ["python", "app.py"]\n'
+POD = (
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: app\n    image: example/app:1\n"
+)
 
 
 @dataclass
@@ -39,7 +41,9 @@ class Bot:
     session: aiohttp.ClientSession
     fake: FakeGitHub
 
-    async def deliver(self, event: str, payload: dict[str, Any], delivery: str | None = None, secret: str = SECRET) -> aiohttp.ClientResponse:
+    async def deliver(
+        self, event: str, payload: dict[str, Any], delivery: str | None = None, secret: str = SECRET
+    ) -> aiohttp.ClientResponse:
         body = json.dumps(payload).encode()
         signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
         headers = {
@@ -74,7 +78,9 @@ async def bot(fake_github: FakeGitHub) -> AsyncIterator[Bot]:
     await server.close()
 
 
-def pr_payload(fake: FakeGitHub, pr: PullRequest, action: str = "opened", changed_files: int | None = None) -> dict[str, Any]:
+def pr_payload(
+    fake: FakeGitHub, pr: PullRequest, action: str = "opened", changed_files: int | None = None
+) -> dict[str, Any]:
     """A real pull_request payload (from @octokit/webhooks-examples) pointed at the fake's PR."""
     data: dict[str, Any] = copy.deepcopy(json.loads((PAYLOADS / "pull_request.opened.json").read_text()))
     repo = fake.repo(pr.repo)
@@ -193,7 +199,9 @@ async def test_push_to_a_branch_gets_a_check_run(bot: Bot) -> None:
     pr = fake.setup_pull({"README.md": "hi\n"}, {"deploy/pod.yaml": POD})
     payload = json.loads((PAYLOADS / "push.event.json").read_text())
     repo = fake.repo(pr.repo)
-    payload.update(ref=f"refs/heads/{pr.head_ref}", before="0" * 40, after=pr.head_sha, deleted=False, installation={"id": 1})
+    payload.update(
+        ref=f"refs/heads/{pr.head_ref}", before="0" * 40, after=pr.head_sha, deleted=False, installation={"id": 1}
+    )
     payload["repository"].update(full_name=repo.full_name, default_branch=repo.default_branch, id=repo.id)
     assert (await bot.deliver("push", payload)).status == 202
     await bot.idle()
@@ -260,8 +268,14 @@ async def test_ping_and_malformed_bodies(bot: Bot) -> None:
     body = b"{not json"
     signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     response = await bot.session.post(
-        bot.server.make_url("/webhook"), data=body,
-        headers={"X-GitHub-Event": "push", "X-GitHub-Delivery": "x", "X-Hub-Signature-256": signature, "Content-Type": "application/json"},
+        bot.server.make_url("/webhook"),
+        data=body,
+        headers={
+            "X-GitHub-Event": "push",
+            "X-GitHub-Delivery": "x",
+            "X-Hub-Signature-256": signature,
+            "Content-Type": "application/json",
+        },
     )
     assert response.status == 400
     unknown = await bot.deliver("star", {"action": "created", "installation": {"id": 1}})
@@ -270,8 +284,10 @@ async def test_ping_and_malformed_bodies(bot: Bot) -> None:
 
 async def test_github_enterprise_base_url_derives_rest_and_graphql(fake_github: FakeGitHub) -> None:
     settings = AppSettings(
-        app_id=fake_github.app.app_id, private_key=fake_github.app.private_pem,
-        webhook_secret=SECRET, api_url=fake_github.ghes_base_url,
+        app_id=fake_github.app.app_id,
+        private_key=fake_github.app.private_pem,
+        webhook_secret=SECRET,
+        api_url=fake_github.ghes_base_url,
     )
     assert settings.graphql_url == fake_github.ghes_graphql_url
     server = TestServer(make_app(settings), host="127.0.0.1")
@@ -293,7 +309,9 @@ async def test_github_enterprise_base_url_derives_rest_and_graphql(fake_github: 
 async def test_installation_token_expiring_mid_job_is_refreshed(bot: Bot) -> None:
     fake = bot.fake
     fake.token_lifetime = 1.0  # every token dies within a second
-    bot.server.app[RUNTIME].tokens._margin = 0.0  # type: ignore[attr-defined]
+    tokens = bot.server.app[RUNTIME].tokens
+    assert tokens is not None
+    tokens._margin = 0.0
     fake.latency = 0.3  # so a job outlives its first token
     pr = fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE})
     await bot.deliver("pull_request", pr_payload(fake, pr))
@@ -307,7 +325,13 @@ async def test_installation_token_expiring_mid_job_is_refreshed(bot: Bot) -> Non
 async def test_a_review_github_refuses_is_posted_again_without_inline_comments(bot: Bot) -> None:
     fake = bot.fake
     pr = fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE})
-    fake.fail_next(1, status=422, method="POST", path=r"/pulls/\d+/reviews", message="Pull request review thread line must be part of the diff")
+    fake.fail_next(
+        1,
+        status=422,
+        method="POST",
+        path=r"/pulls/\d+/reviews",
+        message="Pull request review thread line must be part of the diff",
+    )
     await bot.deliver("pull_request", pr_payload(fake, pr))
     await bot.idle()
     (review,) = fake.reviews_for(pr.repo, pr.number)
@@ -332,9 +356,11 @@ async def test_rate_limits_wait_as_github_says_and_the_job_completes(bot: Bot) -
 
 
 async def test_a_secondary_limit_without_retry_after_waits_the_floor(bot: Bot) -> None:
-    from bot.github import _rate_limit_wait
-    from gidgethub import BadRequest
     import http
+
+    from gidgethub import BadRequest
+
+    from bot.github import _rate_limit_wait
 
     policy = RetryPolicy(secondary_floor=60.0)
     error = BadRequest(http.HTTPStatus(403), "You have exceeded a secondary rate limit", headers={})
@@ -373,7 +399,7 @@ async def test_no_secret_reaches_the_logs_even_at_debug(bot: Bot, caplog: pytest
     await bot.idle()
     logged = caplog.text + "".join(str(r.__dict__) for r in caplog.records)
     assert "job done" in logged  # debug logging did capture the job
-    secrets = [SECRET, *fake.tokens.keys(), *[l for l in fake.app.private_pem.splitlines() if len(l) > 20]]
+    secrets = [SECRET, *fake.tokens.keys(), *[line for line in fake.app.private_pem.splitlines() if len(line) > 20]]
     assert fake.tokens and not [s for s in secrets if s in logged]
 
 
@@ -386,7 +412,9 @@ def test_serve_refuses_to_start_without_a_secret_unless_told_it_is_insecure(tmp_
 
     env = {**os.environ, "GITHUB_APP_ID": "1", "GITHUB_PRIVATE_KEY": shared_app_key().private_pem, "PORT": "1"}
     env.pop("GITHUB_WEBHOOK_SECRET", None)
-    refused = subprocess.run([sys.executable, "-m", "bot.cli", "serve"], env=env, capture_output=True, text=True, timeout=PATIENCE)
+    refused = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve"], env=env, capture_output=True, text=True, timeout=PATIENCE
+    )
     assert refused.returncode == 2 and "GITHUB_WEBHOOK_SECRET" in refused.stderr
     from bot.config import AppSettings
 
@@ -395,7 +423,12 @@ def test_serve_refuses_to_start_without_a_secret_unless_told_it_is_insecure(tmp_
 
 
 async def test_insecure_mode_accepts_unsigned_deliveries_and_says_so(fake_github: FakeGitHub) -> None:
-    settings = AppSettings(app_id=fake_github.app.app_id, private_key=fake_github.app.private_pem, webhook_secret="", api_url=fake_github.base_url)
+    settings = AppSettings(
+        app_id=fake_github.app.app_id,
+        private_key=fake_github.app.private_pem,
+        webhook_secret="",
+        api_url=fake_github.base_url,
+    )
     server = TestServer(make_app(settings), host="127.0.0.1")
     await server.start_server()
     try:
@@ -403,7 +436,8 @@ async def test_insecure_mode_accepts_unsigned_deliveries_and_says_so(fake_github
             health = await (await session.get(server.make_url("/healthz"))).json()
             assert health["insecure"] is True
             response = await session.post(
-                server.make_url("/webhook"), data=b'{"zen": "x"}',
+                server.make_url("/webhook"),
+                data=b'{"zen": "x"}',
                 headers={"X-GitHub-Event": "ping", "X-GitHub-Delivery": "1", "Content-Type": "application/json"},
             )
             assert response.status == 200
@@ -414,9 +448,14 @@ async def test_insecure_mode_accepts_unsigned_deliveries_and_says_so(fake_github
 async def test_a_body_over_the_limit_gets_413(bot: Bot) -> None:
     # Judged from Content-Length, before the body is read (a well-formed signature gets that far).
     response = await bot.session.post(
-        bot.server.make_url("/webhook"), data=b"{" + b" " * (26 * 1024 * 1024) + b"}",
-        headers={"X-GitHub-Event": "push", "X-GitHub-Delivery": "big", "Content-Type": "application/json",
-                 "X-Hub-Signature-256": "sha256=" + "0" * 64},
+        bot.server.make_url("/webhook"),
+        data=b"{" + b" " * (26 * 1024 * 1024) + b"}",
+        headers={
+            "X-GitHub-Event": "push",
+            "X-GitHub-Delivery": "big",
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": "sha256=" + "0" * 64,
+        },
     )
     assert response.status == 413
 

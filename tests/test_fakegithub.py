@@ -509,7 +509,6 @@ async def test_graphql_lists_and_resolves_review_threads(fake: FakeGitHub, sessi
     assert minimized["minimizeComment"]["minimizedComment"] == {"isMinimized": True, "minimizedReason": "outdated"}
 
 
-
 async def test_graphql_reads_many_blobs_by_expression_in_one_request(
     fake: FakeGitHub, session: aiohttp.ClientSession
 ) -> None:
@@ -569,9 +568,9 @@ async def test_graphql_reads_many_blobs_by_expression_in_one_request(
         for i, e in enumerate(exprs)
     )
     before = len(fake.requests)
-    many = (await gh.graphql(f'{{ repository(owner: "octo", name: "app") {{ {fields} }} }}', endpoint=fake.graphql_url))[
-        "repository"
-    ]
+    many = (
+        await gh.graphql(f'{{ repository(owner: "octo", name: "app") {{ {fields} }} }}', endpoint=fake.graphql_url)
+    )["repository"]
     assert len(fake.requests) == before + 1 and fake.requests[-1].route == "/graphql"
     assert len(many) == 100 and all(many[f"f{i}"] == many["f0"] for i in range(12, 100))
     assert many["f1"] == {"__typename": "Blob", "text": None, "byteSize": 5, "isBinary": True, "isTruncated": False}
@@ -825,7 +824,9 @@ async def test_random_faults_at_configured_rates(fake: FakeGitHub, session: aioh
     async def statuses(n: int) -> list[int]:
         seen = []
         for _ in range(n):
-            async with session.get(f"{fake.base_url}/repos/octo/app", headers={"Authorization": f"token {gh.oauth_token}"}) as r:
+            async with session.get(
+                f"{fake.base_url}/repos/octo/app", headers={"Authorization": f"token {gh.oauth_token}"}
+            ) as r:
                 body = await r.json()
                 seen.append(r.status)
                 if r.status == 403:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-
-import pytest
-import os
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from rules.analyze import analyze
-from patience import PATIENCE
+from tests.patience import PATIENCE
 
 ROOT_DOCKERFILE = 'FROM debian:12\nCMD ["/app/run"]\n'
 BOM = b"\xef\xbb\xbf"
@@ -233,11 +232,18 @@ def test_an_aliased_scalar_inside_what_a_fix_edits_gets_no_fix_not_a_crash(tmp_p
         container = "    image: *a3\n"
     else:
         container = container.replace("drop: [ALL]", aliased)
-    text = ("apiVersion: &a3 v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  securityContext:\n    runAsNonRoot: true\n"
-            "  containers:\n  - name: app\n" + container)
+    text = (
+        "apiVersion: &a3 v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  securityContext:\n    runAsNonRoot: true\n"
+        "  containers:\n  - name: app\n" + container
+    )
     (tmp_path / "pod.yaml").write_text(text)
-    result = subprocess.run([sys.executable, "-m", "bot.cli", "check", "--format", "json", "pod.yaml"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=PATIENCE)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "check", "--format", "json", "pod.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE,
+    )
     assert "Traceback" not in result.stderr and result.returncode in (0, 1), result.stderr
     findings = json.loads(result.stdout)["findings"]
     assert findings

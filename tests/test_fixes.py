@@ -6,11 +6,11 @@ import json
 
 import pytest
 from ruamel.yaml import YAML
-from validation import assert_valid_after_fix
 
 from rules.analyze import analyze
 from rules.fixes import EditConflict, apply
 from rules.model import LineEdit, Options, Severity
+from tests.validation import assert_valid_after_fix
 
 
 def fix_all(path: str, text: str, options: Options | None = None) -> str:
@@ -151,7 +151,9 @@ def test_json_manifest_fix_stays_json() -> None:
             "selector": {"matchLabels": {"app": "api"}},
             "template": {
                 "metadata": {"labels": {"app": "api"}},
-                "spec": {"containers": [{"name": "api", "image": "example/api:1", "securityContext": {"privileged": True}}]},
+                "spec": {
+                    "containers": [{"name": "api", "image": "example/api:1", "securityContext": {"privileged": True}}]
+                },
             },
         },
     }
@@ -174,9 +176,13 @@ def test_lowercase_all_gets_an_exact_ALL() -> None:
 
 
 def test_configured_uid_is_used() -> None:
-    fixed = fix_all("Dockerfile", "FROM debian:12\nCMD [\"x\"]\n", Options(uid=2000, gid=3000))
+    fixed = fix_all("Dockerfile", 'FROM debian:12\nCMD ["x"]\n', Options(uid=2000, gid=3000))
     assert "USER 2000:3000" in fixed
-    fixed_pod = fix_all("pod.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n    image: x\n", Options(uid=2000, gid=3000))
+    fixed_pod = fix_all(
+        "pod.yaml",
+        "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n    image: x\n",
+        Options(uid=2000, gid=3000),
+    )
     assert "runAsUser: 2000" in fixed_pod and "runAsGroup: 3000" in fixed_pod
 
 
@@ -224,7 +230,7 @@ def test_edits_that_cannot_be_composed_are_dropped_not_half_applied() -> None:
 
 def test_suppressed_and_disabled_rules_change_nothing_through_shared_fixes() -> None:
     text = (
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    unroot.dev/ignore: \"UR204\"\n"
+        'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    unroot.dev/ignore: "UR204"\n'
         "spec:\n  containers:\n  - name: a\n    image: x\n    securityContext:\n      privileged: true\n"
     )
     assert "privileged: true" in fix_all("pod.yaml", text)

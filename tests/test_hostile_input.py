@@ -20,18 +20,19 @@ import time
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.diff import FileChange, Hunk, parse_patch
+from bot.diff import FileChange, FileStatus, Hunk, parse_patch
 from bot.fingerprint import fingerprint, fingerprints_in
 from bot.limits import MAX_BODY, MAX_OUTPUT
 from bot.plan import plan_review
 from rules.analyze import analyze, analyze_bytes
 from rules.fixes import apply, split_lines
-from rules.model import Finding, Options, Severity
+from rules.model import Finding, LineEdit, Options, Severity
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,7 +56,7 @@ def in_range(findings: list[Finding], text: str) -> None:
             assert 1 <= edit.start_line <= edit.end_line <= count, edit
 
 
-def all_edits(findings: list[Finding]) -> list:
+def all_edits(findings: list[Finding]) -> list[LineEdit]:
     return [edit for f in findings if f.fix is not None for edit in f.fix.edits]
 
 
@@ -67,7 +68,11 @@ def single_notice(findings: list[Finding], needle: str) -> None:
     assert len(findings) == 1, [(f.rule, f.message) for f in findings]
     (notice,) = findings
     assert (notice.rule, notice.severity, notice.line, notice.end_line, notice.fix) == (
-        "UR001", Severity.NOTICE, 1, 1, None
+        "UR001",
+        Severity.NOTICE,
+        1,
+        1,
+        None,
     ), notice
     assert needle in notice.message, notice.message
 
@@ -90,8 +95,10 @@ NUMBERS = st.one_of(st.integers(0, 40), st.sampled_from([10**6, 2**31, 2**63, 10
 HEADERS = st.one_of(
     st.builds(
         lambda a, b, c, d, tail: f"@@ -{a}{b} +{c}{d} @@{tail}",
-        NUMBERS, st.one_of(st.just(""), NUMBERS.map(lambda n: f",{n}")),
-        NUMBERS, st.one_of(st.just(""), NUMBERS.map(lambda n: f",{n}")),
+        NUMBERS,
+        st.one_of(st.just(""), NUMBERS.map(lambda n: f",{n}")),
+        NUMBERS,
+        st.one_of(st.just(""), NUMBERS.map(lambda n: f",{n}")),
         st.sampled_from(["", " FROM x", " def f():", "@@", " @@ -1 +1 @@"]),
     ),
     st.sampled_from(["@@ -a,b +c,d @@", "@@@ -1 +1 @@@", "@@ -1 +1", "@@ -1, +1, @@", "@@ +1 -1 @@", "@@"]),
@@ -100,8 +107,21 @@ CONTENT = st.text(st.characters(codec="utf-8", exclude_characters="\n"), max_siz
 DIFF_LINES = st.one_of(
     HEADERS,
     st.tuples(st.sampled_from("+- "), CONTENT).map("".join),
-    st.sampled_from(["", "\\ No newline at end of file", "diff --git a/x b/x", "index 0000000..1111111 100644",
-                     "--- a/x", "+++ b/x", "Binary files a/x and b/x differ", "\r", "\t", "\x00", "\ufeff"]),
+    st.sampled_from(
+        [
+            "",
+            "\\ No newline at end of file",
+            "diff --git a/x b/x",
+            "index 0000000..1111111 100644",
+            "--- a/x",
+            "+++ b/x",
+            "Binary files a/x and b/x differ",
+            "\r",
+            "\t",
+            "\x00",
+            "\ufeff",
+        ]
+    ),
     CONTENT,
 )
 
@@ -134,8 +154,18 @@ def hunk_bodies(draw: st.DrawFn) -> tuple[list[str], int, int]:
 
 @fixed_settings(100)
 @given(
-    st.lists(st.tuples(hunk_bodies(), st.integers(1, 30), st.lists(st.sampled_from(
-        ["garbage", "diff --git a/x b/x", "index 1..2", "x@@ -1 +1 @@", "Binary files differ", "#"]), max_size=2))),
+    st.lists(
+        st.tuples(
+            hunk_bodies(),
+            st.integers(1, 30),
+            st.lists(
+                st.sampled_from(
+                    ["garbage", "diff --git a/x b/x", "index 1..2", "x@@ -1 +1 @@", "Binary files differ", "#"]
+                ),
+                max_size=2,
+            ),
+        )
+    ),
     st.sampled_from(["\n", "\r\n"]),
     st.booleans(),
 )
@@ -159,8 +189,14 @@ def test_parse_patch_reads_well_formed_hunks_between_garbage(
 
 
 @fixed_settings(120)
-@given(st.lists(st.tuples(hunk_bodies(), st.integers(-3, 3), st.integers(-3, 3), st.integers(0, 5)), min_size=1, max_size=4))
-def test_parse_patch_with_headers_that_lie_about_their_counts(hunks: list[tuple[tuple[list[str], int, int], int, int, int]]) -> None:
+@given(
+    st.lists(
+        st.tuples(hunk_bodies(), st.integers(-3, 3), st.integers(-3, 3), st.integers(0, 5)), min_size=1, max_size=4
+    )
+)
+def test_parse_patch_with_headers_that_lie_about_their_counts(
+    hunks: list[tuple[tuple[list[str], int, int], int, int, int]],
+) -> None:
     """Counts too small or too large for the lines that follow: one hunk per header, lines within its header."""
     lines: list[str] = []
     headers: list[tuple[int, int]] = []
@@ -189,12 +225,22 @@ LINE_TEXT = st.sampled_from(["a", "b", "c", "", " ", "\t", "@@ -1 +1 @@", "+x", 
 
 @fixed_settings(400)
 @given(
-    st.lists(LINE_TEXT, max_size=25), st.lists(LINE_TEXT, max_size=25), st.integers(0, 4),
-    st.sampled_from(["\n", "\r\n"]), st.booleans(), st.booleans(), st.booleans(),
+    st.lists(LINE_TEXT, max_size=25),
+    st.lists(LINE_TEXT, max_size=25),
+    st.integers(0, 4),
+    st.sampled_from(["\n", "\r\n"]),
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
 )
 def test_parse_patch_right_lines_are_exactly_the_new_files_lines_in_the_hunks(
-    old_text: list[str], new_text: list[str], context: int, newline: str,
-    old_final: bool, new_final: bool, trim_patch_end: bool,
+    old_text: list[str],
+    new_text: list[str],
+    context: int,
+    newline: str,
+    old_final: bool,
+    new_final: bool,
+    trim_patch_end: bool,
 ) -> None:
     old = [line + newline for line in old_text]
     new = [line + newline for line in new_text]
@@ -221,17 +267,43 @@ def test_parse_patch_right_lines_are_exactly_the_new_files_lines_in_the_hunks(
 
 DOCKER_POOL = st.sampled_from(
     [
-        "FROM debian:12", "FROM alpine AS build", "FROM build", "FROM scratch", "FROM $BASE", "ARG BASE=ubuntu",
-        "ARG U=root", "USER root", "USER 0:0", "USER ${U}", "USER app", "user 1000", "USER 10001",
-        "RUN sudo apt-get update", "RUN apt-get install -y sudo \\", "    && chmod u+s /bin/x", "RUN <<EOF",
-        "RUN set -e \\", "    sudo make install \\",
-        "EOF", "COPY . /app", "WORKDIR /srv", "EXPOSE 80", 'CMD ["x"]', 'ENTRYPOINT ["/app"]',
-        "# unroot: ignore=UR101 reason", "", "ENV A=b", "CMD echo ```fence``` `x`",
+        "FROM debian:12",
+        "FROM alpine AS build",
+        "FROM build",
+        "FROM scratch",
+        "FROM $BASE",
+        "ARG BASE=ubuntu",
+        "ARG U=root",
+        "USER root",
+        "USER 0:0",
+        "USER ${U}",
+        "USER app",
+        "user 1000",
+        "USER 10001",
+        "RUN sudo apt-get update",
+        "RUN apt-get install -y sudo \\",
+        "    && chmod u+s /bin/x",
+        "RUN <<EOF",
+        "RUN set -e \\",
+        "    sudo make install \\",
+        "EOF",
+        "COPY . /app",
+        "WORKDIR /srv",
+        "EXPOSE 80",
+        'CMD ["x"]',
+        'ENTRYPOINT ["/app"]',
+        "# unroot: ignore=UR101 reason",
+        "",
+        "ENV A=b",
+        "CMD echo ```fence``` `x`",
     ]
 )
 SC = {
-    "runAsNonRoot": ["true", "false"], "runAsUser": ["0", "1000"], "allowPrivilegeEscalation": ["true", "false"],
-    "privileged": ["true", "false"], "capabilities": ["{add: [SYS_ADMIN]}", "{drop: [all]}"],
+    "runAsNonRoot": ["true", "false"],
+    "runAsUser": ["0", "1000"],
+    "allowPrivilegeEscalation": ["true", "false"],
+    "privileged": ["true", "false"],
+    "capabilities": ["{add: [SYS_ADMIN]}", "{drop: [all]}"],
     "seccompProfile": ["{type: Unconfined}", "{type: RuntimeDefault}"],
 }
 
@@ -257,7 +329,15 @@ def workloads(draw: st.DrawFn) -> list[str]:
     """A Pod or a Deployment (pod spec two levels deeper), as lines."""
     deployment = draw(st.booleans())
     if deployment:
-        lines = ["apiVersion: apps/v1", "kind: Deployment", "metadata:", "  name: d", "spec:", "  template:", "    spec:"]
+        lines = [
+            "apiVersion: apps/v1",
+            "kind: Deployment",
+            "metadata:",
+            "  name: d",
+            "spec:",
+            "  template:",
+            "    spec:",
+        ]
         pad = "    "
     else:
         lines = ["apiVersion: v1", "kind: Pod", "metadata:", "  name: p", "spec:"]
@@ -300,7 +380,9 @@ def pull_requests(draw: st.DrawFn) -> tuple[dict[str, str], list[FileChange]]:
     for path in draw(st.lists(st.sampled_from(PATHS), min_size=1, max_size=3, unique=True)):
         if path.endswith(("Dockerfile", ".dockerfile")):
             old = draw(st.lists(DOCKER_POOL, max_size=15))
-            new = draw(edit_lines(old, DOCKER_POOL)) if draw(st.booleans()) else draw(st.lists(DOCKER_POOL, max_size=15))
+            new = (
+                draw(edit_lines(old, DOCKER_POOL)) if draw(st.booleans()) else draw(st.lists(DOCKER_POOL, max_size=15))
+            )
         else:
             old = draw(workloads())
             new = draw(edit_lines(old, YAML_NOISE)) if draw(st.booleans()) else draw(workloads())
@@ -312,7 +394,7 @@ def pull_requests(draw: st.DrawFn) -> tuple[dict[str, str], list[FileChange]]:
         if new_text and draw(st.booleans()):
             new_text = new_text[: -len(newline)]
         patch: str | None = unified(old_text.splitlines(True), new_text.splitlines(True), draw(st.integers(0, 8)))
-        status = "added" if not old else "modified"
+        status: FileStatus = "added" if not old else "modified"
         odd = draw(st.integers(0, 9))
         if odd == 0:
             patch = None  # GitHub omits patches of large diffs
@@ -345,8 +427,15 @@ def test_plan_review_anchors_limits_and_suggestions_hold_for_random_pull_request
     findings = [f for path, text in heads.items() for f in analyze(path, text)]
     fps = sorted({fingerprint(f, heads[f.path]) for f in findings})
     seen = frozenset(data.draw(st.sets(st.sampled_from(fps))) if fps else ())
-    plan = plan_review(findings, changes, heads, seen, max_comments=max_comments,
-                       request_changes=request_changes, files_checked=len(heads))
+    plan = plan_review(
+        findings,
+        changes,
+        heads,
+        seen,
+        max_comments=max_comments,
+        request_changes=request_changes,
+        files_checked=len(heads),
+    )
 
     assert len(plan.comments) <= max(max_comments, 0)
     assert len(plan.summary) <= MAX_OUTPUT and len(plan.review_body) <= MAX_BODY
@@ -359,8 +448,9 @@ def test_plan_review_anchors_limits_and_suggestions_hold_for_random_pull_request
         start = comment.line if comment.start_line is None else comment.start_line
         if comment.start_line is not None:
             assert comment.start_line < comment.line
-        assert any(all(n in h.right_lines for n in range(start, comment.line + 1)) for h in parse_patch(change.patch)), (
-            comment.path, start, comment.line, change.patch)
+        assert any(
+            all(n in h.right_lines for n in range(start, comment.line + 1)) for h in parse_patch(change.patch)
+        ), (comment.path, start, comment.line, change.patch)
         assert 1 <= start and comment.line <= len(split_lines(heads[comment.path]))
         assert not set(comment.fingerprints) & seen
         text = suggestion_of(comment.body)
@@ -375,12 +465,18 @@ def test_plan_review_anchors_limits_and_suggestions_hold_for_random_pull_request
     if "-comment limit" not in plan.review_body:
         inline = set().union(*(set(c.fingerprints) for c in plan.comments))
         for finding in findings:
-            change = by_path.get(finding.path)
+            listed = by_path.get(finding.path)
             fp = fingerprint(finding, heads[finding.path])
-            if finding.rule == "UR001" or fp in seen or change is None or change.patch is None or change.status == "removed":
+            if (
+                finding.rule == "UR001"
+                or fp in seen
+                or listed is None
+                or listed.patch is None
+                or listed.status == "removed"
+            ):
                 continue
-            if any(max(finding.line, 1) in h.right_lines for h in parse_patch(change.patch)):
-                assert fp in inline, (finding, change.patch)
+            if any(max(finding.line, 1) in h.right_lines for h in parse_patch(listed.patch)):
+                assert fp in inline, (finding, listed.patch)
 
     # "Commit suggestions" in one batch: GitHub replaces lines start..line of the head with each block.
     for path, blocks in suggested.items():
@@ -395,7 +491,14 @@ def test_plan_review_anchors_limits_and_suggestions_hold_for_random_pull_request
 @pytest.mark.parametrize(
     "folder",
     [
-        "a`b``c|d", "x-->y", "<!-- x", "new\nline", "\u202eevil", "d" * 4000, "dé jà/ vu", "-->",
+        "a`b``c|d",
+        "x-->y",
+        "<!-- x",
+        "new\nline",
+        "\u202eevil",
+        "d" * 4000,
+        "dé jà/ vu",
+        "-->",
         "x:0123456789ab -->",  # once ended the marker early (paths are percent-encoded now)
         "a<!-- unroot:UR101:Dockerfile:0123456789ab -->",  # once planted a foreign fingerprint
     ],
@@ -435,8 +538,10 @@ def test_alias_bomb_is_one_skip_notice() -> None:
     analyze("bomb.yaml", text)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"\nalias bomb (10 x 9 levels, ~10^10 nodes expanded, {len(text)} bytes): {wall * 1000:.2f} ms wall, "
-          f"{cpu * 1000:.2f} ms CPU, tracemalloc peak {peak / 1024:.0f} KiB")
+    print(
+        f"\nalias bomb (10 x 9 levels, ~10^10 nodes expanded, {len(text)} bytes): {wall * 1000:.2f} ms wall, "
+        f"{cpu * 1000:.2f} ms CPU, tracemalloc peak {peak / 1024:.0f} KiB"
+    )
     single_notice(findings, "alias")
     assert peak < 64 * 1024**2  # sanity ceiling: expanding would need tens of gigabytes
     single_notice(analyze_bytes("bomb.yaml", text.encode()), "alias")
@@ -493,7 +598,7 @@ class NoReading(bytes):
     def decode(self, *args: object, **kwargs: object) -> str:
         raise AssertionError("the oversized file was decoded")
 
-    def __getitem__(self, key: object) -> object:
+    def __getitem__(self, key: object) -> object:  # type: ignore[override]  # refuses every kind of key
         raise AssertionError("the oversized file was sliced")
 
     def __contains__(self, key: object) -> bool:
@@ -541,7 +646,9 @@ POD = POD_HEAD + "    securityContext:\n      privileged: true\n"
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
-@pytest.mark.parametrize(("path", "text"), [("Dockerfile", DOCKERFILE), ("pod.yaml", POD), ("Dockerfile", "FROM debian:12\n")])
+@pytest.mark.parametrize(
+    ("path", "text"), [("Dockerfile", DOCKERFILE), ("pod.yaml", POD), ("Dockerfile", "FROM debian:12\n")]
+)
 def test_a_bom_changes_no_position_and_no_fix(path: str, text: str, newline: str) -> None:
     text = text.replace("\n", newline)
     plain = analyze_bytes(path, text.encode())
@@ -600,7 +707,10 @@ def test_cr_only_manifest_keeps_cr_after_fixes() -> None:
     [
         ("FROM\tdebian:12\nUSER\troot\n", "FROM debian:12\nUSER root\n"),
         ('FROM\tdebian:12\nCMD\t["x"]\n', 'FROM debian:12\nCMD ["x"]\n'),
-        ("FROM\tdebian:12 AS base\nUSER\t0:0\nFROM\tbase\nRUN\tsudo x\n", "FROM debian:12 AS base\nUSER 0:0\nFROM base\nRUN sudo x\n"),
+        (
+            "FROM\tdebian:12 AS base\nUSER\t0:0\nFROM\tbase\nRUN\tsudo x\n",
+            "FROM debian:12 AS base\nUSER 0:0\nFROM base\nRUN sudo x\n",
+        ),
         ("\tFROM \t debian:12\n\tUSER\t\troot\t\n", "FROM debian:12\nUSER root\n"),
     ],
 )
@@ -636,7 +746,9 @@ def test_nul_bytes_past_the_binary_probe_do_not_crash() -> None:
 
 
 @fixed_settings(200)
-@given(st.binary(max_size=400), st.sampled_from([b"", b"FROM debian:12\n", b"apiVersion: v1\nkind: Pod\ncontainers:\n"]))
+@given(
+    st.binary(max_size=400), st.sampled_from([b"", b"FROM debian:12\n", b"apiVersion: v1\nkind: Pod\ncontainers:\n"])
+)
 def test_arbitrary_bytes_never_raise(data: bytes, prefix: bytes) -> None:
     for path in ("Dockerfile", "pod.yaml"):
         findings = analyze_bytes(path, prefix + data)
@@ -645,17 +757,22 @@ def test_arbitrary_bytes_never_raise(data: bytes, prefix: bytes) -> None:
         in_range(findings, (prefix + data).decode("utf-8").removeprefix(BOM))
 
 
-@pytest.mark.parametrize(("path", "text"), [("Dockerfile", "FROM debian:12\nUSER \udcff\n"), ("pod.yaml", POD + "# \udcff\n")])
+@pytest.mark.parametrize(
+    ("path", "text"), [("Dockerfile", "FROM debian:12\nUSER \udcff\n"), ("pod.yaml", POD + "# \udcff\n")]
+)
 def test_lone_surrogates_do_not_raise(path: str, text: str) -> None:
     analyze(path, text)
 
 
 def big_pod(count: int) -> str:
-    containers = "".join(f"  - name: c{n}\n    image: img{n}:1\n    securityContext:\n      privileged: true\n"
-                         for n in range(count))
-    return ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: big\nspec:\n  securityContext:\n    runAsNonRoot: true\n"
-            "    runAsUser: 10001\n    runAsGroup: 10001\n    seccompProfile: {type: RuntimeDefault}\n"
-            f"  containers:\n{containers}")
+    containers = "".join(
+        f"  - name: c{n}\n    image: img{n}:1\n    securityContext:\n      privileged: true\n" for n in range(count)
+    )
+    return (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: big\nspec:\n  securityContext:\n    runAsNonRoot: true\n"
+        "    runAsUser: 10001\n    runAsGroup: 10001\n    seccompProfile: {type: RuntimeDefault}\n"
+        f"  containers:\n{containers}"
+    )
 
 
 def test_three_thousand_containers_each_get_their_own_positions() -> None:
@@ -668,13 +785,31 @@ def test_three_thousand_containers_each_get_their_own_positions() -> None:
     one = analyze("big.yaml", big_pod(1))
     assert one and all("'c0'" in f.message for f in one)
 
-    def shifted(finding: Finding, n: int) -> tuple:
-        edits = tuple((e.start_line + 4 * n, e.end_line + 4 * n, e.replacement) for e in finding.fix.edits) if finding.fix else ()
-        return (finding.rule, finding.line + 4 * n, finding.end_line + 4 * n, finding.message.replace("'c0'", f"'c{n}'"), edits)
+    def shifted(finding: Finding, n: int) -> tuple[object, ...]:
+        edits = (
+            tuple((e.start_line + 4 * n, e.end_line + 4 * n, e.replacement) for e in finding.fix.edits)
+            if finding.fix
+            else ()
+        )
+        return (
+            finding.rule,
+            finding.line + 4 * n,
+            finding.end_line + 4 * n,
+            finding.message.replace("'c0'", f"'c{n}'"),
+            edits,
+        )
 
     expected = sorted(shifted(f, n) for n in range(3000) for f in one)
-    got = sorted((f.rule, f.line, f.end_line, f.message, tuple((e.start_line, e.end_line, e.replacement) for e in f.fix.edits) if f.fix else ())
-                 for f in findings)
+    got = sorted(
+        (
+            f.rule,
+            f.line,
+            f.end_line,
+            f.message,
+            tuple((e.start_line, e.end_line, e.replacement) for e in f.fix.edits) if f.fix else (),
+        )
+        for f in findings
+    )
     assert got == expected
     fixed = apply(text, all_edits(findings))
     assert serious("big.yaml", fixed) == []
@@ -726,7 +861,10 @@ BOMBS: dict[str, tuple[str, str]] = {
     # A heredoc of 200,000 empty lines: the sudo regex's `^(\s*)` backtracks over every newline run.
     "heredoc-of-blank-lines": ("Dockerfile", "FROM debian:12\nRUN <<EOF\n" + "\n" * 200_000 + "EOF\nUSER 1000\n"),
     # Invalid YAML with `{{` not at a line start and 200,000 empty lines: the template regex's `^\s*` again.
-    "template-check-on-blank-lines": ("pod.yaml", "apiVersion: v1\nkind: Pod\ncontainers: [{{\n" + "\n" * 200_000 + "x: [\n"),
+    "template-check-on-blank-lines": (
+        "pod.yaml",
+        "apiVersion: v1\nkind: Pod\ncontainers: [{{\n" + "\n" * 200_000 + "x: [\n",
+    ),
 }
 
 
@@ -744,8 +882,12 @@ class ChildRun:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 out, err = self.proc.communicate()
-            self.result = (self.proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"),
-                           time.perf_counter() - self.started)
+            self.result = (
+                self.proc.returncode,
+                out.decode(errors="replace"),
+                err.decode(errors="replace"),
+                time.perf_counter() - self.started,
+            )
         return self.result
 
 
@@ -760,7 +902,10 @@ def bombs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ChildR
         source.write_bytes(text.encode("utf-8"))
         proc = subprocess.Popen(
             [sys.executable, "-c", CHILD, path, str(source), str(CPU_SECONDS), str(MEMORY_BYTES), str(STACK_BYTES)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         runs[name] = ChildRun(name, proc, time.perf_counter())
     yield runs
@@ -775,21 +920,23 @@ def _bombs_start_with_the_module(bombs: dict[str, ChildRun]) -> None:
     """The children run while the in-process tests above do; the tests below only collect them."""
 
 
-def outcome(run: ChildRun) -> dict:
+def outcome(run: ChildRun) -> dict[str, Any]:
     """The child's JSON result; fails with what happened when it crashed, ran out of CPU or memory."""
     code, out, err, wall = run.wait()
     if code < 0:
-        how = {signal.SIGSEGV: "segmentation fault (C stack overflow?)",
-               signal.SIGXCPU: f"CPU limit of {CPU_SECONDS} s exceeded",
-               signal.SIGKILL: f"CPU limit of {CPU_SECONDS} s exceeded (or killed)"}.get(signal.Signals(-code), signal.Signals(-code).name)
+        how = {
+            signal.SIGSEGV: "segmentation fault (C stack overflow?)",
+            signal.SIGXCPU: f"CPU limit of {CPU_SECONDS} s exceeded",
+            signal.SIGKILL: f"CPU limit of {CPU_SECONDS} s exceeded (or killed)",
+        }.get(signal.Signals(-code), signal.Signals(-code).name)
         pytest.fail(f"{run.name}: the analysis died: {how} after {wall:.1f} s wall")
     assert code == 0, f"{run.name}: exit {code} after {wall:.1f} s:\n{err[-2000:]}"
-    result = json.loads(out)
+    result: dict[str, Any] = json.loads(out)
     print(f"\n{run.name}: {result['cpu']:.2f} s CPU, {result['max_rss_mb']:.0f} MB max RSS, {wall:.2f} s wall")
     return result
 
 
-def twin_findings(name: str) -> list[list]:
+def twin_findings(name: str) -> list[list[Any]]:
     """The findings of the bomb's pod without its hostile trailing key, in the child's JSON shape."""
     path, _ = BOMBS[name]
     return [[f.rule, f.severity.value, f.line, f.end_line, f.message] for f in analyze_bytes(path, POD_HEAD.encode())]
@@ -833,7 +980,7 @@ def test_template_check_on_blank_lines_finishes(bombs: dict[str, ChildRun]) -> N
     assert len(findings) == 1 and findings[0][0] == "UR001", findings
 
 
-def in_range_json(findings: list[list], text: str) -> None:
+def in_range_json(findings: list[list[Any]], text: str) -> None:
     count = max(1, len(split_lines(text)))
     for _rule, _severity, line, end_line, _message in findings:
         assert 1 <= line <= end_line <= count

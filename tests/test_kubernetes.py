@@ -63,10 +63,19 @@ def test_init_and_ephemeral_containers_are_named() -> None:
     ("path", "text"),
     [
         ("svc.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports: [{port: 80}]\n"),
-        ("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  pod.yaml: |\n    apiVersion: v1\n    kind: Pod\n    spec:\n      containers: [{name: a, image: x}]\n"),
-        (".github/workflows/ci.yaml", "name: ci\non: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    container:\n      image: node:20\n    services:\n      containers: {}\n"),
+        (
+            "cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  pod.yaml: |\n    apiVersion: v1\n    kind: Pod\n    spec:\n      containers: [{name: a, image: x}]\n",
+        ),
+        (
+            ".github/workflows/ci.yaml",
+            "name: ci\non: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    container:\n      image: node:20\n    services:\n      containers: {}\n",
+        ),
         ("docker-compose.yml", "services:\n  web:\n    image: nginx\n    user: root\n    privileged: true\n"),
-        ("kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [deploy.yaml]\n"),
+        (
+            "kustomization.yaml",
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [deploy.yaml]\n",
+        ),
         ("package.json", '{"name": "x", "containers": ["a"], "apiVersion": "1"}\n'),
     ],
 )
@@ -107,10 +116,26 @@ def test_annotation_suppresses_listed_rules_only() -> None:
 @pytest.mark.parametrize(
     ("path", "text", "reason"),
     [
-        ("t.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: {{ .Values.name }}\n    image: x\n", "Helm or similar"),
-        ("shell-template.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: tablet-{{uid}}\nspec:\n  containers:\n  - name: a\n    image: x\n", "template with {{ }} placeholders"),
-        ("dup.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n    image: x\n    securityContext: {privileged: true}\n    securityContext: {}\n", "duplicate key 'securityContext' at line 8"),
-        ("bad.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n   image: x\n", "invalid YAML at line"),
+        (
+            "t.yaml",
+            "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: {{ .Values.name }}\n    image: x\n",
+            "Helm or similar",
+        ),
+        (
+            "shell-template.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: tablet-{{uid}}\nspec:\n  containers:\n  - name: a\n    image: x\n",
+            "template with {{ }} placeholders",
+        ),
+        (
+            "dup.yaml",
+            "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n    image: x\n    securityContext: {privileged: true}\n    securityContext: {}\n",
+            "duplicate key 'securityContext' at line 8",
+        ),
+        (
+            "bad.yaml",
+            "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n   image: x\n",
+            "invalid YAML at line",
+        ),
         (
             "bomb.yaml",
             "apiVersion: v1\nkind: Pod\nspec:\n  containers: []\n"
@@ -158,7 +183,7 @@ spec:
 
 def test_placeholders_outside_workloads_do_not_skip_the_file() -> None:
     text = (
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: alerts}\ndata:\n  rule: |\n    summary: \"{{ $labels.instance }} down\"\n"
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: alerts}\ndata:\n  rule: |\n    summary: "{{ $labels.instance }} down"\n'
         "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, image: x}\n"
     )
     assert "UR201" in rules_of(text)
@@ -205,7 +230,9 @@ def test_findings_carry_their_variant_workload_and_container() -> None:
     assert ("UR207", Ur207.HOST_PID, "Deployment/web", None) in found
     assert ("UR206", Ur206.ADDS_DANGEROUS, "Deployment/web", "setup") in found
     assert ("UR206", Ur206.DROP_MISSING_ALL, "Deployment/web", "setup") in found
-    assert not any(rule == "UR206" and variant is Ur206.ADDS_BASELINE for rule, variant, _, _ in found)  # dangerous wins
+    assert not any(
+        rule == "UR206" and variant is Ur206.ADDS_BASELINE for rule, variant, _, _ in found
+    )  # dangerous wins
 
 
 def test_pod_level_findings_name_the_workload_but_no_container() -> None:

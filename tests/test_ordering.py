@@ -6,10 +6,9 @@ from __future__ import annotations
 import asyncio
 import copy
 
-from test_e2e import POD, ROOT_DOCKERFILE, Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)
-
 from bot.app import RUNTIME
 from bot.queue import MemoryQueue
+from tests.test_e2e import POD, ROOT_DOCKERFILE, Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)
 
 
 async def test_a_late_delivery_of_an_older_head_does_not_cost_the_newest_head_its_run(bot: Bot) -> None:  # noqa: F811

@@ -200,7 +200,7 @@ def test_parse_patch_matches_difflib_on_random_edits() -> None:
         patch = make_patch("".join(old), "".join(new), context=0)
         if patch is None:
             continue
-        added = set()
+        added: set[int] = set()
         matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
         for tag, _i1, _i2, j1, j2 in matcher.get_opcodes():
             if tag in ("insert", "replace"):
@@ -219,7 +219,10 @@ def test_parse_patch_reads_real_git_diff(tmp_path: Path) -> None:
     (tmp_path / "new.yaml").write_text(new)
     result = subprocess.run(
         ["git", "diff", "--no-index", "--no-color", "old.yaml", "new.yaml"],
-        cwd=tmp_path, capture_output=True, text=True, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     patch = result.stdout[result.stdout.index("@@") :]
     new_lines = new.splitlines()
@@ -454,7 +457,9 @@ def test_inline_comments_are_capped_and_the_rest_go_to_the_body() -> None:
     plan = plan_review(findings, changes, heads)
     assert_anchors_valid(plan, changes)
     assert len(plan.comments) == 30
-    order = [(-max(Severity(s).rank for s in severities(c.body)), c.path, c.start_line or c.line) for c in plan.comments]
+    order = [
+        (-max(Severity(s).rank for s in severities(c.body)), c.path, c.start_line or c.line) for c in plan.comments
+    ]
     assert order == sorted(order)
     assert plan.comments[0].path == "Dockerfile" or "(error)" in plan.comments[0].body
     overflow = full.comments[30:]
@@ -524,7 +529,12 @@ def test_annotations_cover_every_finding_with_levels_titles_and_diffs() -> None:
 def test_titles_conclusions_and_review_event() -> None:
     assert plan_review([], [], {}).title == "No Dockerfiles or manifests changed"
     clean = plan_review([], [FileChange("Dockerfile", "added", "@@ -0,0 +1 @@\n+FROM x\n")], {}, files_checked=2)
-    assert (clean.title, clean.conclusion, clean.review_body, clean.comments) == ("No root containers found", "success", "", ())
+    assert (clean.title, clean.conclusion, clean.review_body, clean.comments) == (
+        "No root containers found",
+        "success",
+        "",
+        (),
+    )
     assert "Checked 2 files." in clean.summary
     findings, changes, heads = pr({"Dockerfile": ("", DOCKERFILE), "pod.yaml": ("", POD)})
     plan = plan_review(findings, changes, heads, request_changes=True)
@@ -545,10 +555,11 @@ def test_summary_counts_rules_and_files_and_explains_suppression() -> None:
 
 def test_summary_and_review_body_stay_within_githubs_limits_with_5000_findings() -> None:
     base = analyze("Dockerfile", DOCKERFILE)  # two findings per copy
-    findings = [
-        dataclasses.replace(f, path=f"services/service-{n:04d}/Dockerfile") for n in range(2500) for f in base
+    findings = [dataclasses.replace(f, path=f"services/service-{n:04d}/Dockerfile") for n in range(2500) for f in base]
+    findings += [
+        dataclasses.replace(base[0], rule="UR001", severity=Severity.NOTICE, path=f"bad/{n}.yaml", fix=None)
+        for n in range(300)
     ]
-    findings += [dataclasses.replace(base[0], rule="UR001", severity=Severity.NOTICE, path=f"bad/{n}.yaml", fix=None) for n in range(300)]
     heads = {f.path: DOCKERFILE for f in findings}
     plan = plan_review(findings, [], heads, files_checked=2800)
     assert len(findings) == 5300
@@ -562,7 +573,9 @@ def test_summary_and_review_body_stay_within_githubs_limits_with_5000_findings()
     assert shown + int(match[1]) == 5000  # every finding is its own group here (different paths)
     assert len(plan.annotations) == 5300
     # All inline (whole files added): the cap keeps 30, the body lists the rest within bounds.
-    changes = [FileChange(path, "added", make_patch("", DOCKERFILE)) for path in sorted({f.path for f in findings[:5000]})]
+    changes = [
+        FileChange(path, "added", make_patch("", DOCKERFILE)) for path in sorted({f.path for f in findings[:5000]})
+    ]
     capped = plan_review(findings[:5000], changes, heads)
     assert len(capped.comments) == 30 and len(capped.review_body) <= 65536
     assert "### Beyond the first 30 inline comments" in capped.review_body
@@ -570,7 +583,9 @@ def test_summary_and_review_body_stay_within_githubs_limits_with_5000_findings()
 
 def test_comments_are_ordered_by_severity_then_path_then_comment_line() -> None:
     text = "".join(f"line {n}\n" for n in range(1, 41))
-    late_fix = Finding("UR101", Severity.ERROR, "b", 10, 10, "fix far below", Fix("x", (LineEdit(30, 30, "X\n"),)), "s1")
+    late_fix = Finding(
+        "UR101", Severity.ERROR, "b", 10, 10, "fix far below", Fix("x", (LineEdit(30, 30, "X\n"),)), "s1"
+    )
     early = Finding("UR101", Severity.ERROR, "b", 20, 20, "fix here", Fix("y", (LineEdit(20, 20, "Y\n"),)), "s2")
     warning = Finding("UR103", Severity.WARNING, "a", 1, 1, "warning", None, "s3")
     other_file = Finding("UR101", Severity.ERROR, "a", 35, 35, "other file", None, "s4")

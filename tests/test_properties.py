@@ -10,21 +10,71 @@ from rules.fixes import apply, split_lines
 
 DOCKER_LINES = st.sampled_from(
     [
-        "FROM debian:12", "FROM alpine AS build", "FROM build", "FROM scratch", "FROM $BASE", "ARG BASE=ubuntu",
-        "ARG U=root", "USER root", "USER 0:0", "USER ${U}", "USER ${U:-1000}", "USER app", "user 1000",
-        "RUN sudo apt-get update", "RUN apt-get install -y sudo \\", "    && chmod u+s /bin/x", "RUN <<EOF",
-        "EOF", "COPY . /app", "COPY --from=build /out /usr/local/bin/", "WORKDIR /srv", "EXPOSE 80",
-        "CMD [\"x\"]", "ENTRYPOINT [\"/app\"]", "# unroot: ignore=UR101 reason", "", "  ", "\t", "ENV A=b",
+        "FROM debian:12",
+        "FROM alpine AS build",
+        "FROM build",
+        "FROM scratch",
+        "FROM $BASE",
+        "ARG BASE=ubuntu",
+        "ARG U=root",
+        "USER root",
+        "USER 0:0",
+        "USER ${U}",
+        "USER ${U:-1000}",
+        "USER app",
+        "user 1000",
+        "RUN sudo apt-get update",
+        "RUN apt-get install -y sudo \\",
+        "    && chmod u+s /bin/x",
+        "RUN <<EOF",
+        "EOF",
+        "COPY . /app",
+        "COPY --from=build /out /usr/local/bin/",
+        "WORKDIR /srv",
+        "EXPOSE 80",
+        'CMD ["x"]',
+        'ENTRYPOINT ["/app"]',
+        "# unroot: ignore=UR101 reason",
+        "",
+        "  ",
+        "\t",
+        "ENV A=b",
     ]
 )
 YAML_LINES = st.sampled_from(
     [
-        "apiVersion: v1", "kind: Pod", "kind: Deployment", "metadata: {name: x}", "spec:", "  template:",
-        "    spec:", "  containers:", "  - name: a", "    image: x", "    securityContext:", "      privileged: true",
-        "      runAsUser: 0", "      capabilities: {add: [SYS_ADMIN]}", "      capabilities:", "        drop:",
-        "        - all", "  securityContext:", "    runAsNonRoot: false", "    seccompProfile: {type: Unconfined}",
-        "  hostPID: true", "---", "  initContainers: []", "    securityContext: null", "  - {name: b, image: y}",
-        "items:", "- apiVersion: v1", "&a [*a]", "{{ .Values.x }}", "", "\t", "    - ALL",
+        "apiVersion: v1",
+        "kind: Pod",
+        "kind: Deployment",
+        "metadata: {name: x}",
+        "spec:",
+        "  template:",
+        "    spec:",
+        "  containers:",
+        "  - name: a",
+        "    image: x",
+        "    securityContext:",
+        "      privileged: true",
+        "      runAsUser: 0",
+        "      capabilities: {add: [SYS_ADMIN]}",
+        "      capabilities:",
+        "        drop:",
+        "        - all",
+        "  securityContext:",
+        "    runAsNonRoot: false",
+        "    seccompProfile: {type: Unconfined}",
+        "  hostPID: true",
+        "---",
+        "  initContainers: []",
+        "    securityContext: null",
+        "  - {name: b, image: y}",
+        "items:",
+        "- apiVersion: v1",
+        "&a [*a]",
+        "{{ .Values.x }}",
+        "",
+        "\t",
+        "    - ALL",
     ]
 )
 
@@ -66,7 +116,9 @@ SC_VALUES = {
     "runAsGroup": st.sampled_from(["0", "3000"]),
     "allowPrivilegeEscalation": st.sampled_from(["true", "false"]),
     "privileged": st.sampled_from(["true", "false"]),
-    "capabilities": st.sampled_from(["{add: [SYS_ADMIN]}", "{drop: [all]}", "{drop: [NET_RAW], add: [CHOWN, NET_BIND_SERVICE]}", "{}"]),
+    "capabilities": st.sampled_from(
+        ["{add: [SYS_ADMIN]}", "{drop: [all]}", "{drop: [NET_RAW], add: [CHOWN, NET_BIND_SERVICE]}", "{}"]
+    ),
     "seccompProfile": st.sampled_from(["{type: Unconfined}", "{type: RuntimeDefault}"]),
 }
 POD_ONLY = ("runAsNonRoot", "runAsUser", "runAsGroup", "seccompProfile")
@@ -99,7 +151,7 @@ def pods(draw: st.DrawFn) -> str:
 @settings(max_examples=300, deadline=None)
 @given(pods())
 def test_fixing_any_pod_meets_the_restricted_standard(text: str) -> None:
-    from validation import assert_valid_after_fix
+    from tests.validation import assert_valid_after_fix
 
     findings = analyze("pod.yaml", text)
     fixed = apply(text, [edit for f in findings if f.fix for edit in f.fix.edits])

@@ -7,12 +7,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_e2e import POD, Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)
 
 from bot.app import RUNTIME
+from tests.test_e2e import POD, Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)
 
 BIG_ROOT_POD = (
-    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: big\n  annotations:\n    filler: \"" + "x" * 600_000 + "\"\n"
+    'apiVersion: v1\nkind: Pod\nmetadata:\n  name: big\n  annotations:\n    filler: "' + "x" * 600_000 + '"\n'
     "spec:\n  securityContext:\n    runAsUser: 0\n  containers:\n  - name: app\n    image: example/app:1\n"
 )
 
@@ -63,7 +63,9 @@ LOST_WRITES = {
 @pytest.mark.parametrize("call", sorted(LOST_WRITES))
 async def test_a_write_applied_with_its_answer_lost_is_not_doubled(bot: Bot, call: str) -> None:  # noqa: F811
     fake = bot.fake
-    pr = fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": "FROM debian:12\nUSER root\nCMD [\"sh\"]\n", "k8s/pod.yaml": POD})
+    pr = fake.setup_pull(
+        {"README.md": "hi\n"}, {"Dockerfile": 'FROM debian:12\nUSER root\nCMD ["sh"]\n', "k8s/pod.yaml": POD}
+    )
     method, path = LOST_WRITES[call]
     fake.lose_answer_next(1, method=method, path=path)
     assert (await bot.deliver("pull_request", pr_payload(fake, pr))).status == 202
@@ -135,4 +137,6 @@ async def test_repository_text_never_speaks_in_the_bots_voice(bot: Bot) -> None:
     assert "octocat" in posted  # the names are shown...
     assert "@octocat" not in posted and "#123" not in posted  # ...but mention and link nobody
     # HTML and links only as escaped text (a backslash before each `<` and `]`).
-    assert not re.search(r"(?<!\\)<(img|details)", posted) and not re.search(r"(?<!\\)\]\(\S*evil", posted), posted[:3000]
+    assert not re.search(r"(?<!\\)<(img|details)", posted) and not re.search(r"(?<!\\)\]\(\S*evil", posted), posted[
+        :3000
+    ]

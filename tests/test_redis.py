@@ -18,24 +18,32 @@ import aiohttp
 import pytest
 import redis.asyncio
 from aiohttp.test_utils import TestServer
-from tests.fakegithub import FakeGitHub, generate_app_key, shared_app_key
-from redisserver import redis_server
-from test_e2e import ROOT_DOCKERFILE, SECRET, pr_payload
 
 from bot.app import STATE, make_app
 from bot.auth import RedisTokenStore, TokenCache
 from bot.config import AppSettings
-from bot.queue import IsCurrent, Job
+from bot.queue import IsCurrent, Job, JobKind
 from bot.redisqueue import RedisQueue
-from patience import PATIENCE
+from tests.fakegithub import FakeGitHub, generate_app_key, shared_app_key
+from tests.patience import PATIENCE
+from tests.redisserver import redis_server
+from tests.test_e2e import ROOT_DOCKERFILE, SECRET, pr_payload
 
 Handler = Callable[[Job, IsCurrent], Awaitable[None]]
 
 
 def job(sha: str, *, pr: int | None = 1, repo: str = "o/r", installation: int = 1, ref: str = "refs/heads/x") -> Job:
-    kind = "pull_request" if pr is not None else "push"
-    return Job(kind=kind, installation_id=installation, repo=repo, head_sha=sha, delivery_id=uuid.uuid4().hex,
-               default_branch="main", pr_number=pr, ref=ref)
+    kind: JobKind = "pull_request" if pr is not None else "push"
+    return Job(
+        kind=kind,
+        installation_id=installation,
+        repo=repo,
+        head_sha=sha,
+        delivery_id=uuid.uuid4().hex,
+        default_branch="main",
+        pr_number=pr,
+        ref=ref,
+    )
 
 
 @contextlib.asynccontextmanager
@@ -50,7 +58,9 @@ async def web_queue(url: str) -> AsyncIterator[RedisQueue]:
 
 
 @contextlib.asynccontextmanager
-async def worker_queue(url: str, handler: Handler, **options: Any) -> AsyncIterator[tuple[RedisQueue, list[tuple[Job, str]]]]:
+async def worker_queue(
+    url: str, handler: Handler, **options: Any
+) -> AsyncIterator[tuple[RedisQueue, list[tuple[Job, str]]]]:
     """A queue as `unroot worker` has it; yields it and the give-ups it made."""
     gave_up: list[tuple[Job, str]] = []
 
@@ -224,7 +234,9 @@ async def test_a_job_cut_short_too_often_fails_its_run_instead_of_killing_worker
         async with worker_queue(redis_url, handler, attempts=3) as (worker, gave_up):
             await settle(worker)
     assert ran == []
-    assert [(work.head_sha, reason) for work, reason in gave_up] == [("p", "3 attempts were cut short (a worker died or lost Redis mid-job)")]
+    assert [(work.head_sha, reason) for work, reason in gave_up] == [
+        ("p", "3 attempts were cut short (a worker died or lost Redis mid-job)")
+    ]
 
 
 async def test_failing_the_run_is_tried_again_when_github_cannot_be_reached_for_that_either(redis_url: str) -> None:
@@ -340,7 +352,9 @@ async def test_installation_tokens_are_fetched_once_for_every_process_and_stored
         assert fetched == [7]
         sealed = await client.get("unroot:token:7")
         assert sealed is not None and b"ghs_token1" not in sealed
-        other_app = TokenCache("1", generate_app_key().private_pem, fetch, store=RedisTokenStore(client, generate_app_key().private_pem))
+        other_app = TokenCache(
+            "1", generate_app_key().private_pem, fetch, store=RedisTokenStore(client, generate_app_key().private_pem)
+        )
         assert await other_app.token(7) == "ghs_token2"  # cannot open the sealed token: fetches its own
         await second.forget(7)  # GitHub said 401: gone for everyone
         assert await client.get("unroot:token:7") is None
@@ -364,11 +378,17 @@ async def test_serve_with_redis_enqueues_reports_depth_and_refuses_deliveries_wh
     fake_github: FakeGitHub, tmp_path: Path
 ) -> None:
     fake = fake_github
-    prs = [fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE}, repo=f"octo/app{i}") for i in range(2)]
+    prs = [
+        fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE}, repo=f"octo/app{i}") for i in range(2)
+    ]
     with redis_server(tmp_path / "redis") as server:
         settings = AppSettings(
-            app_id=fake.app.app_id, private_key=fake.app.private_pem, webhook_secret=SECRET,
-            api_url=fake.base_url, redis_url=server.url, run_jobs=False,
+            app_id=fake.app.app_id,
+            private_key=fake.app.private_pem,
+            webhook_secret=SECRET,
+            api_url=fake.base_url,
+            redis_url=server.url,
+            run_jobs=False,
         )
         app = make_app(settings)
         test_server = TestServer(app, host="127.0.0.1")
@@ -411,6 +431,11 @@ async def test_serve_with_redis_enqueues_reports_depth_and_refuses_deliveries_wh
 def test_a_redis_url_that_is_not_one_is_refused_at_start(url: str) -> None:
     from bot.config import SettingsError
 
-    env = {"GITHUB_APP_ID": "1", "GITHUB_WEBHOOK_SECRET": "s", "GITHUB_PRIVATE_KEY": shared_app_key().private_pem, "REDIS_URL": url}
+    env = {
+        "GITHUB_APP_ID": "1",
+        "GITHUB_WEBHOOK_SECRET": "s",
+        "GITHUB_PRIVATE_KEY": shared_app_key().private_pem,
+        "REDIS_URL": url,
+    }
     with pytest.raises(SettingsError, match="REDIS_URL must start with redis://"):
         AppSettings.from_env(env)

@@ -5,23 +5,22 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
 from aiohttp.test_utils import TestServer
 from arq.constants import in_progress_key_prefix
-from patience import PATIENCE, until
-from tests.fakegithub import FakeGitHub
-from redisserver import RedisServer, redis_server
-from test_e2e import ROOT_DOCKERFILE, SECRET, completed_runs, pr_payload
-from test_redis import _never, _signed, job, web_queue, worker_queue
 
 from bot.app import RUNTIME, make_app
 from bot.config import AppSettings
 from bot.github import RetryPolicy
 from bot.queue import IsCurrent, Job
 from bot.redisqueue import RedisQueue, job_id
+from tests.fakegithub import FakeGitHub
+from tests.patience import PATIENCE, until
+from tests.redisserver import RedisServer, redis_server
+from tests.test_e2e import ROOT_DOCKERFILE, SECRET, completed_runs, pr_payload
+from tests.test_redis import _never, _signed, job, web_queue, worker_queue
 
 OUTAGE = 3.0  # seconds Redis stays down, as in the incident
 
@@ -112,11 +111,18 @@ async def test_serve_reports_the_worker_down_during_a_redis_restart_and_complete
     fake_github: FakeGitHub, tmp_path: Path
 ) -> None:
     fake = fake_github
-    prs = [fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE}, repo=f"octo/restart{i}") for i in range(4)]
+    prs = [
+        fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE}, repo=f"octo/restart{i}")
+        for i in range(4)
+    ]
     with redis_server(tmp_path / "redis") as server:
         settings = AppSettings(
-            app_id=fake.app.app_id, private_key=fake.app.private_pem, webhook_secret=SECRET,
-            api_url=fake.base_url, redis_url=server.url, run_jobs=True,
+            app_id=fake.app.app_id,
+            private_key=fake.app.private_pem,
+            webhook_secret=SECRET,
+            api_url=fake.base_url,
+            redis_url=server.url,
+            run_jobs=True,
         )
         app = make_app(settings)
         app[RUNTIME].retry = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05)

@@ -4,10 +4,10 @@ until a completed run exists, exactly one (issue: persistent failures lost the r
 from __future__ import annotations
 
 import pytest
-from test_e2e import POD, Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)
 
 from bot.app import RUNTIME
 from bot.queue import RetryLaterPolicy
+from tests.test_e2e import POD, Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)
 
 FAILING = {
     "token": ("POST", r"/access_tokens$"),
@@ -40,4 +40,6 @@ async def test_a_call_failing_for_a_while_still_ends_in_one_completed_run(bot: B
     assert runs[0].status == "completed", runs[0]
     assert not fake.faults, "the failures were not all met"
     # Not a "could not finish" left for a person to re-run: the retry replaced it with the verdict.
-    assert runs[0].conclusion == "failure" and not runs[0].output["title"].startswith("unroot could not finish"), runs[0].output
+    assert runs[0].conclusion == "failure" and not runs[0].output["title"].startswith("unroot could not finish"), runs[
+        0
+    ].output

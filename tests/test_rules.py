@@ -6,8 +6,6 @@ import importlib
 from types import ModuleType
 
 import pytest
-from rule_cases import CASES, Case
-from validation import assert_valid_after_fix
 
 from rules.analyze import analyze
 from rules.dockerfile import family as dockerfile_family
@@ -15,6 +13,8 @@ from rules.fixes import apply
 from rules.kubernetes import family as kubernetes_family
 from rules.model import FileKind, FixAvailability, Rule, Severity, Variant
 from rules.registry import RULES, by_id
+from tests.rule_cases import CASES, Case
+from tests.validation import assert_valid_after_fix
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
@@ -81,7 +81,9 @@ def test_every_rule_fixes_as_its_fix_availability_says(rule: Rule) -> None:
     if rule.fix_availability is FixAvailability.ALWAYS:
         assert fixed and not unfixed, f"{rule.id} says it always has a fix, but a case fires without one"
     elif rule.fix_availability is FixAvailability.SOMETIMES:
-        assert fixed and unfixed, f"{rule.id} sometimes has a fix: its cases must show a finding with one and one without"
+        assert fixed and unfixed, (
+            f"{rule.id} sometimes has a fix: its cases must show a finding with one and one without"
+        )
     else:
         assert not fixed, f"{rule.id} says it has no fix ({rule.fix_reason}) but produced one"
     assert (rule.fix_reason is None) == (rule.fix_availability is FixAvailability.ALWAYS)
@@ -99,7 +101,11 @@ def test_every_error_finding_in_the_cases_carries_a_fix() -> None:
 
 def _module_of(rule: Rule) -> ModuleType:
     """The one module a rule lives in, found from its ID and name alone."""
-    family = {FileKind.DOCKERFILE: "rules.dockerfile.", FileKind.KUBERNETES: "rules.kubernetes.", FileKind.ANY: "rules."}
+    family = {
+        FileKind.DOCKERFILE: "rules.dockerfile.",
+        FileKind.KUBERNETES: "rules.kubernetes.",
+        FileKind.ANY: "rules.",
+    }
     short = rule.name.removeprefix("k8s-").removeprefix("dockerfile-").replace("-", "_")
     return importlib.import_module(f"{family[rule.kind]}{rule.id.lower()}_{short}")
 
@@ -114,7 +120,11 @@ def test_every_rule_lives_in_a_module_named_after_it(rule: Rule) -> None:
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
 def test_message_templates_cover_exactly_the_rule_variants(rule: Rule) -> None:
     module = _module_of(rule)
-    variants = [item for item in vars(module).values() if isinstance(item, type) and issubclass(item, Variant) and item is not Variant]
+    variants = [
+        item
+        for item in vars(module).values()
+        if isinstance(item, type) and issubclass(item, Variant) and item is not Variant
+    ]
     messages = getattr(module, "MESSAGES", None)
     if messages is None:
         assert not variants, f"{rule.id} has variants but no MESSAGES keyed by them"
@@ -125,14 +135,23 @@ def test_message_templates_cover_exactly_the_rule_variants(rule: Rule) -> None:
 
 
 def test_the_families_run_every_rule_of_their_kind() -> None:
-    ran = {check.__module__ for check in (*kubernetes_family.POD_CHECKS, *kubernetes_family.CONTAINER_CHECKS, *dockerfile_family.CHECKS)}
+    ran = {
+        check.__module__
+        for check in (*kubernetes_family.POD_CHECKS, *kubernetes_family.CONTAINER_CHECKS, *dockerfile_family.CHECKS)
+    }
     expected = {_module_of(rule).__name__ for rule in RULES if rule.kind is not FileKind.ANY}
     assert ran == expected
 
 
 def test_rule_finding_fills_in_the_rule() -> None:
     finding = by_id()["UR105"].finding("Dockerfile", 3, "text", subject="stage 1")
-    assert (finding.rule, finding.severity, finding.line, finding.end_line, finding.fix) == ("UR105", Severity.WARNING, 3, 3, None)
+    assert (finding.rule, finding.severity, finding.line, finding.end_line, finding.fix) == (
+        "UR105",
+        Severity.WARNING,
+        3,
+        3,
+        None,
+    )
     assert finding.to_json()["message"] == "text"
     assert by_id()["UR201"].finding("p.yaml", 2, "m", end_line=4, severity=Severity.NOTICE).severity is Severity.NOTICE
 

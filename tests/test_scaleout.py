@@ -18,10 +18,11 @@ from typing import IO, Any
 
 import aiohttp
 import redis.asyncio
+
 from tests.fakegithub import FakeGitHub, PullRequest
-from redisserver import free_port
-from test_e2e import ROOT_DOCKERFILE, SECRET, pr_payload
-from patience import PATIENCE
+from tests.patience import PATIENCE
+from tests.redisserver import free_port
+from tests.test_e2e import ROOT_DOCKERFILE, SECRET, pr_payload
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,7 +45,9 @@ class Process:
 
 
 @asynccontextmanager
-async def app_processes(fake: FakeGitHub, redis_url: str, logs: Path, servers: int, workers: int) -> AsyncIterator[list[Process]]:
+async def app_processes(
+    fake: FakeGitHub, redis_url: str, logs: Path, servers: int, workers: int
+) -> AsyncIterator[list[Process]]:
     env = {
         **os.environ,
         "GITHUB_APP_ID": str(fake.app.app_id),
@@ -67,10 +70,10 @@ async def app_processes(fake: FakeGitHub, redis_url: str, logs: Path, servers: i
             name = f"serve{n}" if n < servers else f"worker{n - servers}"
             args = ["-m", "bot"] if n < servers else ["-m", "bot.cli", "worker", "--status-port", str(port)]
             log = logs / f"{name}.log"
-            handle = log.open("wb")
-            handles.append(handle)
+            log_file: IO[bytes] = log.open("wb")
+            handles.append(log_file)
             process = await asyncio.create_subprocess_exec(
-                sys.executable, *args, env={**env, "PORT": str(port)}, stdout=handle, stderr=handle
+                sys.executable, *args, env={**env, "PORT": str(port)}, stdout=log_file, stderr=log_file
             )
             started.append(Process(name, process, port, log))
         async with aiohttp.ClientSession() as session:
@@ -101,7 +104,9 @@ async def wait_healthy(session: aiohttp.ClientSession, proc: Process, timeout: f
     raise AssertionError(f"{proc.name} not healthy after {timeout} s:\n{proc.tail()}")
 
 
-async def deliver(session: aiohttp.ClientSession, proc: Process, payload: dict[str, Any], delivery: str) -> tuple[int, dict[str, Any]]:
+async def deliver(
+    session: aiohttp.ClientSession, proc: Process, payload: dict[str, Any], delivery: str
+) -> tuple[int, dict[str, Any]]:
     body = json.dumps(payload).encode()
     headers = {
         "X-GitHub-Event": "pull_request",
@@ -117,7 +122,9 @@ def unroot_runs(fake: FakeGitHub, pr: PullRequest) -> list[Any]:
     return [run for run in fake.check_runs_for(pr.repo, sha=pr.head_sha) if run.name == "unroot"]
 
 
-async def wait_all_completed(fake: FakeGitHub, prs: Sequence[PullRequest], client: redis.asyncio.Redis, timeout: float = PATIENCE) -> None:
+async def wait_all_completed(
+    fake: FakeGitHub, prs: Sequence[PullRequest], client: redis.asyncio.Redis, timeout: float = PATIENCE
+) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
         done = all(unroot_runs(fake, pr) and all(r.status == "completed" for r in unroot_runs(fake, pr)) for pr in prs)
@@ -132,7 +139,9 @@ async def test_two_servers_two_workers_one_killed_mid_job_nothing_lost_nothing_t
 ) -> None:
     fake = fake_github
     fake.latency = 0.05
-    prs = [fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE}, repo=f"octo/app{i}") for i in range(8)]
+    prs = [
+        fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE}, repo=f"octo/app{i}") for i in range(8)
+    ]
     victim = prs[0]
     # The victim's job posts its review, then its check-run completion is held "on the wire".
     hold = fake.hold_next(method="PATCH", path=rf"^/repos/{victim.repo}/check-runs/\d+$")
@@ -147,7 +156,9 @@ async def test_two_servers_two_workers_one_killed_mid_job_nothing_lost_nothing_t
                     assert status == 202
                 while not hold.arrived.is_set():
                     await asyncio.sleep(0.01)
-                assert fake.reviews_for(victim.repo, victim.number), "the victim's review should be out before its completion"
+                assert fake.reviews_for(victim.repo, victim.number), (
+                    "the victim's review should be out before its completion"
+                )
                 running = [m.decode() for m in await client.zrange("unroot:running", 0, -1)]
                 holder = next(m for m in running if m.startswith(f"{victim.repo}@{victim.head_sha}:"))
                 pid = int(holder.rsplit(":", 1)[1])
@@ -160,7 +171,9 @@ async def test_two_servers_two_workers_one_killed_mid_job_nothing_lost_nothing_t
                 # yet it owns an in-progress check run, so it must still complete it (without a review).
                 old_head = victim.head_sha
                 fake.push_pull(victim.repo, victim.number, {"README.md": "moved on\n"})
-                status, _ = await deliver(session, servers[1], pr_payload(fake, victim, action="synchronize"), str(uuid.uuid4()))
+                status, _ = await deliver(
+                    session, servers[1], pr_payload(fake, victim, action="synchronize"), str(uuid.uuid4())
+                )
                 assert status == 202
 
                 # GitHub redelivers one delivery, to the other server this time.

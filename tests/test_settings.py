@@ -14,17 +14,21 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_cli import _app_env
 
 from bot.config import MAX_IGNORE_PATTERNS, ConfigError, RepoConfig, parse_config
 from bot.observability import Redactor, configure_logging
-from patience import PATIENCE
+from tests.patience import PATIENCE
+from tests.test_cli import _app_env
 
 
 def serve(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "serve", "--port", "0", "--host", "127.0.0.1"], cwd=tmp_path,
-        capture_output=True, text=True, timeout=PATIENCE, env={**_app_env(GITHUB_WEBHOOK_SECRET="s"), **env},
+        [sys.executable, "-m", "bot.cli", "serve", "--port", "0", "--host", "127.0.0.1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE,
+        env={**_app_env(GITHUB_WEBHOOK_SECRET="s"), **env},
     )
 
 
@@ -50,7 +54,7 @@ def test_serve_refuses_a_bad_number_naming_the_variable(tmp_path: Path, name: st
 
 
 def test_a_redis_password_in_the_query_never_reaches_the_output(tmp_path: Path) -> None:
-    from redisserver import free_port
+    from tests.redisserver import free_port
 
     url = f"redis://127.0.0.1:{free_port()}/0?password=correct-horse-battery&db=0"
     result = serve(tmp_path, REDIS_URL=url, UNROOT_REDIS_WAIT="1.5", LOG_FORMAT="json")
@@ -68,7 +72,9 @@ def test_secrets_in_extra_fields_are_redacted_in_json_logs() -> None:
     assert isinstance(handler, logging.StreamHandler)
     handler.setStream(stream)
     try:
-        logging.getLogger("t").info("token %s", "ghs_0123456789abcdef0123", extra={"url": "https://x/?t=ghs_0123456789abcdef0123", "n": 3})
+        logging.getLogger("t").info(
+            "token %s", "ghs_0123456789abcdef0123", extra={"url": "https://x/?t=ghs_0123456789abcdef0123", "n": 3}
+        )
     finally:
         logging.getLogger().handlers.clear()
     record = json.loads(stream.getvalue())

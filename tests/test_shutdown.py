@@ -14,9 +14,10 @@ import uuid
 from pathlib import Path
 
 import aiohttp
+
 from tests.fakegithub import FakeGitHub
-from test_e2e import ROOT_DOCKERFILE, SECRET, pr_payload
-from patience import PATIENCE
+from tests.patience import PATIENCE
+from tests.test_e2e import ROOT_DOCKERFILE, SECRET, pr_payload
 
 
 def free_port() -> int:
@@ -25,7 +26,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_sigterm_completes_running_and_queued_jobs_as_interrupted(fake_github: FakeGitHub, tmp_path: Path) -> None:
+async def test_sigterm_completes_running_and_queued_jobs_as_interrupted(
+    fake_github: FakeGitHub, tmp_path: Path
+) -> None:
     fake = fake_github
     port = free_port()
     env = {
@@ -43,7 +46,9 @@ async def test_sigterm_completes_running_and_queued_jobs_as_interrupted(fake_git
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
     )
-    prs = [fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE}, repo=f"octo/app{i}") for i in range(3)]
+    prs = [
+        fake.setup_pull({"README.md": "hi\n"}, {"Dockerfile": ROOT_DOCKERFILE}, repo=f"octo/app{i}") for i in range(3)
+    ]
     try:
         async with aiohttp.ClientSession() as session:
             for _ in range(100):

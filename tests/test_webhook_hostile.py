@@ -11,13 +11,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import pytest
-from tests.fakegithub import FakeGitHub
-from hostile_webhooks import base_payload, cases, encode, signature
+from aiohttp import web
 
 from bot import server
 from bot.app import STATE, make_app
 from bot.config import AppSettings
 from bot.queue import GiveUp, Handler, Job, MemoryQueue, QueueStats
+from tests.fakegithub import FakeGitHub
+from tests.hostile_webhooks import base_payload, cases, encode, signature
 
 SECRET = "hostile-secret"
 APP_ID = 4242
@@ -48,8 +49,10 @@ class RecordingQueue(MemoryQueue):
 
 
 @pytest.fixture
-async def app_server(fake_github: FakeGitHub) -> AsyncIterator[tuple[str, RecordingQueue, server.web.AppRunner]]:
-    settings = AppSettings(app_id=APP_ID, private_key=fake_github.app.private_pem, webhook_secret=SECRET, api_url=fake_github.base_url)
+async def app_server(fake_github: FakeGitHub) -> AsyncIterator[tuple[str, RecordingQueue, web.AppRunner]]:
+    settings = AppSettings(
+        app_id=APP_ID, private_key=fake_github.app.private_pem, webhook_secret=SECRET, api_url=fake_github.base_url
+    )
     queue = RecordingQueue()
     app = make_app(settings, queue=queue)
     runner, listener = await server.start(app, "127.0.0.1", 0, header_timeout=2.0)
@@ -58,9 +61,20 @@ async def app_server(fake_github: FakeGitHub) -> AsyncIterator[tuple[str, Record
     await server.stop(runner, listener)
 
 
-async def post(session: aiohttp.ClientSession, base: str, event: str, body: bytes, headers: dict[str, str], sign: bool,
-               delivery: str = "") -> tuple[int, str]:
-    sent = {"X-GitHub-Event": event, "X-GitHub-Delivery": delivery or f"d-{time.monotonic_ns()}", "Content-Type": "application/json"}
+async def post(
+    session: aiohttp.ClientSession,
+    base: str,
+    event: str,
+    body: bytes,
+    headers: dict[str, str],
+    sign: bool,
+    delivery: str = "",
+) -> tuple[int, str]:
+    sent = {
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery or f"d-{time.monotonic_ns()}",
+        "Content-Type": "application/json",
+    }
     if sign:
         sent["X-Hub-Signature-256"] = signature(SECRET, body)
     sent.update(headers)
@@ -71,7 +85,9 @@ async def post(session: aiohttp.ClientSession, base: str, event: str, body: byte
 _SHA = re.compile(r"[0-9a-f]{40}")
 
 
-async def test_no_hostile_delivery_gets_a_500_or_a_malformed_job(app_server: tuple[str, RecordingQueue, object]) -> None:
+async def test_no_hostile_delivery_gets_a_500_or_a_malformed_job(
+    app_server: tuple[str, RecordingQueue, object],
+) -> None:
     base, queue, _ = app_server
     wrong: list[str] = []
     count = 0
@@ -86,7 +102,9 @@ async def test_no_hostile_delivery_gets_a_500_or_a_malformed_job(app_server: tup
     assert count >= 124
     assert wrong == []
     for job in queue.jobs:  # whatever was accepted is a job the pipeline can run
-        assert _SHA.fullmatch(job.head_sha) and job.installation_id > 0 and re.fullmatch(r"[^/\s]+/[^/\s]+", job.repo), job
+        assert (
+            _SHA.fullmatch(job.head_sha) and job.installation_id > 0 and re.fullmatch(r"[^/\s]+/[^/\s]+", job.repo)
+        ), job
         assert job.pr_number is None or job.pr_number > 0
         assert job.changed_files is None or isinstance(job.changed_files, int)
 
@@ -114,7 +132,9 @@ async def test_a_delivery_answered_400_can_be_redelivered(app_server: tuple[str,
     assert "duplicate" in again and len(queue.jobs) == 1
 
 
-async def test_unauthenticated_bodies_are_refused_before_they_are_read(app_server: tuple[str, RecordingQueue, object]) -> None:
+async def test_unauthenticated_bodies_are_refused_before_they_are_read(
+    app_server: tuple[str, RecordingQueue, object],
+) -> None:
     base, _queue, _ = app_server
     big = b" " * (20 * 1024 * 1024)
     async with aiohttp.ClientSession() as session:
@@ -123,7 +143,9 @@ async def test_unauthenticated_bodies_are_refused_before_they_are_read(app_serve
     assert {status for status, _ in statuses} == {401}
 
 
-async def test_bodies_in_flight_stay_within_the_byte_budget(app_server: tuple[str, RecordingQueue, server.web.AppRunner]) -> None:
+async def test_bodies_in_flight_stay_within_the_byte_budget(
+    app_server: tuple[str, RecordingQueue, web.AppRunner],
+) -> None:
     base, _queue, runner = app_server
     state = runner.app[STATE]
     state.body_budget.limit = 3 * 1024 * 1024
@@ -151,8 +173,10 @@ async def test_slow_senders_are_disconnected(app_server: tuple[str, RecordingQue
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         began = time.monotonic()
         if header_first:  # complete headers, then a body that never finishes
-            writer.write(b"POST /webhook HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nX-GitHub-Delivery: s\r\n"
-                         b"X-Hub-Signature-256: sha256=" + b"0" * 64 + b"\r\nContent-Length: 1000\r\n\r\n{")
+            writer.write(
+                b"POST /webhook HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nX-GitHub-Delivery: s\r\n"
+                b"X-Hub-Signature-256: sha256=" + b"0" * 64 + b"\r\nContent-Length: 1000\r\n\r\n{"
+            )
         else:
             writer.write(b"POST /webhook HTTP/1.1\r\n")
         for n in range(400):  # one byte every 0.1 s, for up to 40 s

@@ -327,9 +327,7 @@ def _holds(assertion: Assertion, findings: list[Finding]) -> bool:
     if mapping is None:
         return not any(f.severity.rank >= Severity.WARNING.rank for f in findings)
     fired = any(
-        f.rule in mapping.rules
-        and f.severity.rank >= mapping.threshold.rank
-        and _of_aspect(f, mapping.aspect)
+        f.rule in mapping.rules and f.severity.rank >= mapping.threshold.rank and _of_aspect(f, mapping.aspect)
         for f in findings
     )
     return fired == assertion.must_fire

@@ -36,7 +36,7 @@ Mutator = Callable[[random.Random, str, list[str]], str]
 def _seeds(kind: str, corpus: Path | None) -> list[str]:
     """Seed texts: the rule cases and examples shipped in the repository, plus the corpus when given."""
     sys.path.insert(0, str(ROOT))
-    from tests.rule_cases import CASES  # noqa: PLC0415 - the fuzz tool reads the suite's own spec
+    from tests.rule_cases import CASES
 
     def wanted(name: str) -> bool:
         if kind == "dockerfile":
@@ -61,23 +61,99 @@ def _seeds(kind: str, corpus: Path | None) -> list[str]:
 
 
 def _generated_pod(rng: random.Random) -> dict[str, object]:
-    sc: dict[str, object] = {key: rng.choice([True, False, 0, 1000, "x", None, [], {}]) for key in
-          rng.sample(["runAsUser", "runAsNonRoot", "privileged", "allowPrivilegeEscalation", "runAsGroup"], 3)}
+    sc: dict[str, object] = {
+        key: rng.choice([True, False, 0, 1000, "x", None, [], {}])
+        for key in rng.sample(["runAsUser", "runAsNonRoot", "privileged", "allowPrivilegeEscalation", "runAsGroup"], 3)
+    }
     container = {"name": "c", "image": "x", "securityContext": sc}
-    return {"apiVersion": "v1", "kind": rng.choice(["Pod", "List"]), "metadata": {"name": "p"},
-            "spec": {"containers": [container] * rng.randint(0, 3), "hostPID": rng.choice([True, "yes", None])}}
+    return {
+        "apiVersion": "v1",
+        "kind": rng.choice(["Pod", "List"]),
+        "metadata": {"name": "p"},
+        "spec": {"containers": [container] * rng.randint(0, 3), "hostPID": rng.choice([True, "yes", None])},
+    }
 
 
 # ---------------------------------------------------------------- mutations
 
 _TOKENS = [
-    "\n", "\r\n", "\r", "\t", " ", "\x85", "\u2028", "\u2029", "\ufeff", "\x00", "\\", "\\\n", "'", '"', "#",
-    "&a ", "*a", "<<: *a", "!!binary ", "!tag ", "? ", "- ", ": ", "{", "}", "[", "]", ",", "|", ">", "|-", "---\n",
-    "...\n", "%YAML 1.1\n", "${", "${A:-", "${A:+", "}", "$A", "$", "<<EOF\n", "EOF\n", "<<-'X'\n", "FROM ", "USER ",
-    "USER root", "USER 0:0", "RUN ", "ARG ", "ENV ", "ONBUILD ", "# unroot: ignore=", "# escape=`\n", "sudo ",
-    "useradd -u 0 ", "securityContext:", "runAsUser: 0", "privileged: true", "containers:", "initContainers:",
-    "apiVersion: v1", "kind: Pod", "kind: List", "items:", "spec:", "template:", "{{ .Values.x }}", "null", "~",
-    "0x0", "0o0", "-0", "1e400", "9" * 40, "é", "😀", "\udcff".encode("utf-8", "surrogatepass").decode("utf-8", "replace"),
+    "\n",
+    "\r\n",
+    "\r",
+    "\t",
+    " ",
+    "\x85",
+    "\u2028",
+    "\u2029",
+    "\ufeff",
+    "\x00",
+    "\\",
+    "\\\n",
+    "'",
+    '"',
+    "#",
+    "&a ",
+    "*a",
+    "<<: *a",
+    "!!binary ",
+    "!tag ",
+    "? ",
+    "- ",
+    ": ",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    "|",
+    ">",
+    "|-",
+    "---\n",
+    "...\n",
+    "%YAML 1.1\n",
+    "${",
+    "${A:-",
+    "${A:+",
+    "}",
+    "$A",
+    "$",
+    "<<EOF\n",
+    "EOF\n",
+    "<<-'X'\n",
+    "FROM ",
+    "USER ",
+    "USER root",
+    "USER 0:0",
+    "RUN ",
+    "ARG ",
+    "ENV ",
+    "ONBUILD ",
+    "# unroot: ignore=",
+    "# escape=`\n",
+    "sudo ",
+    "useradd -u 0 ",
+    "securityContext:",
+    "runAsUser: 0",
+    "privileged: true",
+    "containers:",
+    "initContainers:",
+    "apiVersion: v1",
+    "kind: Pod",
+    "kind: List",
+    "items:",
+    "spec:",
+    "template:",
+    "{{ .Values.x }}",
+    "null",
+    "~",
+    "0x0",
+    "0o0",
+    "-0",
+    "1e400",
+    "9" * 40,
+    "é",
+    "😀",
+    "\udcff".encode("utf-8", "surrogatepass").decode("utf-8", "replace"),
 ]
 
 
@@ -85,7 +161,11 @@ def _flip(rng: random.Random, text: str, _pool: list[str]) -> str:
     if not text:
         return rng.choice(_TOKENS)
     at = rng.randrange(len(text))
-    return text[:at] + chr(rng.choice([rng.randrange(32, 127), rng.randrange(0, 32), rng.randrange(128, 0x3000)])) + text[at + 1 :]
+    return (
+        text[:at]
+        + chr(rng.choice([rng.randrange(32, 127), rng.randrange(0, 32), rng.randrange(128, 0x3000)]))
+        + text[at + 1 :]
+    )
 
 
 def _insert_token(rng: random.Random, text: str, _pool: list[str]) -> str:
@@ -139,8 +219,16 @@ def _anchor_alias(rng: random.Random, text: str, _pool: list[str]) -> str:
 
 def _nest(rng: random.Random, text: str, _pool: list[str]) -> str:
     depth = rng.choice([10, 100, 1000, 5000])
-    shape = rng.choice(["[" * depth + "]" * depth, "{a: " * depth + "}" * depth, "- " * depth + "x",
-                        "${A:-" * depth + "x" + "}" * depth, "${A:-" * depth, "\\\n" * depth])
+    shape = rng.choice(
+        [
+            "[" * depth + "]" * depth,
+            "{a: " * depth + "}" * depth,
+            "- " * depth + "x",
+            "${A:-" * depth + "x" + "}" * depth,
+            "${A:-" * depth,
+            "\\\n" * depth,
+        ]
+    )
     at = rng.randrange(len(text) + 1)
     return text[:at] + shape + text[at:]
 
@@ -155,11 +243,60 @@ def _long_line(rng: random.Random, text: str, _pool: list[str]) -> str:
     return text[:at] + rng.choice(["a", " ", "$", "{", "-", "'"]) * rng.choice([1000, 20_000, 60_000]) + text[at:]
 
 
-_VALUES = ["0", "1000", "-1", "true", "false", "yes", "~", "null", "''", '""', "[]", "{}", "[ALL]", "[SYS_ADMIN]",
-           "{type: Unconfined}", "0x0", "0o0", "00", "1e400", "9" * 30, "*a", "&a x", "!!str 0", "|\n  0", "root", "\u2028"]
-_KEYS = ["runAsUser", "runAsNonRoot", "runAsGroup", "privileged", "allowPrivilegeEscalation", "hostPID", "hostNetwork",
-         "hostIPC", "capabilities", "add", "drop", "seccompProfile", "type", "securityContext", "readOnlyRootFilesystem",
-         "containers", "initContainers", "ephemeralContainers", "name", "image", "template", "spec", "kind", "items"]
+_VALUES = [
+    "0",
+    "1000",
+    "-1",
+    "true",
+    "false",
+    "yes",
+    "~",
+    "null",
+    "''",
+    '""',
+    "[]",
+    "{}",
+    "[ALL]",
+    "[SYS_ADMIN]",
+    "{type: Unconfined}",
+    "0x0",
+    "0o0",
+    "00",
+    "1e400",
+    "9" * 30,
+    "*a",
+    "&a x",
+    "!!str 0",
+    "|\n  0",
+    "root",
+    "\u2028",
+]
+_KEYS = [
+    "runAsUser",
+    "runAsNonRoot",
+    "runAsGroup",
+    "privileged",
+    "allowPrivilegeEscalation",
+    "hostPID",
+    "hostNetwork",
+    "hostIPC",
+    "capabilities",
+    "add",
+    "drop",
+    "seccompProfile",
+    "type",
+    "securityContext",
+    "readOnlyRootFilesystem",
+    "containers",
+    "initContainers",
+    "ephemeralContainers",
+    "name",
+    "image",
+    "template",
+    "spec",
+    "kind",
+    "items",
+]
 
 
 def _set_value(rng: random.Random, text: str, _pool: list[str]) -> str:
@@ -190,16 +327,50 @@ def _add_key(rng: random.Random, text: str, _pool: list[str]) -> str:
 def _docker_line(rng: random.Random, text: str, _pool: list[str]) -> str:
     lines = text.split("\n")
     instruction = rng.choice(["USER", "FROM", "RUN", "ARG", "ENV", "COPY", "CMD", "EXPOSE", "WORKDIR"])
-    argument = rng.choice(["root", "0", "0:0", "${A}", "${A:-0}", "$A", "app", "1000:1000", "debian AS b", "b",
-                           "sudo apt-get install x", "useradd -u 0 x", "A=${A:-${B}}", "<<EOF", "[\"x\"]", "80", "x \\"])
+    argument = rng.choice(
+        [
+            "root",
+            "0",
+            "0:0",
+            "${A}",
+            "${A:-0}",
+            "$A",
+            "app",
+            "1000:1000",
+            "debian AS b",
+            "b",
+            "sudo apt-get install x",
+            "useradd -u 0 x",
+            "A=${A:-${B}}",
+            "<<EOF",
+            '["x"]',
+            "80",
+            "x \\",
+        ]
+    )
     at = rng.randrange(len(lines) + 1)
     return "\n".join(lines[:at] + [f"{instruction} {argument}"] + lines[at:])
 
 
 MUTATORS: list[Mutator] = [
-    _set_value, _set_value, _set_value, _add_key, _add_key, _docker_line, _docker_line,
-    _flip, _insert_token, _insert_token, _delete, _splice, _duplicate_lines, _reindent, _anchor_alias, _nest,
-    _line_endings, _long_line,
+    _set_value,
+    _set_value,
+    _set_value,
+    _add_key,
+    _add_key,
+    _docker_line,
+    _docker_line,
+    _flip,
+    _insert_token,
+    _insert_token,
+    _delete,
+    _splice,
+    _duplicate_lines,
+    _reindent,
+    _anchor_alias,
+    _nest,
+    _line_endings,
+    _long_line,
 ]
 
 
@@ -219,7 +390,7 @@ def _child(kind: str, seed: int, start: int, stop: int, corpus: str) -> None:
     """Analyse inputs start..stop, one JSON line each (written before and after, so a hang is attributable)."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     sys.path.insert(0, str(ROOT))
-    from rules.analyze import analyze  # noqa: PLC0415
+    from rules.analyze import analyze
 
     seeds = _seeds(kind, Path(corpus) if corpus else None)
     path = ANALYSERS[kind]
@@ -235,9 +406,20 @@ def _child(kind: str, seed: int, start: int, stop: int, corpus: str) -> None:
         judged = False
         try:
             judged = all(finding.rule != "UR001" for finding in analyze(path, text))
-        except Exception:  # noqa: BLE001 - counting every kind of crash is the point
+        except Exception:
             error = traceback.format_exc(limit=6)
-        out.write(json.dumps({"done": index, "cpu": time.process_time() - began, "size": len(text.encode("utf-8", "surrogatepass")), "error": error, "judged": judged}) + "\n")
+        out.write(
+            json.dumps(
+                {
+                    "done": index,
+                    "cpu": time.process_time() - began,
+                    "size": len(text.encode("utf-8", "surrogatepass")),
+                    "error": error,
+                    "judged": judged,
+                }
+            )
+            + "\n"
+        )
         out.flush()
 
 
@@ -253,7 +435,10 @@ def _batches(kind: str, seed: int, start: int, stop: int, corpus: str) -> Iterat
         end = min(stop, index + BATCH)
         proc = subprocess.Popen(
             [sys.executable, __file__, "--child", kind, str(seed), str(index), str(end), corpus],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, preexec_fn=_limit_child,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            preexec_fn=_limit_child,
         )
         assert proc.stdout is not None
         current: int | None = None
@@ -267,10 +452,20 @@ def _batches(kind: str, seed: int, start: int, stop: int, corpus: str) -> Iterat
                 yield record
         proc.wait()
         if current is not None:  # the child died on this input (CPU or memory limit)
-            yield {"done": current, "cpu": float(CHILD_CPU), "size": -1, "error": f"child died ({proc.returncode}): hang or memory blow-up"}
+            yield {
+                "done": current,
+                "cpu": float(CHILD_CPU),
+                "size": -1,
+                "error": f"child died ({proc.returncode}): hang or memory blow-up",
+            }
             index = current + 1
         elif index < end:
-            yield {"done": index, "cpu": 0.0, "size": -1, "error": f"child exited {proc.returncode} before input {index}"}
+            yield {
+                "done": index,
+                "cpu": 0.0,
+                "size": -1,
+                "error": f"child exited {proc.returncode} before input {index}",
+            }
             index += 1
 
 
@@ -282,7 +477,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=2000, help="inputs per analyser (default 2000)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--corpus", default=str(ROOT.parent / "shared" / "corpus"), help="extra seeds (skipped if absent)")
+    parser.add_argument(
+        "--corpus", default=str(ROOT.parent / "shared" / "corpus"), help="extra seeds (skipped if absent)"
+    )
     parser.add_argument("--analyser", choices=sorted(ANALYSERS), action="append", help="only these (default all)")
     parser.add_argument("--out", type=Path, default=Path("fuzz-findings"), help="where reproducers are saved")
     parser.add_argument("--start", type=int, default=0, help="first input index (to replay one: --start N --count 1)")
@@ -305,11 +502,12 @@ def main(argv: list[str] | None = None) -> int:
                 slow += record["error"] is None
                 _save(options.out, kind, options.seed, index, corpus, str(record["error"] or f"{cpu:.2f} s CPU"))
         failed |= bool(errors or slow)
-        print(f"{kind}: {ran} inputs ({judged} analysed, the rest skipped with a notice), {errors} exceptions or hangs, {slow} inputs under 64 KB over {SLOW:g} s CPU; "
-              f"slowest {slowest[0]:.3f} s (input {slowest[1]}, {slowest[2]:,} bytes); {time.monotonic() - began:.0f} s wall",
-              flush=True)
+        print(
+            f"{kind}: {ran} inputs ({judged} analysed, the rest skipped with a notice), {errors} exceptions or hangs, {slow} inputs under 64 KB over {SLOW:g} s CPU; "
+            f"slowest {slowest[0]:.3f} s (input {slowest[1]}, {slowest[2]:,} bytes); {time.monotonic() - began:.0f} s wall",
+            flush=True,
+        )
     return 1 if failed else 0
-
 
 
 def _save(out: Path, kind: str, seed: int, index: int, corpus: str, what: str) -> None:

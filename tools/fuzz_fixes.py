@@ -44,22 +44,39 @@ BOM = "\ufeff"
 MAX_SEED_BYTES = 200_000  # larger seeds cost time and add no new shapes
 # The property's parts; each violation is a defect.
 KINDS = (
-    "crash", "conflict", "unparsable", "duplicate_keys", "shape", "new_error", "error_left",
-    "not_idempotent", "bom", "line_endings",
+    "crash",
+    "conflict",
+    "unparsable",
+    "duplicate_keys",
+    "shape",
+    "new_error",
+    "error_left",
+    "not_idempotent",
+    "bom",
+    "line_endings",
 )
 # Powers a fix takes away (issue 13's policy; counted, not yet violations).
 POWERS = ("capability_add", "privileged", "host_namespace", "host_path")
 
 # Hand-written seeds for shapes the shipped files lack: aliases, one-line JSON, heredocs.
 EXTRA_SEEDS: tuple[tuple[str, str], ...] = (
-    ("alias/pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: app\n"
-     "    image: x\n    securityContext: &sc\n      runAsNonRoot: false\n  - name: two\n    image: y\n"
-     "    securityContext: *sc\n"),
-    ("alias/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n"
-     "    spec:\n      containers:\n      - &c\n        name: app\n        image: x\n      initContainers:\n"
-     "      - *c\n"),
-    ("json/pod.json", '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"}, "spec": {"containers": '
-     '[{"name": "app", "image": "x"}, {"name": "two", "image": "y", "securityContext": {"privileged": true}}]}}\n'),
+    (
+        "alias/pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: app\n"
+        "    image: x\n    securityContext: &sc\n      runAsNonRoot: false\n  - name: two\n    image: y\n"
+        "    securityContext: *sc\n",
+    ),
+    (
+        "alias/deploy.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n"
+        "    spec:\n      containers:\n      - &c\n        name: app\n        image: x\n      initContainers:\n"
+        "      - *c\n",
+    ),
+    (
+        "json/pod.json",
+        '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"}, "spec": {"containers": '
+        '[{"name": "app", "image": "x"}, {"name": "two", "image": "y", "securityContext": {"privileged": true}}]}}\n',
+    ),
     ("heredoc/Dockerfile", "FROM debian:12\nRUN <<EOF\napt-get update\nEOF\n"),
     ("from/Dockerfile", "FROM alpine:3.20 \\\n  AS final\n"),
 )
@@ -207,7 +224,11 @@ def _null_sc_item(rng: random.Random, text: str) -> str | None:
         return None
     match = rng.choice(items)
     null = rng.choice(("", " ~", " null"))
-    return text[: match.start()] + f"{match.group(1)}- securityContext:{null}\n{match.group(1)}  name:" + text[match.end() :]
+    return (
+        text[: match.start()]
+        + f"{match.group(1)}- securityContext:{null}\n{match.group(1)}  name:"
+        + text[match.end() :]
+    )
 
 
 def _powers(rng: random.Random, text: str) -> str | None:
@@ -216,8 +237,13 @@ def _powers(rng: random.Random, text: str) -> str | None:
         return None
     match = rng.choice(images)
     indent = match.group(1)
-    add = rng.choice(("{privileged: true}", "{capabilities: {add: [SYS_ADMIN, NET_BIND_SERVICE]}}",
-                      "\n" + indent + "  capabilities:\n" + indent + "    add:\n" + indent + "    - NET_ADMIN"))
+    add = rng.choice(
+        (
+            "{privileged: true}",
+            "{capabilities: {add: [SYS_ADMIN, NET_BIND_SERVICE]}}",
+            "\n" + indent + "  capabilities:\n" + indent + "    add:\n" + indent + "    - NET_ADMIN",
+        )
+    )
     return text[: match.end()] + f"{indent}securityContext: {add}\n".replace(": \n", ":\n") + text[match.end() :]
 
 
@@ -232,7 +258,7 @@ def _host(rng: random.Random, text: str) -> str | None:
 def _as_json(rng: random.Random, text: str) -> str | None:
     try:
         documents = [d for d in YAML(typ="safe", pure=True).load_all(text) if isinstance(d, dict)]
-    except Exception:  # noqa: BLE001  (any YAML error: the mutant is just not made)
+    except Exception:
         return None
     if not documents:
         return None
@@ -243,12 +269,23 @@ def _as_json(rng: random.Random, text: str) -> str | None:
 
 
 def _append_dockerfile(rng: random.Random, text: str) -> str | None:
-    tail = rng.choice((
-        "USER root # needs root\n", "USER \\\n  root\n", "ARG U=root\nUSER ${U}\n", "USER ${NOPE:-0}\n",
-        "USER nobody\n", "USER app:app\n", 'ENTRYPOINT ["/app"]\n', "CMD echo \\\n  hi\n", "ONBUILD USER root\n",
-        "RUN useradd -u 1000 app\nUSER app\n", "EXPOSE 80\n", "# unroot: ignore=UR102 reason\n",
-        "RUN echo a \\\n  # a comment in a continuation\n  && echo b\n",
-    ))
+    tail = rng.choice(
+        (
+            "USER root # needs root\n",
+            "USER \\\n  root\n",
+            "ARG U=root\nUSER ${U}\n",
+            "USER ${NOPE:-0}\n",
+            "USER nobody\n",
+            "USER app:app\n",
+            'ENTRYPOINT ["/app"]\n',
+            "CMD echo \\\n  hi\n",
+            "ONBUILD USER root\n",
+            "RUN useradd -u 1000 app\nUSER app\n",
+            "EXPOSE 80\n",
+            "# unroot: ignore=UR102 reason\n",
+            "RUN echo a \\\n  # a comment in a continuation\n  && echo b\n",
+        )
+    )
     return text.rstrip("\n") + "\n" + tail
 
 
@@ -276,12 +313,24 @@ def _sc_field(rng: random.Random, text: str) -> str | None:
         return None
     match = rng.choice(keys)
     child = _block_child(text, match).replace("-", " ")
-    entry = rng.choice((
-        "runAsUser: 0", "runAsNonRoot: false", "allowPrivilegeEscalation: true", "seccompProfile: {type: Unconfined}",
-        "capabilities: {drop: [all]}", "readOnlyRootFilesystem: false", "privileged: true", "runAsGroup: 0",
-        "capabilities:\n" + child + "  add: [NET_RAW]", "seccompProfile:\n" + child + "  type: Unconfined",
-        "# a comment", "capabilities: {}", "capabilities: null", "seccompProfile: null",
-    ))
+    entry = rng.choice(
+        (
+            "runAsUser: 0",
+            "runAsNonRoot: false",
+            "allowPrivilegeEscalation: true",
+            "seccompProfile: {type: Unconfined}",
+            "capabilities: {drop: [all]}",
+            "readOnlyRootFilesystem: false",
+            "privileged: true",
+            "runAsGroup: 0",
+            "capabilities:\n" + child + "  add: [NET_RAW]",
+            "seccompProfile:\n" + child + "  type: Unconfined",
+            "# a comment",
+            "capabilities: {}",
+            "capabilities: null",
+            "seccompProfile: null",
+        )
+    )
     return text[: match.end()] + "\n" + child + entry + text[match.end() :]
 
 
@@ -290,11 +339,17 @@ def _pod_sc(rng: random.Random, text: str) -> str | None:
     if match is None:
         return None
     indent = match.group(1)
-    body = rng.choice((
-        "{runAsUser: 0}", "\n" + indent + "  runAsNonRoot: false", "\n" + indent + "  privileged: true",
-        "\n" + indent + "  seccompProfile:\n" + indent + "    type: Unconfined", "{}", "null",
-        "\n" + indent + "  runAsUser: 1000\n" + indent + "  # comment\n" + indent + "  fsGroup: 0",
-    ))
+    body = rng.choice(
+        (
+            "{runAsUser: 0}",
+            "\n" + indent + "  runAsNonRoot: false",
+            "\n" + indent + "  privileged: true",
+            "\n" + indent + "  seccompProfile:\n" + indent + "    type: Unconfined",
+            "{}",
+            "null",
+            "\n" + indent + "  runAsUser: 1000\n" + indent + "  # comment\n" + indent + "  fsGroup: 0",
+        )
+    )
     return text[: match.start()] + f"{indent}securityContext: {body}\n".replace(": \n", ":\n") + text[match.start() :]
 
 
@@ -304,10 +359,17 @@ def _anchor_alias(rng: random.Random, text: str) -> str | None:
         return None
     first, second = sorted(rng.sample(images, 2), key=lambda m: m.start())
     value = rng.choice(("{runAsUser: 0}", "{}", "\n" + first.group(1) + "  runAsNonRoot: false"))
-    anchored = f"{first.group(1)}securityContext: &fz {value}\n".replace(" \n", "\n", 1) if value.startswith("\n") else f"{first.group(1)}securityContext: &fz {value}\n"
+    anchored = (
+        f"{first.group(1)}securityContext: &fz {value}\n".replace(" \n", "\n", 1)
+        if value.startswith("\n")
+        else f"{first.group(1)}securityContext: &fz {value}\n"
+    )
     return (
-        text[: first.end()] + anchored + text[first.end() : second.end()]
-        + f"{second.group(1)}securityContext: *fz\n" + text[second.end() :]
+        text[: first.end()]
+        + anchored
+        + text[first.end() : second.end()]
+        + f"{second.group(1)}securityContext: *fz\n"
+        + text[second.end() :]
     )
 
 
@@ -325,10 +387,25 @@ def _init_containers(_rng: random.Random, text: str) -> str | None:
 
 GENERIC: tuple[Mutation, ...] = (_bom, _crlf, _cr, _no_final_newline, _delete_line, _duplicate_line, _trailing_comment)
 DOCKERFILE: tuple[Mutation, ...] = (
-    _heredoc_tail, _continued_from, _user_root, _drop_cmd, _sudo, _lowercase, _append_dockerfile, _chain_stage,
+    _heredoc_tail,
+    _continued_from,
+    _user_root,
+    _drop_cmd,
+    _sudo,
+    _lowercase,
+    _append_dockerfile,
+    _chain_stage,
 )
 MANIFEST: tuple[Mutation, ...] = (
-    _null_sc_item, _powers, _host, _as_json, _sc_field, _pod_sc, _anchor_alias, _comment, _init_containers,
+    _null_sc_item,
+    _powers,
+    _host,
+    _as_json,
+    _sc_field,
+    _pod_sc,
+    _anchor_alias,
+    _comment,
+    _init_containers,
 )
 
 
@@ -382,7 +459,7 @@ def _shape(name: str, text: str) -> tuple[object, ...] | None:
 def _strict_loads(text: str) -> bool:
     try:
         list(YAML(typ="safe", pure=True).load_all(text[1:] if text.startswith(BOM) else text))
-    except Exception:  # noqa: BLE001  (duplicate keys and every other refusal alike)
+    except Exception:
         return False
     return True
 
@@ -461,7 +538,7 @@ def run_batch(job: tuple[list[tuple[str, str]], int, int, int]) -> Tally:
         tally.mutants += 1
         try:
             broken, lost, fixes = violations(name, text)
-        except Exception as error:  # noqa: BLE001  (a crash is a finding of the fuzzer, not its end)
+        except Exception as error:
             broken, lost, fixes = ["crash"], [], 0
             applied.append(f"{type(error).__name__}: {error}")
         if fixes:
@@ -498,7 +575,11 @@ class _Inline:
     def __exit__(self, *_exc: object) -> None:
         return None
 
-    def map(self, function: Callable[[tuple[list[tuple[str, str]], int, int, int]], Tally], items: list[tuple[list[tuple[str, str]], int, int, int]]) -> Iterator[Tally]:
+    def map(
+        self,
+        function: Callable[[tuple[list[tuple[str, str]], int, int, int]], Tally],
+        items: list[tuple[list[tuple[str, str]], int, int, int]],
+    ) -> Iterator[Tally]:
         return (function(item) for item in items)
 
 
@@ -584,13 +665,18 @@ def _file_violations(name: str, text: str, fixed: str, again: str) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--count", type=int, default=2000, help="stop after this many mutants had a fix applied (default 2000)")
+    parser.add_argument(
+        "--count", type=int, default=2000, help="stop after this many mutants had a fix applied (default 2000)"
+    )
     parser.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same mutants")
     parser.add_argument("--jobs", type=int, default=1, help="processes (default 1)")
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="extra seeds (default ../shared/corpus when present)")
+    parser.add_argument(
+        "--corpus", type=Path, default=DEFAULT_CORPUS, help="extra seeds (default ../shared/corpus when present)"
+    )
     parser.add_argument("--examples", type=Path, help="write up to 3 failing mutants per kind into this directory")
     parser.add_argument(
-        "--real", action="store_true",
+        "--real",
+        action="store_true",
         help="instead of fuzzing: run `unroot fix` twice on a temporary copy of --corpus and check each file",
     )
     args = parser.parse_args(argv)

@@ -166,7 +166,7 @@ def build(schema: dict[str, Any], version: str) -> dict[str, Any]:
         pending.extend(_referenced(kept[name]))
     if problems:
         raise SystemExit("the subset is not self-consistent:\n  " + "\n  ".join(problems))
-    fields = sum(len(t["fields"]) for t in kept.values() if t.get("fields"))
+    field_count = sum(len(t["fields"]) for t in kept.values() if t.get("fields"))
     return {
         "source": {
             "package": PACKAGE,
@@ -174,7 +174,7 @@ def build(schema: dict[str, Any], version: str) -> dict[str, Any]:
             "file": MEMBER.removeprefix("package/"),
             "license": "MIT",
             "generated_by": "tools/make_graphql_subset.py",
-            "note": f"Introspection of {len(FIELDS)} object/interface types ({fields} fields) the fake serves, "
+            "note": f"Introspection of {len(FIELDS)} object/interface types ({field_count} fields) the fake serves, "
             "with GitHub's arguments, nullability, enums and input types; descriptions dropped. "
             "Load with graphql-core's build_client_schema({'__schema': ...}).",
         },
@@ -190,7 +190,7 @@ def build(schema: dict[str, Any], version: str) -> dict[str, Any]:
 
 def check(subset: dict[str, Any]) -> list[str]:
     """graphql-core's own schema validation of the subset (the whole published schema fails it)."""
-    from graphql import build_client_schema, validate_schema  # noqa: PLC0415 - only this check needs it
+    from graphql import build_client_schema, validate_schema
 
     return [error.message for error in validate_schema(build_client_schema({"__schema": subset["__schema"]}))]
 

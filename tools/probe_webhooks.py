@@ -51,15 +51,22 @@ def _rss_mb(pid: int) -> float:
 
 
 def _start(repo: Path, port: int) -> subprocess.Popen[bytes]:
-    from tests.fakegithub import shared_app_key  # noqa: PLC0415 - a real RSA key the server accepts
+    from tests.fakegithub import shared_app_key
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "UNROOT_", "REDIS_"))}
     env.update(
-        GITHUB_APP_ID=str(APP_ID), GITHUB_PRIVATE_KEY=shared_app_key().private_pem, GITHUB_WEBHOOK_SECRET=SECRET,
-        GITHUB_API_URL=f"http://127.0.0.1:{_free_port()}", HOST="127.0.0.1", PORT=str(port), PYTHONPATH=str(repo),
+        GITHUB_APP_ID=str(APP_ID),
+        GITHUB_PRIVATE_KEY=shared_app_key().private_pem,
+        GITHUB_WEBHOOK_SECRET=SECRET,
+        GITHUB_API_URL=f"http://127.0.0.1:{_free_port()}",
+        HOST="127.0.0.1",
+        PORT=str(port),
+        PYTHONPATH=str(repo),
         LOG_LEVEL="CRITICAL",
     )
-    return subprocess.Popen([sys.executable, "-m", "bot"], cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot"], cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 async def _wait_ready(base: str) -> None:
@@ -76,7 +83,12 @@ async def _wait_ready(base: str) -> None:
 
 
 async def _post(session: aiohttp.ClientSession, base: str, event: str, body: bytes, headers: dict[str, str]) -> int:
-    sent = {"X-GitHub-Event": event, "X-GitHub-Delivery": f"p-{time.monotonic_ns()}", "Content-Type": "application/json", **headers}
+    sent = {
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": f"p-{time.monotonic_ns()}",
+        "Content-Type": "application/json",
+        **headers,
+    }
     try:
         async with session.post(f"{base}/webhook", data=body, headers=sent) as response:
             await response.read()
@@ -111,7 +123,9 @@ async def _big_bodies(base: str, pid: int, count: int) -> tuple[float, float]:
 
     watcher = asyncio.create_task(watch())
     async with aiohttp.ClientSession() as session:
-        await asyncio.gather(*(_post(session, base, "push", body, {"X-Hub-Signature-256": "sha256=" + "0" * 64}) for _ in range(count)))
+        await asyncio.gather(
+            *(_post(session, base, "push", body, {"X-Hub-Signature-256": "sha256=" + "0" * 64}) for _ in range(count))
+        )
     await asyncio.sleep(0.3)
     watcher.cancel()
     return before, peak
@@ -169,7 +183,9 @@ async def probe(repo: Path, slowloris: int, big: int) -> int:
         for line in wrong:
             print(f"  not allowed: {line}")
         before, peak = await _big_bodies(base, process.pid, big)
-        print(f"{big} x 25 MB bodies with a bad signature at once: RSS {before:.0f} -> peak {peak:.0f} MB ({peak / before:.2f}x)")
+        print(
+            f"{big} x 25 MB bodies with a bad signature at once: RSS {before:.0f} -> peak {peak:.0f} MB ({peak / before:.2f}x)"
+        )
         still = await _slowloris(port, slowloris, 15.0)
         print(f"slowloris: {still} of {slowloris} connections still open after 15 s")
         series = await _metric_series(base, 3000)

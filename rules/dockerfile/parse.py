@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-
 _HEREDOC_INSTRUCTIONS = ("RUN", "COPY", "ADD")
 _HEREDOC_MARKER = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
 _INSTRUCTION_START = re.compile(r"^\s*([A-Za-z]+)\b")

@@ -21,7 +21,14 @@ from rules.kubernetes import (
 )
 from rules.kubernetes.checker import ContainerFacts, PodChecker
 from rules.kubernetes.nodes import first_line, last_line, shared_nodes
-from rules.kubernetes.parse import YAML_ONLY_BREAKS, ManifestError, PodSpec, load_documents, looks_like_template, pod_specs
+from rules.kubernetes.parse import (
+    YAML_ONLY_BREAKS,
+    ManifestError,
+    PodSpec,
+    load_documents,
+    looks_like_template,
+    pod_specs,
+)
 from rules.model import Finding, Options
 from rules.ur001_file_skipped import skipped
 

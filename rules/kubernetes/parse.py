@@ -155,7 +155,9 @@ def _expanded_size(root: Node, limit: int) -> int:
             open_nodes.add(id(node))
             pending = [c for c in kids if isinstance(c, (MappingNode, SequenceNode)) and id(c) not in sizes]
             if any(id(c) in open_nodes for c in pending):
-                raise ManifestError(f"a YAML alias at line {node.start_mark.line + 1} refers to a collection that contains it (recursive alias)")
+                raise ManifestError(
+                    f"a YAML alias at line {node.start_mark.line + 1} refers to a collection that contains it (recursive alias)"
+                )
             if pending:
                 stack.extend(dict.fromkeys(pending))  # each child once, however often it is listed
                 continue
@@ -217,9 +219,7 @@ def load_documents(text: str) -> list[MappingNode]:
     try:
         for document in loader.compose_all(text):
             if has_aliases and _expanded_size(document, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
-                raise ManifestError(
-                    f"YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes (an alias bomb?)"
-                )
+                raise ManifestError(f"YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes (an alias bomb?)")
             if isinstance(document, MappingNode):
                 documents.append(document)
     except YAMLError as error:

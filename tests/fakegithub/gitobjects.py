@@ -116,7 +116,7 @@ class GitObjectReads:
             names, self._waiting = self._waiting, []
             try:
                 found = await asyncio.to_thread(read_git_objects, self._git, names)
-            except Exception as exc:  # noqa: BLE001 - every waiting field fails with it
+            except Exception as exc:
                 for each in names:
                     self._found[each].set_exception(exc)
             else:

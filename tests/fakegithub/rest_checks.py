@@ -23,31 +23,42 @@ def check_run_problem(body: dict[str, Any], existing: CheckRun | None) -> Reply 
     for key in ("summary", "text"):
         if len(output.get(key) or "") > 65535:
             problems.append(f"output.{key} is too long (maximum is 65535 characters)")
-    actions = body.get("actions") or []
-    if len(actions) > 3:
-        problems.append("Only 3 actions are allowed")
-    for action in actions:
-        for key, limit in (("label", 20), ("description", 40), ("identifier", 20)):
-            if len(str(action.get(key, ""))) > limit:
-                problems.append(f"actions.{key} is too long (maximum is {limit} characters)")
-    for a in annotations:
-        start, end = a.get("start_line"), a.get("end_line")
-        if isinstance(start, int) and isinstance(end, int):
-            if start < 1 or end < start:
-                problems.append("annotation start_line must be >= 1 and <= end_line")
-            if start != end and ("start_column" in a or "end_column" in a):
-                problems.append("annotation start_column/end_column are only allowed when start_line == end_line")
-        if len(str(a.get("title") or "")) > 255:
-            problems.append("annotation title is too long (maximum is 255 characters)")
-        for key in ("message", "raw_details"):
-            if len(str(a.get(key) or "").encode()) > 64 * 1024:
-                problems.append(f"annotation {key} is too long (maximum is 64 KB)")
+    problems += _action_problems(body.get("actions") or [])
+    for annotation in annotations:
+        problems += _annotation_problems(annotation)
     conclusion = body.get("conclusion") or (existing.conclusion if existing else None)
     if (body.get("status") == "completed" or body.get("completed_at")) and not conclusion:
         problems.append('No subschema in "anyOf" matched: "conclusion" is required when "status" is "completed"')
     if problems:
         return error(422, "Invalid request.\n\n" + "\n".join(dict.fromkeys(problems)))
     return None
+
+
+def _action_problems(actions: list[dict[str, Any]]) -> list[str]:
+    """What GitHub refuses in a run's buttons: more than 3, or a text over its length."""
+    problems = ["Only 3 actions are allowed"] if len(actions) > 3 else []
+    for action in actions:
+        for key, limit in (("label", 20), ("description", 40), ("identifier", 20)):
+            if len(str(action.get(key, ""))) > limit:
+                problems.append(f"actions.{key} is too long (maximum is {limit} characters)")
+    return problems
+
+
+def _annotation_problems(annotation: dict[str, Any]) -> list[str]:
+    """What GitHub refuses in one annotation: a bad line range, columns over lines, texts too long."""
+    problems: list[str] = []
+    start, end = annotation.get("start_line"), annotation.get("end_line")
+    if isinstance(start, int) and isinstance(end, int):
+        if start < 1 or end < start:
+            problems.append("annotation start_line must be >= 1 and <= end_line")
+        if start != end and ("start_column" in annotation or "end_column" in annotation):
+            problems.append("annotation start_column/end_column are only allowed when start_line == end_line")
+    if len(str(annotation.get("title") or "")) > 255:
+        problems.append("annotation title is too long (maximum is 255 characters)")
+    for key in ("message", "raw_details"):
+        if len(str(annotation.get(key) or "").encode()) > 64 * 1024:
+            problems.append(f"annotation {key} is too long (maximum is 64 KB)")
+    return problems
 
 
 async def create_check_run(gh: GitHubState, ctx: Ctx) -> Reply:

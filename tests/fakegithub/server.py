@@ -142,12 +142,7 @@ class FakeGitHub(GitHubState, FaultInjection):
         if write:
             self.writes_in_flight += 1
             self.max_writes_in_flight = max(self.max_writes_in_flight, self.writes_in_flight)
-        path = request.path
-        prefix = ""
-        if path == "/api/graphql":
-            path, prefix = "/graphql", GHES_PREFIX
-        elif path == GHES_PREFIX or path.startswith(GHES_PREFIX + "/"):
-            path, prefix = path[len(GHES_PREFIX) :] or "/", GHES_PREFIX
+        path, prefix = _unprefixed(request.path)
         route: Route | None = None
         body: JSONValue = None
         auth = "none"
@@ -155,18 +150,8 @@ class FakeGitHub(GitHubState, FaultInjection):
         try:
             if self.latency > 0:
                 await asyncio.sleep(self.latency)
-            raw = await request.read()
-            parsed = True
-            if raw.strip():
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    parsed = False
-            lose = next((f for f in self.lost_answers if f.remaining > 0 and f.matches(method, path)), None)
-            if lose is not None:
-                lose.remaining -= 1
-                if lose.remaining == 0:
-                    self.lost_answers.remove(lose)
+            parsed, body = _json_body(await request.read())
+            lose = self._take_lost_answer(method, path)
             hold = next((h for h in self.holds if h.matches(method, path)), None)
             if hold is not None:
                 self.holds.remove(hold)
@@ -187,7 +172,7 @@ class FakeGitHub(GitHubState, FaultInjection):
                 reply, auth = await self._serve(matched[0], ctx)
         except ConnectionResetError:  # the client died mid-request (a SIGKILLed worker): nothing applied
             reply = error(499, "client closed the connection")
-        except Exception as exc:  # noqa: BLE001 - a bug in the fake: make it loud
+        except Exception as exc:
             self.internal_errors.append(traceback.format_exc())
             reply = error(500, f"fake GitHub crashed: {exc!r}")
         finally:
@@ -211,6 +196,15 @@ class FakeGitHub(GitHubState, FaultInjection):
         if lose is not None and request.transport is not None:
             request.transport.abort()  # applied, but the answer never reaches the client
         return self._respond(reply)
+
+    def _take_lost_answer(self, method: str, path: str) -> Fault | None:
+        """The lost-answer fault this request triggers, if any (counted down as it is used)."""
+        lose = next((f for f in self.lost_answers if f.remaining > 0 and f.matches(method, path)), None)
+        if lose is not None:
+            lose.remaining -= 1
+            if lose.remaining == 0:
+                self.lost_answers.remove(lose)
+        return lose
 
     def _respond(self, reply: Reply) -> web.Response:
         headers = {
@@ -306,3 +300,22 @@ class FakeGitHub(GitHubState, FaultInjection):
                 self.schema_errors.append(message)
                 return error(500, "fake GitHub answered outside the OpenAPI description: " + message)
         return reply
+
+
+def _unprefixed(path: str) -> tuple[str, str]:
+    """The route path without GHES's /api/v3 (or /api/graphql), and the prefix it had."""
+    if path == "/api/graphql":
+        return "/graphql", GHES_PREFIX
+    if path == GHES_PREFIX or path.startswith(GHES_PREFIX + "/"):
+        return path[len(GHES_PREFIX) :] or "/", GHES_PREFIX
+    return path, ""
+
+
+def _json_body(raw: bytes) -> tuple[bool, JSONValue]:
+    """Whether the body parses as JSON (an empty one does), and its value."""
+    if not raw.strip():
+        return True, None
+    try:
+        return True, json.loads(raw)
+    except ValueError:
+        return False, None
