@@ -150,11 +150,6 @@ class Rewriter:
         """Delete 1-based lines first..last entirely."""
         self._ops.append((first - 1, -1, last - 1, -2, "", len(self._ops)))
 
-    @property
-    def empty(self) -> bool:
-        """True when nothing was asked for."""
-        return not self._ops
-
     def edit(self) -> LineEdit | None:
         """One LineEdit covering every operation; None when there are none."""
         if not self._ops:
