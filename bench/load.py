@@ -717,77 +717,76 @@ def merge_logs(procs: Sequence[ProcFacts]) -> LogFacts:
     return merged
 
 
-def report(
-    args: argparse.Namespace,
-    plan: Plan,
-    acks: list[Ack],
-    sent_for: float,
-    unsent: int,
-    drained: str,
-    drain_s: float,
-    snap: Snapshot,
-    procs: Sequence[ProcFacts],
-    setup_s: float,
-    app_root: Path,
-    load: tuple[float, float],
-    fleet: dict[str, int],
-    worker_procs: int,
-) -> Summary:
-    """Print the figures and a PASS/FAIL line per target."""
-    kinds = Counter(plan.deliveries[a.index].kind for a in acks)
-    answered = [a for a in acks if a.status]
-    acks_ms = [a.ms for a in answered]
-    accepted = sum(1 for a in acks if a.status == 202)
-    duplicates = sum(1 for a in acks if a.status == 200 and a.reply == "duplicate delivery")
-    redeliveries = kinds["redelivery"]
-    other = Counter(
-        f"{a.status} {a.reply}".strip()
-        for a in answered
-        if a.status != 202 and not (a.status == 200 and a.reply == "duplicate delivery")
-    )
-    errors = Counter(a.error.split(" ")[0] for a in acks if not a.status)
-    facts = merge_logs(procs)
-    killed = [p for p in procs if p.killed]
-    done, tracebacks = sum(facts.conclusions.values()), facts.exceptions
-    superseded_queued = facts.superseded + fleet.get("superseded", 0)
-    first_accept = min((a.at - a.ms / 1000 for a in acks if a.status == 202), default=0.0)
-    window = max(snap.completions, default=first_accept) - first_accept
-    jobs_per_s = done / window if window > 0 else 0.0
-    per_sha: Counter[tuple[str, str]] = Counter((repo, sha) for repo, sha, *_ in snap.runs)
-    completed = {(repo, sha) for repo, sha, status, *_ in snap.runs if status == "completed"}
-    stuck = [(repo, sha) for repo, sha, status, *_ in snap.runs if status != "completed"]
-    could_not = Counter(
-        title.split(":", 1)[1].strip()[:90] if ":" in title else title
-        for *_, title in snap.runs
-        if title.startswith("unroot could not finish")
-    )
-    reviews_per_sha: Counter[tuple[str, str]] = Counter((repo, sha) for repo, _, sha, _ in snap.reviews)
-    stale = _stale_reviews(plan, acks, snap)
-    reviewed_prs = {(repo, pr) for repo, pr, *_ in snap.reviews}
-    sent_keys = {
-        (plan.deliveries[a.index].repo, plan.deliveries[a.index].sha)
-        for a in acks
-        if plan.deliveries[a.index].kind != "redelivery"
-    }
-    lanes = _lanes(plan, acks)
-    expected = {(repo, sha) for (repo, _), sha in lanes.items()}
-    missing = sorted(expected - completed)
-    superseded_heads = sent_keys - expected
-    injected = sum(snap.random_faults.values())
-    fault_counts = Counter(status for _, _, status, _ in snap.requests if status >= 400)
-    genuine = Counter(
-        f"{status} {method} {route}"
-        for method, route, status, _ in snap.requests
-        if status >= 400 and status not in (403, 502)
-    )
-    mean_ms = 1000 * sum(d for *_, d in snap.requests) / max(1, len(snap.requests))
-    findings_unreviewed = sorted(
-        k
-        for k, bad in plan.pr_findings.items()
-        if bad and k not in reviewed_prs and (k[0], lanes.get((k[0], f"pr:{k[1]}"), "")) in expected
-    )
-    installations = len({installation_of(i) for i in range(len(plan.repos))})
+@dataclass
+class RunFacts:
+    """Everything one run measured, as the report reads it."""
 
+    args: argparse.Namespace
+    plan: Plan
+    acks: list[Ack]
+    sent_for: float
+    unsent: int
+    drained: str
+    drain_s: float
+    snap: Snapshot
+    procs: Sequence[ProcFacts]
+    setup_s: float
+    app_root: Path
+    load: tuple[float, float]
+    fleet: dict[str, int]
+    worker_procs: int
+
+
+@dataclass
+class _Answers:
+    """How the App answered the deliveries."""
+
+    accepted: int
+    duplicates: int
+    redeliveries: int
+    errors: Counter[str]
+    acks_ms: list[float]
+    refused: int  # first deliveries refused while Redis was down
+    answered_otherwise: int  # answered neither 200 nor 202, outside an outage
+
+
+@dataclass
+class _Outcomes:
+    """What the App did with the jobs: runs, reviews, throughput."""
+
+    done: int
+    window: float
+    jobs_per_s: float
+    per_sha: Counter[tuple[str, str]]
+    reviews_per_sha: Counter[tuple[str, str]]
+    stuck: list[tuple[str, str]]
+    expected: set[tuple[str, str]]
+    missing: list[tuple[str, str]]
+
+
+def report(run: RunFacts) -> Summary:
+    """Print the figures and a PASS/FAIL line per target."""
+    _print_setup(run)
+    answers = _print_answers(run)
+    outcomes = _print_outcomes(run, answers)
+    _print_processes(run)
+    p99 = percentile(answers.acks_ms, 99)
+    targets = _targets(run, answers, outcomes, p99)
+    for ok, text in targets:
+        print(("PASS  " if ok else "FAIL  ") + text)
+    for repo, sha in outcomes.missing[:5]:
+        print(f"      missing: {repo} {sha[:12]}{_refused_after(run.plan, run.acks, repo, sha)}")
+    for repo, sha in outcomes.stuck[:5]:
+        print(f"      in progress: {repo} {sha[:12]}")
+    return Summary(
+        run.worker_procs, outcomes.done, outcomes.jobs_per_s, outcomes.window, p99, all(ok for ok, _ in targets)
+    )
+
+
+def _print_setup(run: RunFacts) -> None:
+    """The load, the fake, the App's shape and the machine."""
+    args, plan = run.args, run.plan
+    installations = len({installation_of(i) for i in range(len(plan.repos))})
     print(
         f"unroot load test: {len(plan.deliveries)} deliveries at {args.rate:g}/s over {len(plan.repos)} repositories "
         f"({installations} installations), seed {args.seed}"
@@ -797,30 +796,47 @@ def report(
         f"{100 * args.fault_secondary:g}% secondary rate limit (403, retry-after: 1), token endpoint exempt"
     )
     if args.redis:
+        killed = any(p.killed for p in run.procs)
         print(
-            f"App: on Redis, {args.servers} x `unroot serve` (deliveries round-robin) and {worker_procs} x `unroot worker`, "
-            f"UNROOT_WORKERS {args.workers or 'default'} per worker process, from {app_root}"
+            f"App: on Redis, {args.servers} x `unroot serve` (deliveries round-robin) and {run.worker_procs} x `unroot worker`, "
+            f"UNROOT_WORKERS {args.workers or 'default'} per worker process, from {run.app_root}"
             + (f"; worker0 SIGKILLed {args.kill_worker_after:g} s into the sending" if killed else "")
         )
     else:
         print(
-            f"App: python -m bot from {app_root}, workers {args.workers or 'default'}, "
-            + (f"log {procs[0].log_path}" if args.app_log else "log not kept (--app-log FILE keeps it)")
+            f"App: python -m bot from {run.app_root}, workers {args.workers or 'default'}, "
+            + (f"log {run.procs[0].log_path}" if args.app_log else "log not kept (--app-log FILE keeps it)")
         )
     print(
-        f"machine: {os.cpu_count()} CPUs, 1-minute load average {load[0]:.2f} before setup, {load[1]:.2f} after the drain "
+        f"machine: {os.cpu_count()} CPUs, 1-minute load average {run.load[0]:.2f} before setup, {run.load[1]:.2f} after the drain "
         "(other work on the machine shows in the ack times)"
     )
     print(
-        f"setup: {setup_s:.1f} s ({plan.commits} commits, {sum(1 for s in plan.steps if s.kind == 'opened')} pull requests)"
+        f"setup: {run.setup_s:.1f} s ({plan.commits} commits, {sum(1 for s in plan.steps if s.kind == 'opened')} pull requests)"
     )
     print()
+
+
+def _print_answers(run: RunFacts) -> _Answers:
+    """What was sent, how it was answered, and how fast."""
+    acks, plan = run.acks, run.plan
+    kinds = Counter(plan.deliveries[a.index].kind for a in acks)
+    answered = [a for a in acks if a.status]
+    acks_ms = [a.ms for a in answered]
+    accepted = sum(1 for a in acks if a.status == 202)
+    duplicates = sum(1 for a in acks if a.status == 200 and a.reply == "duplicate delivery")
+    other = Counter(
+        f"{a.status} {a.reply}".strip()
+        for a in answered
+        if a.status != 202 and not (a.status == 200 and a.reply == "duplicate delivery")
+    )
+    errors = Counter(a.error.split(" ")[0] for a in acks if not a.status)
     print(
-        f"sent        {len(acks)} in {sent_for:.2f} s ({len(acks) / max(sent_for, 1e-9):.1f}/s), {unsent} not sent (time limit): "
+        f"sent        {len(acks)} in {run.sent_for:.2f} s ({len(acks) / max(run.sent_for, 1e-9):.1f}/s), {run.unsent} not sent (time limit): "
         + ", ".join(f"{kinds[k]} {k}" for k in ("opened", "synchronize", "push-branch", "push-main", "redelivery"))
     )
     print(
-        f"answered    {accepted} accepted (202), {duplicates} duplicates answered (200) of {redeliveries} redeliveries, "
+        f"answered    {accepted} accepted (202), {duplicates} duplicates answered (200) of {kinds['redelivery']} redeliveries, "
         f"other {dict(other) or 0}, no answer {dict(errors) or 0}"
     )
     print(
@@ -831,31 +847,49 @@ def report(
     print(
         "            slowest: " + ", ".join(f"#{a.index} {plan.deliveries[a.index].kind} {a.ms:.1f}" for a in slowest)
     )
-    print(f"drain       {drained} {drain_s:.1f} s after the last answer")
+    print(f"drain       {run.drained} {run.drain_s:.1f} s after the last answer")
+    refused = _refused_in(getattr(run.args, "outage", None), acks)
+    otherwise = sum(1 for a in acks if a.status not in (200, 202)) - refused  # with an outage: refused outside it
+    return _Answers(accepted, duplicates, kinds["redelivery"], errors, acks_ms, refused, otherwise)
+
+
+def _print_outcomes(run: RunFacts, answers: _Answers) -> _Outcomes:
+    """Jobs, throughput, an outage, check runs, heads, reviews and API calls."""
+    args, plan, acks, snap = run.args, run.plan, run.acks, run.snap
+    facts = merge_logs(run.procs)
+    done = sum(facts.conclusions.values())
+    first_accept = min((a.at - a.ms / 1000 for a in acks if a.status == 202), default=0.0)
+    window = max(snap.completions, default=first_accept) - first_accept
+    jobs_per_s = done / window if window > 0 else 0.0
     print(
-        f"jobs        {sum(a.queued for a in acks)} queued by deliveries, {superseded_queued} superseded while queued, "
+        f"jobs        {sum(a.queued for a in acks)} queued by deliveries, {facts.superseded + run.fleet.get('superseded', 0)} superseded while queued, "
         f"{done} completed (App log 'job done': {dict(facts.conclusions)}); "
         f"{facts.rate_limit_waits} rate-limit waits logged"
     )
     print(
         f"throughput  {jobs_per_s:.1f} jobs/s ({done} jobs from the first accepted delivery to the last completed check run, {window:.1f} s)"
     )
-    if fleet:
-        print("redis       " + ", ".join(f"{key} {value}" for key, value in sorted(fleet.items())))
+    if run.fleet:
+        print("redis       " + ", ".join(f"{key} {value}" for key, value in sorted(run.fleet.items())))
     outage: Outage | None = getattr(args, "outage", None)
-    refused = _refused_in(outage, acks)
-    answered_otherwise = (
-        sum(1 for a in acks if a.status not in (200, 202)) - refused
-    )  # with an outage: refused outside it
     if outage is not None:
         restarts = "not exported" if outage.worker_restarts is None else str(outage.worker_restarts)
         print(
             f"outage      redis-server stopped {args.redis_restart_at:g} s into the sending, back {outage.started - outage.stopped:.1f} s later "
-            f"(append-only file kept); {refused} first deliveries refused meanwhile; worker loop restarts {restarts}"
+            f"(append-only file kept); {answers.refused} first deliveries refused meanwhile; worker loop restarts {restarts}"
         )
         print(f"            left in the queue after the drain: {outage.left}")
+    per_sha: Counter[tuple[str, str]] = Counter((repo, sha) for repo, sha, *_ in snap.runs)
+    completed = {(repo, sha) for repo, sha, status, *_ in snap.runs if status == "completed"}
+    stuck = [(repo, sha) for repo, sha, status, *_ in snap.runs if status != "completed"]
+    could_not = Counter(
+        title.split(":", 1)[1].strip()[:90] if ":" in title else title
+        for *_, title in snap.runs
+        if title.startswith("unroot could not finish")
+    )
+    still = "" if run.drained == "drained" or run.drained.startswith("idle") else " (the App was still working)"
     print(
-        f"check runs  {len(snap.runs)} '{CHECK_NAME}' runs on {len(per_sha)} SHAs; {len(stuck)} in progress{'' if drained == 'drained' or drained.startswith('idle') else ' (the App was still working)'}; "
+        f"check runs  {len(snap.runs)} '{CHECK_NAME}' runs on {len(per_sha)} SHAs; {len(stuck)} in progress{still}; "
         f"{sum(could_not.values())} concluded 'unroot could not finish'"
     )
     print(
@@ -864,65 +898,97 @@ def report(
     )
     for reason, count in could_not.most_common(6):
         print(f"              {count:>4} x {reason}")
+    lanes = _lanes(plan, acks)
+    expected = {(repo, sha) for (repo, _), sha in lanes.items()}
+    sent_keys = {
+        (plan.deliveries[a.index].repo, plan.deliveries[a.index].sha)
+        for a in acks
+        if plan.deliveries[a.index].kind != "redelivery"
+    }
+    superseded_heads = sent_keys - expected
     print(
         f"heads       {len(sent_keys)} head SHAs sent, {len(expected)} newest of their lane (expected to complete), "
         f"{len(superseded_heads)} superseded ({sum(1 for k in superseded_heads if k in completed)} of those completed anyway)"
     )
+    reviews_per_sha: Counter[tuple[str, str]] = Counter((repo, sha) for repo, _, sha, _ in snap.reviews)
+    reviewed_prs = {(repo, pr) for repo, pr, *_ in snap.reviews}
+    findings_unreviewed = [
+        k
+        for k, bad in plan.pr_findings.items()
+        if bad and k not in reviewed_prs and (k[0], lanes.get((k[0], f"pr:{k[1]}"), "")) in expected
+    ]
     print(
         f"reviews     {len(snap.reviews)} on {len(reviews_per_sha)} SHAs; {len(findings_unreviewed)} PRs with findings "
-        f"at their final head have no review at all; {stale} posted more than {STALE_MARGIN_S:g} s after the App "
+        f"at their final head have no review at all; {_stale_reviews(plan, acks, snap)} posted more than {STALE_MARGIN_S:g} s after the App "
         f"accepted a newer head of the PR (stale)"
     )
+    _print_api(snap, done)
+    missing = sorted(expected - completed)
+    return _Outcomes(done, window, jobs_per_s, per_sha, reviews_per_sha, stuck, expected, missing)
+
+
+def _print_api(snap: Snapshot, done: int) -> None:
+    """The calls the App made, and the faults it met."""
+    fault_counts = Counter(status for _, _, status, _ in snap.requests if status >= 400)
+    genuine = Counter(
+        f"{status} {method} {route}"
+        for method, route, status, _ in snap.requests
+        if status >= 400 and status not in (403, 502)
+    )
+    mean_ms = 1000 * sum(d for *_, d in snap.requests) / max(1, len(snap.requests))
     print(
         f"API         {len(snap.requests)} calls ({len(snap.requests) / max(done, 1):.1f} per completed job), mean "
-        f"{mean_ms:.0f} ms, max {snap.max_in_flight} in flight; injected faults {injected} {snap.random_faults}; "
+        f"{mean_ms:.0f} ms, max {snap.max_in_flight} in flight; injected faults {sum(snap.random_faults.values())} {snap.random_faults}; "
         f"answers >= 400 {dict(sorted(fault_counts.items()))}"
     )
     _print_faults(snap, genuine)
-    for proc in procs:
+
+
+def _print_processes(run: RunFacts) -> None:
+    """Each App process's memory and CPU, its tracebacks, and the benchmark's own CPU."""
+    tracebacks = merge_logs(run.procs).exceptions
+    for proc in run.procs:
         state = " (SIGKILLed; figures from just before)" if proc.killed else ""
         print(f"{proc.name:<11} peak RSS {proc.peak_mb:.1f} MB (VmHWM), CPU {proc.cpu_s:.1f} s{state}")
     print(f"App         {sum(tracebacks.values())} tracebacks logged")
     print(
-        f"benchmark   CPU {args.bench_cpu_s:.1f} s in this process (the fake GitHub's thread and the sender; "
-        f"response schema checks {'off' if args.no_fake_checks else 'on'})"
+        f"benchmark   CPU {run.args.bench_cpu_s:.1f} s in this process (the fake GitHub's thread and the sender; "
+        f"response schema checks {'off' if run.args.no_fake_checks else 'on'})"
     )
     for message, count in tracebacks.most_common(8):
         print(f"              {count:>4} x {message}")
     print()
 
-    p99 = percentile(acks_ms, 99)
-    first_time = len(acks) - redeliveries
-    targets = [
-        (p99 < ACK_P99_TARGET_MS, f"acknowledgement p99 < {ACK_P99_TARGET_MS:g} ms: {p99:.1f} ms"),
-        (
-            accepted == first_time and duplicates == redeliveries and not errors,
-            f"every first delivery accepted and every redelivery answered as a duplicate: {accepted}/{first_time}, {duplicates}/{redeliveries}",
+
+def _targets(run: RunFacts, answers: _Answers, outcomes: _Outcomes, p99: float) -> list[tuple[bool, str]]:
+    """Each target, met or not, with its figures."""
+    first_time = len(run.acks) - answers.redeliveries
+    if getattr(run.args, "outage", None) is None:
+        delivered = (
+            answers.accepted == first_time and answers.duplicates == answers.redeliveries and not answers.errors,
+            "every first delivery accepted and every redelivery answered as a duplicate: "
+            f"{answers.accepted}/{first_time}, {answers.duplicates}/{answers.redeliveries}",
         )
-        if outage is None
-        else (
-            answered_otherwise == 0 and not errors,
-            f"every delivery accepted, answered as a duplicate, or refused while Redis was down: {answered_otherwise} answered otherwise",
-        ),
-        (drained == "drained", f"App drained within {args.drain_timeout:g} s: {drained}"),
-        (not stuck, f"check runs left in progress = 0: {len(stuck)}"),
+    else:
+        delivered = (
+            answers.answered_otherwise == 0 and not answers.errors,
+            "every delivery accepted, answered as a duplicate, or refused while Redis was down: "
+            f"{answers.answered_otherwise} answered otherwise",
+        )
+    twice_run = sum(1 for n in outcomes.per_sha.values() if n > 1)
+    twice_reviewed = sum(1 for n in outcomes.reviews_per_sha.values() if n > 1)
+    return [
+        (p99 < ACK_P99_TARGET_MS, f"acknowledgement p99 < {ACK_P99_TARGET_MS:g} ms: {p99:.1f} ms"),
+        delivered,
+        (run.drained == "drained", f"App drained within {run.args.drain_timeout:g} s: {run.drained}"),
+        (not outcomes.stuck, f"check runs left in progress = 0: {len(outcomes.stuck)}"),
+        (not twice_run, f"head SHAs with more than one '{CHECK_NAME}' check run = 0: {twice_run}"),
+        (not twice_reviewed, f"head SHAs with more than one review = 0: {twice_reviewed}"),
         (
-            not any(n > 1 for n in per_sha.values()),
-            f"head SHAs with more than one '{CHECK_NAME}' check run = 0: {sum(1 for n in per_sha.values() if n > 1)}",
+            not outcomes.missing,
+            f"expected head SHAs without a completed check run = 0: {len(outcomes.missing)} of {len(outcomes.expected)}",
         ),
-        (
-            not any(n > 1 for n in reviews_per_sha.values()),
-            f"head SHAs with more than one review = 0: {sum(1 for n in reviews_per_sha.values() if n > 1)}",
-        ),
-        (not missing, f"expected head SHAs without a completed check run = 0: {len(missing)} of {len(expected)}"),
     ]
-    for ok, text in targets:
-        print(("PASS  " if ok else "FAIL  ") + text)
-    for repo, sha in missing[:5]:
-        print(f"      missing: {repo} {sha[:12]}{_refused_after(plan, acks, repo, sha)}")
-    for repo, sha in stuck[:5]:
-        print(f"      in progress: {repo} {sha[:12]}")
-    return Summary(worker_procs, done, jobs_per_s, window, p99, all(ok for ok, _ in targets))
 
 
 def _stale_reviews(plan: Plan, acks: Sequence[Ack], snap: Snapshot) -> int:
@@ -1185,20 +1251,22 @@ async def run(args: argparse.Namespace, worker_procs: int = 0) -> Summary:
                 stop_app(app.proc)
         procs = [ProcFacts(app.name, app.facts[0], app.facts[1], app.log_path, app.killed) for app in apps]
         return report(
-            args,
-            plan,
-            acks,
-            sent_for,
-            unsent,
-            drained,
-            drain_s,
-            snap,
-            procs,
-            setup_s,
-            app_root,
-            load,
-            fleet,
-            worker_procs,
+            RunFacts(
+                args,
+                plan,
+                acks,
+                sent_for,
+                unsent,
+                drained,
+                drain_s,
+                snap,
+                procs,
+                setup_s,
+                app_root,
+                load,
+                fleet,
+                worker_procs,
+            )
         )
 
 
