@@ -133,6 +133,25 @@ query($owner: String!, $name: String!, $config: String!, $number: Int!, $pull: B
 """
 
 
+def blobs_query(count: int) -> str:
+    """One query for `count` files at a commit: facts and text of each, as aliases f0, f1, ..."""
+    fields = "\n".join(
+        f"f{i}: object(expression: $e{i}) {{ ... on Blob {{ text isBinary isTruncated byteSize }} }}"
+        for i in range(count)
+    )
+    params = "".join(f", $e{i}: String!" for i in range(count))
+    return f"query($owner: String!, $name: String!{params}) {{ repository(owner: $owner, name: $name) {{ {fields} }} }}"
+
+
+def resolve_mutation(count: int) -> str:
+    """One mutation resolving `count` review threads, given as $t0, $t1, ..."""
+    fields = " ".join(
+        f"r{i}: resolveReviewThread(input: {{threadId: $t{i}}}) {{ thread {{ id }} }}" for i in range(count)
+    )
+    params = ", ".join(f"$t{i}: ID!" for i in range(count))
+    return f"mutation({params}) {{ {fields} }}"
+
+
 @dataclass(frozen=True)
 class ThreadInfo:
     """A review thread the App started: its GraphQL id, whether resolved, its first comment's body."""
@@ -503,12 +522,7 @@ class InstallationClient:
         owner, name = repo.split("/", 1)
 
         async def batch(chunk: Sequence[str]) -> dict[str, Blob | None]:
-            fields = "\n".join(
-                f"f{i}: object(expression: $e{i}) {{ ... on Blob {{ text isBinary isTruncated byteSize }} }}"
-                for i in range(len(chunk))
-            )
-            params = "".join(f", $e{i}: String!" for i in range(len(chunk)))
-            query = f"query($owner: String!, $name: String!{params}) {{ repository(owner: $owner, name: $name) {{ {fields} }} }}"
+            query = blobs_query(len(chunk))
             variables = {f"e{i}": f"{sha}:{path}" for i, path in enumerate(chunk)}
             data = await self.graphql(query, owner=owner, name=name, **variables)
             repository = data.get("repository") or {}
@@ -524,14 +538,8 @@ class InstallationClient:
         """Resolve review threads, all in one mutation; how many were asked."""
         if not thread_ids:
             return 0
-        fields = " ".join(
-            f"r{i}: resolveReviewThread(input: {{threadId: $t{i}}}) {{ thread {{ id }} }}"
-            for i in range(len(thread_ids))
-        )
-        params = ", ".join(f"$t{i}: ID!" for i in range(len(thread_ids)))
-        await self.graphql(
-            f"mutation({params}) {{ {fields} }}", **{f"t{i}": thread for i, thread in enumerate(thread_ids)}
-        )
+        variables = {f"t{i}": thread for i, thread in enumerate(thread_ids)}
+        await self.graphql(resolve_mutation(len(thread_ids)), **variables)
         return len(thread_ids)
 
     async def graphql(self, query: str, **variables: Any) -> Json:
