@@ -206,8 +206,13 @@ def _fix(args: argparse.Namespace) -> int:
                 f"unroot: {path}: not fixed: it is a symbolic link; run fix on the file it points to", file=sys.stderr
             )
         else:
+            try:
+                _write_atomically(Path(path), fixed)
+            except OSError as error:  # a read-only directory, a full disk: the file is left as it was
+                refused += 1
+                print(f"unroot: {path}: not fixed: {error.strerror or error}", file=sys.stderr)
+                continue
             changed += 1
-            _write_atomically(Path(path), fixed)
             print(f"fixed {path}", file=sys.stderr)
     remaining = [f for f in findings if f.severity is Severity.ERROR and f.fix is None]
     if not args.diff:

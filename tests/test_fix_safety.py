@@ -249,3 +249,31 @@ def test_an_aliased_scalar_inside_what_a_fix_edits_gets_no_fix_not_a_crash(tmp_p
     assert findings
     # No edit lands at the anchor's line (where the alias's node "is"), and the file stays fixable.
     assert all(e["start_line"] > 1 for f in findings if f["fix"] for e in f["fix"]["edits"]), findings
+
+
+def _no_file_growth() -> None:
+    """In the child: writing a single byte to any file fails with EFBIG (as on a full disk)."""
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails instead of killing the process
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+
+def test_a_file_that_cannot_be_written_is_reported_and_left_whole(tmp_path: Path) -> None:
+    # The operating system refuses the write (here: a file-size limit of 0; in life a full disk
+    # or a read-only directory): no traceback, the file keeps its old bytes, exit 2 says why.
+    (tmp_path / "Dockerfile").write_text(ROOT_DOCKERFILE)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "fix", "Dockerfile"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE,
+        preexec_fn=_no_file_growth,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "unroot: Dockerfile: not fixed: File too large" in result.stderr
+    assert (tmp_path / "Dockerfile").read_text() == ROOT_DOCKERFILE
+    assert [p.name for p in tmp_path.iterdir()] == ["Dockerfile"]  # no temporary file left behind
