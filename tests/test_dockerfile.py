@@ -144,3 +144,28 @@ def test_non_numeric_user_findings_say_where_the_name_comes_from() -> None:
     assert [f.variant for f in from_user] == [Ur103.USER]
     assert [f.variant for f in from_base] == [Ur103.BASE_IMAGE]
     assert from_user[0].workload is None and from_user[0].container is None  # Kubernetes fields only
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "line"),
+    [
+        ("FROM debian:12 \\", "UR102", 1),
+        ("FROM debian:12\nUSER root \\\n", "UR101", 2),
+        ("FROM debian:12\nRUN apt-get update \\\n\n\n", "UR102", 2),
+        ("# escape=`\nFROM debian:12 `", "UR102", 2),
+    ],
+    ids=["FROM", "USER root", "RUN then blank lines", "escape directive"],
+)
+def test_an_instruction_continued_past_the_end_of_the_file_is_read_as_docker_reads_it(
+    text: str, rule: str, line: int
+) -> None:
+    # Docker builds the last instruction as it stands; dockerfile-parse dropped it, and with it
+    # the root image or the USER root. A line appended by a fix would join that instruction,
+    # so no fix is offered, and the message says why.
+    (finding,) = [f for f in analyze("Dockerfile", text) if f.severity.value == "error"]
+    assert (finding.rule, finding.line, finding.fix) == (rule, line, None)
+    assert "last line ends with a line continuation" in finding.message
+
+
+def test_a_non_root_user_continued_past_the_end_of_the_file_still_counts() -> None:
+    assert analyze("Dockerfile", "FROM debian:12\nUSER 10001:10001 \\\n\n") == []

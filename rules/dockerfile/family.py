@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from rules.dockerfile import (
     ur101_root_user,
@@ -13,8 +14,15 @@ from rules.dockerfile import (
 )
 from rules.dockerfile.parse import Dockerfile, Stage, parse
 from rules.dockerfile.user import FinalStage, final_stage
-from rules.model import Finding, Options
+from rules.model import Finding, FixAvailability, Options
 
+RULES = (
+    ur101_root_user.RULE,
+    ur102_no_user.RULE,
+    ur103_non_numeric_user.RULE,
+    ur104_sudo_setuid.RULE,
+    ur105_privileged_port.RULE,
+)
 CHECKS: tuple[Callable[[FinalStage], list[Finding]], ...] = (
     ur101_root_user.check,
     ur102_no_user.check,
@@ -41,6 +49,20 @@ def _suppressed(df: Dockerfile, final: Stage, finding: Finding) -> bool:
     return False
 
 
+_NO_FIX_OPEN_END = (
+    "(No fix offered: the file's last line ends with a line continuation, so a line added after it "
+    "would join that instruction; end the line, then run unroot fix.)"
+)
+
+
 def analyze(path: str, text: str, options: Options) -> list[Finding]:
     """Parse and check one Dockerfile."""
-    return check(path, parse(text), options)
+    df = parse(text)
+    findings = check(path, df, options)
+    if df.open_at_end:
+        fixable = {rule.id for rule in RULES if rule.fix_availability is not FixAvailability.NEVER}
+        return [
+            replace(f, fix=None, message=f"{f.message} {_NO_FIX_OPEN_END}") if f.rule in fixable else f
+            for f in findings
+        ]
+    return findings

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 _HEREDOC_INSTRUCTIONS = ("RUN", "COPY", "ADD")
 _HEREDOC_MARKER = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
 _INSTRUCTION_START = re.compile(r"^\s*([A-Za-z]+)\b")
+_ESCAPE_DIRECTIVE = re.compile(r"^#\s*escape\s*=\s*([\\`])\s*$", re.IGNORECASE)
 _SUPPRESSION = re.compile(r"^\s*unroot:\s*ignore=([A-Za-z0-9_,\s]+?)(?:\s+(.*))?$")
 MAX_VALUE = 65_536  # longest expanded ARG/ENV value we keep; longer ones count as unknown
 
@@ -50,6 +51,7 @@ class Dockerfile:
     stages: tuple[Stage, ...]
     lines: tuple[str, ...]  # the file's lines without line endings
     suppressions: dict[int, frozenset[str]]  # instruction start line -> rule IDs
+    open_at_end: bool = False  # the last instruction's line continuation runs past the end of the file
 
     @property
     def final(self) -> Stage | None:
@@ -250,6 +252,7 @@ def parse(text: str) -> Dockerfile:
     if lines and lines[-1] == "":
         lines.pop()
     masked, bodies = _mask_heredocs(lines)
+    masked, open_at_end = _close_final_continuation(masked)
     # Imported here: it brings in `logging`, which a check of manifests alone does not need.
     from dockerfile_parse import DockerfileParser
 
@@ -301,4 +304,26 @@ def parse(text: str) -> Dockerfile:
         else:
             current.append(instruction)
     close_stage()
-    return Dockerfile(tuple(stages), tuple(lines), suppressions)
+    return Dockerfile(tuple(stages), tuple(lines), suppressions, open_at_end)
+
+
+def _close_final_continuation(lines: list[str]) -> tuple[list[str], bool]:
+    """The lines with a line continuation on the last instruction line removed, and whether there
+    was one. Docker builds an instruction continued past the end of the file as it stands;
+    dockerfile-parse drops it, and a dropped `FROM debian` or `USER root` would hide root."""
+    escape = "\\"
+    for line in lines:
+        directive = _ESCAPE_DIRECTIVE.match(line)
+        if directive:
+            escape = directive.group(1)
+            break
+        if not line.startswith("#"):
+            break  # parser directives come before anything else
+    for index in range(len(lines) - 1, -1, -1):
+        stripped = lines[index].rstrip()
+        if not stripped:
+            continue
+        if stripped.endswith(escape) and not stripped.lstrip().startswith("#"):
+            return [*lines[:index], stripped[: -len(escape)], *lines[index + 1 :]], True
+        break
+    return lines, False
