@@ -418,7 +418,20 @@ class InstallationClient:
 
     async def _add_annotations(self, repo: str, check_run_id: int, title: str, batch: Sequence[Annotation]) -> None:
         output = {"title": title, "summary": PUBLISHING, "annotations": [_annotation(a) for a in batch]}
-        await self._call("PATCH", "/repos/{+repo}/check-runs/{id}", {"output": output}, repo=repo, id=check_run_id)
+
+        async def applied() -> Json | None:  # GitHub appends annotations: a resent batch would show twice
+            return {} if await self._has_annotations(repo, check_run_id, batch) else None
+
+        await self._call(
+            "PATCH", "/repos/{+repo}/check-runs/{id}", {"output": output}, applied, repo=repo, id=check_run_id
+        )
+
+    async def _has_annotations(self, repo: str, check_run_id: int, batch: Sequence[Annotation]) -> bool:
+        """Whether the run already carries every annotation of `batch` (a write whose answer was lost)."""
+        url = "/repos/{+repo}/check-runs/{id}/annotations?per_page={per_page}"
+        listed = await self._iterate(url, limit=10**6, repo=repo, id=check_run_id, per_page=PAGE_SIZE)
+        present = {_annotation_key(item) for item in listed}
+        return all(_annotation_key(_annotation(a)) in present for a in batch)
 
     async def complete_check_run(
         self,
@@ -437,7 +450,14 @@ class InstallationClient:
             final["actions"] = [
                 {"label": output.button.label, "description": output.button.description, "identifier": RERUN_IDENTIFIER}
             ]
-        await self._call("PATCH", "/repos/{+repo}/check-runs/{id}", final, repo=repo, id=check_run_id)
+
+        async def applied() -> Json | None:  # resent, the completion would add its annotations again
+            run: Json = await self._call("GET", "/repos/{+repo}/check-runs/{id}", repo=repo, id=check_run_id)
+            if run.get("status") != "completed" or run.get("conclusion") != conclusion:
+                return None
+            return run if await self._has_annotations(repo, check_run_id, head) else None
+
+        await self._call("PATCH", "/repos/{+repo}/check-runs/{id}", final, applied, repo=repo, id=check_run_id)
 
     # Reviews.
 
@@ -575,6 +595,11 @@ def _file_change(item: Json) -> FileChange:
     return FileChange(
         path=str(item["filename"]), status=file_status(item.get("status", "modified")), patch=item.get("patch")
     )
+
+
+def _annotation_key(item: Json) -> tuple[object, ...]:
+    """What tells one annotation from another, as sent and as GitHub lists it."""
+    return tuple(item.get(k) for k in ("path", "start_line", "end_line", "annotation_level", "title", "message"))
 
 
 def _output(output: CheckOutput) -> Json:

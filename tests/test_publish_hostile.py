@@ -75,6 +75,25 @@ async def test_a_write_applied_with_its_answer_lost_is_not_doubled(bot: Bot, cal
     assert len(runs) == 1 and runs[0].status == "completed" and runs[0].conclusion == "failure", runs
     reviews = [r for r in fake.reviews_for(pr.repo, pr.number)]
     assert len(reviews) == 1, [r.body[:80] for r in reviews]
+    places = [(a["path"], a["start_line"], a["end_line"]) for a in runs[0].annotations]
+    assert places and len(places) == len(set(places)), "an annotation was posted twice"
+
+
+@pytest.mark.parametrize("lost", [1, 2, 3], ids=["one batch", "both batches", "batches and completion"])
+async def test_annotations_whose_answer_was_lost_are_not_posted_twice(bot: Bot, lost: int) -> None:  # noqa: F811
+    # 110 annotations: two batches are added (side by side), then the completion carries 50.
+    # GitHub appends the annotations of every update, so a resent update would show twice.
+    fake = bot.fake
+    pods = {f"k8s/pod{n:03}.yaml": POD for n in range(110)}
+    pr = fake.setup_pull({"README.md": "hi\n"}, pods)
+    fake.lose_answer_next(lost, method="PATCH", path=r"/check-runs/\d+$")
+    assert (await bot.deliver("pull_request", pr_payload(fake, pr))).status == 202
+    await bot.idle()
+    assert not fake.lost_answers, "the fault was not exercised"
+    (run,) = completed_runs(fake, pr.repo, pr.head_sha)
+    places = [(a["path"], a["start_line"], a["end_line"]) for a in run.annotations]
+    assert len(places) > 100 and len(places) == len(set(places)), (len(places), len(set(places)))
+    assert run.conclusion == "failure" and not run.output["title"].startswith("unroot could not finish")
 
 
 async def test_markers_posted_by_someone_else_do_not_silence_the_bot(bot: Bot) -> None:  # noqa: F811
