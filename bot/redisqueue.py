@@ -428,7 +428,7 @@ class RedisQueue:
             try:
                 await worker.async_run()
                 ended = "it returned"
-            except Exception as error:
+            except Exception as error:  # whatever ended it, jobs need a running loop
                 ended = repr(error)
             self._retire(worker)
             if self._closed:
@@ -599,7 +599,7 @@ class RedisQueue:
             return
         try:
             await self._give_up(job, reason)
-        except Exception as error:
+        except Exception as error:  # whatever GitHub answered, try again later
             log.warning("could not fail the check run of %s: %r; retrying later", job_id(job), error)
             raise Retry(defer=random.uniform(*self.give_up_retry)) from None
 

@@ -258,7 +258,7 @@ def _host(rng: random.Random, text: str) -> str | None:
 def _as_json(rng: random.Random, text: str) -> str | None:
     try:
         documents = [d for d in YAML(typ="safe", pure=True).load_all(text) if isinstance(d, dict)]
-    except Exception:
+    except Exception:  # any YAML error: the mutant is just not made
         return None
     if not documents:
         return None
@@ -459,7 +459,7 @@ def _shape(name: str, text: str) -> tuple[object, ...] | None:
 def _strict_loads(text: str) -> bool:
     try:
         list(YAML(typ="safe", pure=True).load_all(text[1:] if text.startswith(BOM) else text))
-    except Exception:
+    except Exception:  # duplicate keys and every other refusal alike
         return False
     return True
 
@@ -538,7 +538,7 @@ def run_batch(job: tuple[list[tuple[str, str]], int, int, int]) -> Tally:
         tally.mutants += 1
         try:
             broken, lost, fixes = violations(name, text)
-        except Exception as error:
+        except Exception as error:  # a crash is a finding of the fuzzer, not its end
             broken, lost, fixes = ["crash"], [], 0
             applied.append(f"{type(error).__name__}: {error}")
         if fixes:

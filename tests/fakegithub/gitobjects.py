@@ -116,7 +116,7 @@ class GitObjectReads:
             names, self._waiting = self._waiting, []
             try:
                 found = await asyncio.to_thread(read_git_objects, self._git, names)
-            except Exception as exc:
+            except Exception as exc:  # every waiting field fails with it
                 for each in names:
                     self._found[each].set_exception(exc)
             else:

@@ -172,7 +172,7 @@ class FakeGitHub(GitHubState, FaultInjection):
                 reply, auth = await self._serve(matched[0], ctx)
         except ConnectionResetError:  # the client died mid-request (a SIGKILLed worker): nothing applied
             reply = error(499, "client closed the connection")
-        except Exception as exc:
+        except Exception as exc:  # a bug in the fake: make it loud
             self.internal_errors.append(traceback.format_exc())
             reply = error(500, f"fake GitHub crashed: {exc!r}")
         finally:
