@@ -1163,7 +1163,7 @@ async def queue_left(redis_url: str) -> str:
 
 
 async def run(args: argparse.Namespace, worker_procs: int = 0) -> Summary:
-    from tests import redisserver
+    from tests import redisserver  # the test helpers load only when a run starts
     from tests.fakegithub import fake_in_thread
 
     app_root = Path(args.app_root).resolve()

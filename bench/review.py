@@ -64,8 +64,9 @@ async def measure(sizes: list[int], latency: float, verbose: bool = False) -> li
     import aiohttp
     from aiohttp.test_utils import TestServer
 
-    from bot.app import RUNTIME, make_app
+    from bot.app import make_app
     from bot.config import AppSettings
+    from bot.status import RUNTIME
     from tests.fakegithub import fake_in_thread
 
     results: list[Result] = []

@@ -19,9 +19,9 @@ from redis.exceptions import RedisError
 
 from bot import handlers
 from bot.config import AppSettings
-from bot.observability import CONTENT_TYPE
 from bot.queue import Job, JobQueue, QueueClosed
 from bot.runtime import Runtime, make_queue
+from bot.status import RUNTIME, WEB, healthz, metrics
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,7 @@ class WebState:
         self.body_budget = ByteBudget(BODY_BUDGET)
 
 
-STATE = web.AppKey("web", WebState)
-RUNTIME = web.AppKey("runtime", Runtime)
+STATE = web.AppKey("web-state", WebState)
 
 
 def _json(http_status: int, **body: object) -> web.Response:
@@ -152,7 +151,7 @@ async def _understand(event: sansio.Event, app_id: int, received: float) -> list
     except handlers.PayloadError as error:
         log.warning("delivery %s (%s) refused: %s", event.delivery_id, event.event, error)
         return _json(400, error=str(error))
-    except Exception:
+    except Exception:  # a programming error: say so, log it, and let GitHub redeliver
         log.exception("delivery %s (%s): handler failed", event.delivery_id, event.event)
         return _json(500, error="internal error; the delivery can be redelivered")
     return jobs
@@ -203,45 +202,6 @@ async def _forget(state: WebState, delivery_id: str) -> None:
         log.warning("could not forget delivery %s: %s", delivery_id, error)
 
 
-async def healthz(request: web.Request) -> web.Response:
-    """Readiness: the HTTP session is up and the queue (Redis, when configured) answers."""
-    state = request.app[RUNTIME]
-    ready = state.session is not None and not state.session.closed
-    body: dict[str, object] = {"role": "web" if STATE in request.app else "worker"}
-    if STATE in request.app:
-        body["insecure"] = not state.settings.webhook_secret
-    try:
-        stats = await state.queue.stats()
-        body.update(queue=stats.backend, queue_depth=stats.depth, running=stats.running)
-        if stats.backend == "redis":
-            body["redis"] = "ok"
-    except (RedisError, OSError) as error:
-        ready = False
-        body.update(queue="redis", redis=f"unreachable: {error}")
-    worker_up = state.queue.worker_up
-    if worker_up is not None:
-        # Read without Redis: during an outage too, say whether this process's worker loop is down.
-        body["worker"] = "up" if worker_up else "restarting"
-        ready = ready and worker_up
-    body["status"] = "ok" if ready else ("starting" if state.session is None else "unavailable")
-    return web.json_response(body, status=200 if ready else 503)
-
-
-async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text exposition (queue depth read from the queue, Redis included, on each scrape)."""
-    state = request.app[RUNTIME]
-    try:
-        stats = await state.queue.stats()
-        state.metrics.queue_depth.set(stats.depth)
-        state.metrics.running.set(stats.running)
-        state.metrics.queue_up.set(1)
-    except (RedisError, OSError):
-        state.metrics.queue_up.set(0)
-    if state.queue.worker_up is not None:
-        state.metrics.observe_worker(state.queue.worker_up, state.queue.worker_restarts)
-    return web.Response(body=state.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
-
-
 def make_app(settings: AppSettings, queue: JobQueue | None = None) -> web.Application:
     """Build the app; nothing starts until aiohttp runs it (sessions and workers in cleanup_ctx)."""
     app = web.Application(client_max_size=settings.max_body_bytes)
@@ -250,6 +210,7 @@ def make_app(settings: AppSettings, queue: JobQueue | None = None) -> web.Applic
         log.warning("INSECURE: webhook signatures are NOT verified (--insecure-no-secret); anyone can trigger jobs")
     app[STATE] = WebState(runtime)
     app[RUNTIME] = runtime
+    app[WEB] = True
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await runtime.open()
@@ -261,15 +222,6 @@ def make_app(settings: AppSettings, queue: JobQueue | None = None) -> web.Applic
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/webhook", webhook)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
-    return app
-
-
-def make_status_app(runtime: Runtime) -> web.Application:
-    """`/healthz` and `/metrics` alone, for an `unroot worker` given a port (it takes no webhooks)."""
-    app = web.Application()
-    app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     return app

@@ -15,6 +15,7 @@ from bot.config import CONFIG_PATH, ConfigError, RepoConfig, parse_config
 from rules.analyze import analyze, decode, file_kind, skipped
 from rules.fixes import EditConflict, apply
 from rules.model import Finding, LineEdit, Severity
+from rules.ur001_file_skipped import too_large
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 _BOM = "\ufeff"
@@ -63,7 +64,7 @@ def _read(path: Path, config: RepoConfig) -> tuple[str | None, list[Finding]]:
         size = path.stat().st_size
         if size > limit:
             # Decided from the size alone: a 50 MB file is never read.
-            return None, [skipped(name, f"{size:,} bytes is over the {limit:,}-byte limit")]
+            return None, [skipped(name, too_large(size, limit))]
         data = path.read_bytes()
     except OSError as error:
         return None, [skipped(name, f"cannot read: {error.strerror}")]
@@ -237,8 +238,9 @@ def _serve(args: argparse.Namespace) -> int:
             raise UsageError("--run-jobs is for REDIS_URL setups (without Redis the server always runs its jobs)")
         settings = replace(settings, run_jobs=True)
     from bot import server
-    from bot.app import RUNTIME, make_app
+    from bot.app import make_app
     from bot.observability import configure_logging_from_env
+    from bot.status import RUNTIME
 
     app = make_app(settings)
 

@@ -28,13 +28,10 @@ from gidgethub.aiohttp import GitHubAPI
 from bot.auth import TokenCache
 from bot.diff import FileChange, file_status
 from bot.limits import ANNOTATIONS_PER_REQUEST, BLOBS_PER_QUERY, MAX_BODY, MAX_PR_FILES, PAGE_SIZE, clip_text
-from bot.outputs import Annotation, CheckOutput, Conclusion, ReviewComment, ReviewEvent
-from bot.render import PUBLISHING
+from bot.outputs import CHECK_NAME, RERUN_IDENTIFIER, Annotation, CheckOutput, Conclusion, ReviewComment, ReviewEvent
 
 log = logging.getLogger(__name__)
 USER_AGENT = "unroot-app"
-CHECK_NAME = "unroot"
-RERUN_IDENTIFIER = "rerun"  # the Re-run button's identifier, sent back in a requested_action event
 
 Json = dict[str, Any]
 T = TypeVar("T")
@@ -402,22 +399,25 @@ class InstallationClient:
         await self._call("PATCH", "/repos/{+repo}/check-runs/{id}", data, repo=repo, id=check_run_id)
 
     async def publish_annotations(
-        self, repo: str, check_run_id: int, title: str, annotations: Sequence[Annotation]
+        self, repo: str, check_run_id: int, meanwhile: CheckOutput, annotations: Sequence[Annotation]
     ) -> Sequence[Annotation]:
         """The one place that batches annotations. GitHub takes 50 a request: every annotation
         beyond the first 50 is added now, at most two requests at a time (GitHub appends them in
         any order; few concurrent writes, as it asks, but a 300-file PR is not 6 writes deep).
-        Returns the first 50, for the request that completes the run."""
+        `meanwhile` is the run's output while they are added. Returns the first 50, for the
+        request that completes the run."""
         head, rest = annotations[:ANNOTATIONS_PER_REQUEST], annotations[ANNOTATIONS_PER_REQUEST:]
         batches = [rest[i : i + ANNOTATIONS_PER_REQUEST] for i in range(0, len(rest), ANNOTATIONS_PER_REQUEST)]
         for pair in range(0, len(batches), 2):
             await asyncio.gather(
-                *(self._add_annotations(repo, check_run_id, title, batch) for batch in batches[pair : pair + 2])
+                *(self._add_annotations(repo, check_run_id, meanwhile, batch) for batch in batches[pair : pair + 2])
             )
         return head
 
-    async def _add_annotations(self, repo: str, check_run_id: int, title: str, batch: Sequence[Annotation]) -> None:
-        output = {"title": title, "summary": PUBLISHING, "annotations": [_annotation(a) for a in batch]}
+    async def _add_annotations(
+        self, repo: str, check_run_id: int, meanwhile: CheckOutput, batch: Sequence[Annotation]
+    ) -> None:
+        output = {**_output(meanwhile), "annotations": [_annotation(a) for a in batch]}
 
         async def applied() -> Json | None:  # GitHub appends annotations: a resent batch would show twice
             return {} if await self._has_annotations(repo, check_run_id, batch) else None
@@ -442,7 +442,7 @@ class InstallationClient:
         annotations: Sequence[Annotation] = (),
     ) -> None:
         """Complete a run; annotations beyond the 50 the completing request carries are added first."""
-        head = await self.publish_annotations(repo, check_run_id, output.title, annotations)
+        head = await self.publish_annotations(repo, check_run_id, output, annotations)
         final: Json = {"status": "completed", "conclusion": conclusion, "output": _output(output)}
         if head:
             final["output"]["annotations"] = [_annotation(a) for a in head]
@@ -554,13 +554,12 @@ class InstallationClient:
             found.update(part)
         return found
 
-    async def resolve_threads(self, thread_ids: Sequence[str]) -> int:
-        """Resolve review threads, all in one mutation; how many were asked."""
+    async def resolve_threads(self, thread_ids: Sequence[str]) -> None:
+        """Resolve review threads, all in one mutation."""
         if not thread_ids:
-            return 0
+            return
         variables = {f"t{i}": thread for i, thread in enumerate(thread_ids)}
         await self.graphql(resolve_mutation(len(thread_ids)), **variables)
-        return len(thread_ids)
 
     async def graphql(self, query: str, **variables: Any) -> Json:
         """A GraphQL query through the REST machinery, so that its rate-limit answers carry their
@@ -636,7 +635,13 @@ async def create_installation_token(
     gh = GitHubAPI(session, USER_AGENT, base_url=api_url)
     label = f"installation token for {installation_id}"
     try:
-        body = await gh.post("/app/installations/{id}/access_tokens", {"id": installation_id}, data=b"", jwt=app_jwt)
+        body = await gh.post(
+            "/app/installations/{id}/access_tokens",
+            {"id": installation_id},
+            data=b"",
+            jwt=app_jwt,
+            accept="application/vnd.github+json",  # the media type GitHub documents for this endpoint
+        )
         return str(body["token"]), str(body["expires_at"])
     except HTTPException as error:
         status = _status_of(error)

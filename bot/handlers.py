@@ -14,7 +14,7 @@ from typing import Any
 
 from gidgethub import routing, sansio
 
-from bot.github import CHECK_NAME, RERUN_IDENTIFIER
+from bot.outputs import CHECK_NAME, RERUN_IDENTIFIER
 from bot.queue import Job
 
 log = logging.getLogger(__name__)

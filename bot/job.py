@@ -20,6 +20,7 @@ from bot.plan import group_annotations, plan_review
 from bot.queue import IsCurrent, Job, RetryLater
 from rules.analyze import analyze_bytes, file_kind, skipped
 from rules.model import Finding, Options
+from rules.ur001_file_skipped import BINARY, too_large
 
 log = logging.getLogger(__name__)
 
@@ -122,10 +123,10 @@ async def _analyse(
             findings.append(skipped(path, f"no file at {job.head_sha[:12]} (a submodule, or not a regular file)"))
             continue
         if blob.byte_size > limit:
-            findings.append(skipped(path, f"{blob.byte_size:,} bytes is over the {limit:,}-byte limit"))
+            findings.append(skipped(path, too_large(blob.byte_size, limit)))
             continue
         if blob.is_binary or (blob.text is None and not blob.is_truncated):
-            findings.append(skipped(path, "binary file"))
+            findings.append(skipped(path, BINARY))
             continue
         if blob.is_truncated or blob.text is None:
             data = await client.file_bytes(job.repo, path, job.head_sha)  # rare: the blob API has it whole
@@ -219,11 +220,14 @@ async def run(
         check_run_id = await check_task
         # The review and the annotations are independent writes: send them side by side.
         review_task = asyncio.create_task(_publish_review(client, job, plan, meta, is_current))
-        last = await client.publish_annotations(job.repo, check_run_id, plan.title, group_annotations(plan.annotations))
+        meanwhile = CheckOutput(plan.title, render.PUBLISHING)
+        completing_batch = await client.publish_annotations(
+            job.repo, check_run_id, meanwhile, group_annotations(plan.annotations)
+        )
         posted = await review_task
         output = CheckOutput(plan.title, render.with_config_note(plan.summary, meta.config_problem))
         # A superseded job still completes its run: the analysis is true for that commit.
-        await client.complete_check_run(job.repo, check_run_id, plan.conclusion, output, last)
+        await client.complete_check_run(job.repo, check_run_id, plan.conclusion, output, completing_batch)
         return Outcome(plan.conclusion, len(findings), posted)
     except asyncio.CancelledError:
         if requeued_on_cancel:
@@ -235,7 +239,7 @@ async def run(
         check_task.cancel()
         await asyncio.wait_for(complete_as_interrupted(client, job, check_run_id), timeout=10)
         raise
-    except Exception as error:
+    except Exception as error:  # any failure must still complete the check run
         reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
         if check_run_id is None:
             try:
@@ -247,7 +251,7 @@ async def run(
         passing = _transient(error)
         try:
             await _fail(client, job, check_run_id, reason, retrying=passing)
-        except Exception as stuck:
+        except Exception as stuck:  # the run would stay in progress: try again later
             raise _later(stuck) from None
         if passing:  # GitHub failed us for now: the run says so, and the job runs again later
             raise RetryLater(reason)
@@ -276,7 +280,7 @@ async def _follow_head(
     )
     try:
         queued = await resubmit(newest)
-    except Exception as error:
+    except Exception as error:  # the queue is closing or down: the next delivery catches up
         log.warning("could not queue the pull request's head %s: %r", meta.head, error, extra={"repo": job.repo})
         return
     log.info(

@@ -7,6 +7,9 @@ from typing import Literal
 
 from rules.model import Finding, LineEdit
 
+CHECK_NAME = "unroot"  # the check run's name, which a protected branch requires
+RERUN_IDENTIFIER = "rerun"  # the Re-run button's identifier, sent back in a requested_action event
+
 Conclusion = Literal["success", "failure", "cancelled"]
 ReviewEvent = Literal["COMMENT", "REQUEST_CHANGES"]
 AnnotationLevel = Literal["notice", "warning", "failure"]
@@ -52,7 +55,7 @@ class Plan:
 
 @dataclass(frozen=True)
 class Button:
-    """The check run's Re-run button (GitHub's "requested action"; its identifier is the client's)."""
+    """The check run's Re-run button (GitHub's "requested action", identified by RERUN_IDENTIFIER)."""
 
     label: str  # at most 20 characters
     description: str  # at most 40 characters
@@ -69,7 +72,7 @@ class CheckOutput:
 
 @dataclass(frozen=True)
 class Group:
-    """Findings that one comment covers: those sharing a fix, or a single finding."""
+    """Findings that one comment covers: those whose fixes touch overlapping lines, or a single finding."""
 
     path: str
     findings: tuple[Finding, ...]

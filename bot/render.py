@@ -27,6 +27,7 @@ RERUN = Button("Re-run unroot", "Analyse this commit again")
 IN_PROGRESS = CheckOutput("Checking for root containers", "unroot is reading the changed files.")
 PUBLISHING = "unroot is publishing its findings."  # the summary while annotations are added
 INTERRUPTED_TITLE = "unroot was interrupted: the server restarted"
+SUMMARY_TRUNCATED = "... (summary truncated)"
 SUPPRESSING = [
     "### Suppressing a finding",
     "Fix it if you can. Otherwise record why, where the reviewer sees it:",
@@ -65,9 +66,13 @@ def interrupted_output(sha: str) -> CheckOutput:
 
 
 def with_config_note(summary: str, problem: str | None) -> str:
-    """The summary, led by a note when the repository's config was ignored."""
-    text = summary if problem is None else f"> **Note:** {inert(problem)}\n\n{summary}"
-    return clip_text(text, MAX_OUTPUT)
+    """The summary, led by a note when the repository's config was ignored (the summary is cut
+    to make room for it, so there is one cut and one truncation note at most)."""
+    if problem is None:
+        return summary
+    shown = problem if len(problem) <= 1000 else problem[:1000] + "..."  # it may quote the config file
+    note = f"> **Note:** {inert(shown)}\n\n"
+    return note + clip_text(summary, MAX_OUTPUT - len(note), SUMMARY_TRUNCATED)
 
 
 def fallback_body(plan: Plan) -> str:
@@ -79,11 +84,16 @@ def fallback_body(plan: Plan) -> str:
 # ---------------------------------------------------------------- fixes as text
 
 
+def edit_order(edit: LineEdit) -> tuple[int, int, str]:
+    """The canonical order of edits: by lines, then by replacement text."""
+    return (edit.start_line, edit.end_line, edit.replacement)
+
+
 def edits_of(finding: Finding) -> tuple[LineEdit, ...]:
-    """A finding's fix edits in a canonical order (findings sharing a fix compare equal)."""
+    """A finding's fix edits in the canonical order (findings sharing a fix compare equal)."""
     if finding.fix is None:
         return ()
-    return tuple(sorted(set(finding.fix.edits), key=lambda e: (e.start_line, e.end_line, e.replacement)))
+    return tuple(sorted(set(finding.fix.edits), key=edit_order))
 
 
 def fix_diff(edits: Sequence[LineEdit], head_lines: Sequence[str]) -> str:
@@ -296,7 +306,7 @@ class Renderer:
                 shown = [*shown[:-1], "", shown[-1]]  # the note goes after the table
             parts.append("\n".join(["### Files", *table, *shown]))
         parts.append("\n".join(SUPPRESSING))
-        return clip_text("\n\n".join(parts), MAX_OUTPUT, "... (summary truncated)")
+        return clip_text("\n\n".join(parts), MAX_OUTPUT, SUMMARY_TRUNCATED)
 
 
 def title(findings: Sequence[Finding], files_checked: int) -> str:

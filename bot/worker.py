@@ -9,10 +9,10 @@ import signal
 
 from aiohttp import web
 
-from bot.app import make_status_app
 from bot.config import AppSettings
 from bot.observability import configure_logging_from_env
 from bot.runtime import Runtime, make_queue
+from bot.status import make_status_app
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from bot.analysis import AnalysisPool, Limits
-from bot.app import RUNTIME
+from bot.status import RUNTIME
 from rules.model import Options
 from tests.patience import PATIENCE
 from tests.test_e2e import POD, Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)

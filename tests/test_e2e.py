@@ -16,10 +16,11 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.app import RUNTIME, make_app
+from bot.app import make_app
 from bot.config import AppSettings
 from bot.github import RetryPolicy
 from bot.queue import RetryLaterPolicy
+from bot.status import RUNTIME
 from rules.analyze import analyze
 from rules.model import Severity
 from tests.fakegithub import FakeGitHub, PullRequest

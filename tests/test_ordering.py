@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import copy
 
-from bot.app import RUNTIME
 from bot.queue import MemoryQueue
+from bot.status import RUNTIME
 from tests.test_e2e import POD, ROOT_DOCKERFILE, Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)
 
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from bot.app import RUNTIME
+from bot.status import RUNTIME
 from tests.test_e2e import POD, Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)
 
 BIG_ROOT_POD = (

@@ -11,11 +11,12 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 from arq.constants import in_progress_key_prefix
 
-from bot.app import RUNTIME, make_app
+from bot.app import make_app
 from bot.config import AppSettings
 from bot.github import RetryPolicy
 from bot.queue import IsCurrent, Job
 from bot.redisqueue import RedisQueue, job_id
+from bot.status import RUNTIME
 from tests.fakegithub import FakeGitHub
 from tests.patience import PATIENCE, until
 from tests.redisserver import RedisServer, redis_server

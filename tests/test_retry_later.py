@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.app import RUNTIME
 from bot.queue import RetryLaterPolicy
+from bot.status import RUNTIME
 from tests.test_e2e import POD, Bot, bot, completed_runs, pr_payload  # noqa: F401 (the bot fixture)
 
 FAILING = {
