@@ -71,7 +71,7 @@ def _groups(pairs: Sequence[tuple[Finding, str]]) -> list[Group]:
                 members[0][0].path,
                 tuple(f for f, _ in members),
                 tuple(dict.fromkeys(fp for _, fp in members)),
-                tuple(sorted(edits, key=lambda e: (e.start_line, e.end_line, e.replacement))),
+                tuple(sorted(edits, key=render.edit_order)),
             )
         )
     return groups

@@ -24,7 +24,7 @@ def make_queue(settings: AppSettings, run_jobs: bool) -> JobQueue:
     retry = RetryLaterPolicy(first=settings.retry_delay, cap=max(settings.retry_delay, 600.0), total=settings.retry_for)
     if not settings.redis_url:
         return MemoryQueue(settings.workers, retry)
-    from bot.redisqueue import RedisQueue  # arq and redis only for a process that uses them
+    from bot.redisqueue import RedisQueue  # arq only for a process that uses Redis
 
     return RedisQueue(
         settings.redis_url,

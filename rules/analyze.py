@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from rules.fixes import reconcile
 from rules.model import FileKind, Finding, Fix, Options
+from rules.ur001_file_skipped import BINARY, too_large
 from rules.ur001_file_skipped import skipped as skipped  # UR001's notice, re-exported: callers reach it here
 
 _DOCKERFILE = re.compile(r"^(?:(?:docker|container)file(?:\..+)?|.+\.(?:docker|container)file)$", re.IGNORECASE)
@@ -28,9 +29,9 @@ def file_kind(path: str) -> FileKind | None:
 def decode(path: str, data: bytes, options: Options) -> str | Finding:
     """The file's text, or the notice that says why it cannot be read."""
     if len(data) > options.max_bytes:
-        return skipped(path, f"{len(data):,} bytes is over the {options.max_bytes:,}-byte limit")
+        return skipped(path, too_large(len(data), options.max_bytes))
     if b"\x00" in data[:8192]:
-        return skipped(path, "binary file")
+        return skipped(path, BINARY)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

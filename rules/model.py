@@ -128,8 +128,8 @@ class Finding:
     end_line: int
     message: str
     fix: Fix | None = None
-    # What the finding is about ("stage 'runtime'", "container 'app' in Deployment/web"),
-    # so that plan.py can group findings that share a fix.
+    # What the finding is about ("stage 'runtime'", "container 'app' in Deployment/web"): part of
+    # its fingerprint, so two findings of one rule on the same lines stay apart.
     subject: str = ""
     # Structured facts for callers that must not parse the message (none of them is in the JSON):
     variant: Variant | None = None  # which case of its rule this is, for rules with several

@@ -17,8 +17,15 @@ RULE = Rule(
 )
 
 MESSAGE = "Skipped: {reason}."
+BINARY = "binary file"
 
 
 def skipped(path: str, reason: str) -> Finding:
-    """The one-line notice for a file that could not be analysed; the reasons come from rules.analyze."""
+    """The one-line notice for a file that could not be analysed, saying why (every reader of files,
+    the analysers, the CLI and the App, gives its own reasons)."""
     return RULE.finding(path, 1, MESSAGE.format(reason=reason), subject=path)
+
+
+def too_large(size: int, limit: int) -> str:
+    """The reason for a file over the size limit."""
+    return f"{size:,} bytes is over the {limit:,}-byte limit"

@@ -4,7 +4,7 @@
 
 (from the repository root: the cases and the test key come from the tests package)
 
-Starts `python -m bot serve` from DIR (default: this checkout; point it at an older checkout
+Starts `python -m bot` (the server) from DIR (default: this checkout; point it at an older checkout
 to compare), with GitHub unreachable (only the webhook is probed), then:
 1. sends every case of tests/hostile_webhooks.py (about 570) and counts answers by status,
    listing every 500 and every answer a case does not allow;

@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -17,7 +18,8 @@ from ruamel.yaml.resolver import BaseResolver
 
 from rules.kubernetes.nodes import as_str, children, path, value
 
-CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+ContainerList = Literal["initContainers", "containers", "ephemeralContainers"]
+CONTAINER_LISTS: tuple[ContainerList, ...] = ("initContainers", "containers", "ephemeralContainers")
 # A line whose structure is a Go template: Helm and similar charts, not manifests.
 _TEMPLATE_LINE = re.compile(r"^[ \t]*(?:-[ \t]+)?(?:[\w.\-\"']+:[ \t]+)?\{\{", re.MULTILINE)
 # Kubernetes objects are a few dozen levels deep; the C composer recurses once a level without
@@ -56,7 +58,7 @@ class ManifestError(ValueError):
 class Container:
     """One container of a pod spec."""
 
-    list_name: str  # containers | initContainers | ephemeralContainers
+    list_name: ContainerList
     name: str
     node: MappingNode
 
