@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import render
 from bot.fingerprint import fingerprints_in, marker
-from bot.limits import MAX_BODY, clip_text
+from bot.limits import MAX_BODY, MAX_OUTPUT, clip_text
 from bot.outputs import Plan, ReviewComment
 
 
@@ -37,3 +37,11 @@ def test_clip_text_keeps_markers_written_anywhere_in_the_text() -> None:
     clipped = clip_text(text, 1_000)
     assert len(clipped) <= 1_000
     assert fingerprints_in(clipped) == fingerprints_in(text)
+
+
+def test_a_config_note_makes_room_for_itself_with_one_cut() -> None:
+    summary = "\n".join(f"| `k8s/{n}.yaml` | 1 | 0 | 0 |" for n in range(3000))
+    clipped = render.with_config_note(clip_text(summary, MAX_OUTPUT, render.SUMMARY_TRUNCATED), "x" * 5000)
+    assert len(clipped) <= MAX_OUTPUT
+    assert clipped.startswith("> **Note:** ") and clipped.count(render.SUMMARY_TRUNCATED) == 1
+    assert render.with_config_note("short", None) == "short"
