@@ -131,7 +131,13 @@ async def wait_all_completed(
         if done and not await client.zcard("unroot:queue"):
             return
         await asyncio.sleep(0.05)
-    raise AssertionError("not every commit got a completed check run in time")
+    left = {
+        f"{pr.repo}@{pr.head_sha[:8]}": [r.status for r in unroot_runs(fake, pr)]
+        for pr in prs
+        if not unroot_runs(fake, pr) or any(r.status != "completed" for r in unroot_runs(fake, pr))
+    }
+    queued = [m.decode() for m in await client.zrange("unroot:queue", 0, -1)]
+    raise AssertionError(f"not every commit got a completed check run in {timeout:g} s: {left}; queued {queued}")
 
 
 async def test_two_servers_two_workers_one_killed_mid_job_nothing_lost_nothing_twice(
