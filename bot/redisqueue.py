@@ -261,6 +261,7 @@ class RedisQueue:
             Worker, ArqRedis
         ] = {}  # every worker whose connection is open (ended ones finish their jobs)
         self._supervisor: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         self._retiring: set[asyncio.Task[None]] = set()
         self._worker_up: bool | None = None
         self._handler: Handler | None = None
@@ -376,6 +377,7 @@ class RedisQueue:
         logging.getLogger("arq").setLevel(logging.WARNING)  # a line per job and per deferral is noise at INFO
         self._worker_up = True
         self._supervisor = asyncio.create_task(self._supervise(), name="unroot-arq-supervisor")
+        self._sweeper = asyncio.create_task(self._sweep(), name="unroot-stranded-sweeper")
 
     def _new_worker(self, redis: ArqRedis) -> Worker:
         worker = Worker(
@@ -402,6 +404,13 @@ class RedisQueue:
         """arq's on_startup: Redis answered the new loop, which now polls for jobs (first freeing
         jobs that a worker which lost Redis had just taken)."""
         self._worker_up = True
+        await self._free_stranded()
+
+    async def _free_stranded(self) -> None:
+        """Cut arq's in-progress marks that no lease keeps alive down to the lease. arq marks a job
+        it picks for job_timeout + 60 s; a worker killed after the pick but before our lease would
+        otherwise keep the job from every other worker for that long (a lease, once taken, renews
+        the mark, so running jobs are not touched)."""
         try:
             cut = int(
                 await _done(
@@ -415,6 +424,12 @@ class RedisQueue:
             log.warning(
                 "%d jobs were held by a worker that lost Redis or died; they run again within %g s", cut, self.lease
             )
+
+    async def _sweep(self) -> None:
+        """Every lease, free the jobs a dead worker had picked (see _free_stranded)."""
+        while True:
+            await asyncio.sleep(self.lease)
+            await self._free_stranded()
 
     async def _supervise(self) -> None:
         """Run arq's worker loop, and when it ends for any reason but our stop (arq ends it on the first
@@ -477,6 +492,9 @@ class RedisQueue:
         supervisor, self._supervisor = self._supervisor, None
         if supervisor is None:
             return
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            await _cancel_for_sure(sweeper)
         running = self._job_tasks()
         for task in running:
             task.cancel()

@@ -18,14 +18,15 @@ import aiohttp
 import pytest
 import redis.asyncio
 from aiohttp.test_utils import TestServer
+from arq.constants import in_progress_key_prefix
 
 from bot.app import STATE, make_app
 from bot.auth import RedisTokenStore, TokenCache
 from bot.config import AppSettings
 from bot.queue import IsCurrent, Job, JobKind
-from bot.redisqueue import RedisQueue
+from bot.redisqueue import RedisQueue, job_id
 from tests.fakegithub import FakeGitHub, generate_app_key, shared_app_key
-from tests.patience import PATIENCE
+from tests.patience import PATIENCE, until
 from tests.redisserver import redis_server
 from tests.test_e2e import ROOT_DOCKERFILE, SECRET, pr_payload
 
@@ -439,3 +440,24 @@ def test_a_redis_url_that_is_not_one_is_refused_at_start(url: str) -> None:
     }
     with pytest.raises(SettingsError, match="REDIS_URL must start with redis://"):
         AppSettings.from_env(env)
+
+
+async def test_a_job_picked_by_a_worker_that_died_before_its_lease_runs_elsewhere(redis_url: str) -> None:
+    # arq marks a job in progress when a worker picks it, for job_timeout + 60 s. A worker killed
+    # between that pick and our lease left the mark behind, and the job waited 16 minutes for any
+    # other worker (seen once in a loaded run of test_scaleout). Here the surviving worker's loop
+    # is already running when the dead worker's mark appears.
+    ran: list[str] = []
+
+    async def handler(work: Job, is_current: IsCurrent) -> None:
+        ran.append(work.head_sha)
+
+    async with worker_queue(redis_url, handler, lease=0.5) as (worker, _), web_queue(redis_url) as web:
+        work = job("d" * 40)
+        await worker.redis.set(in_progress_key_prefix + job_id(work), b"1", px=960_000)  # the dead worker's pick
+        assert await web.submit(work)
+
+        async def done() -> bool:
+            return ran == [work.head_sha]
+
+        await until(done, "the job a dead worker had picked running on the live one")
