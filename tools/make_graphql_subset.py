@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import tarfile
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from tools.npm_tarball import fetch_tarball, read_member
 
 PACKAGE = "@octokit/graphql-schema"
 MEMBER = "package/schema.json"
@@ -74,26 +74,6 @@ FIELDS: dict[str, tuple[str, ...]] = {
 }
 # fmt: on
 DIRECTIVES = ("include", "skip", "deprecated")  # what a query may use; @include is in the bot's own
-
-
-def fetch_tarball(spec: str, into: Path) -> Path:
-    """`npm pack SPEC` into a directory; return the tarball's path."""
-    out = subprocess.run(
-        ["npm", "pack", spec, "--json", "--pack-destination", str(into)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return into / Path(json.loads(out)[0]["filename"]).name
-
-
-def read_member(tarball: Path, member: str) -> Any:
-    """The JSON document stored at MEMBER inside an npm tarball."""
-    with tarfile.open(tarball, "r:gz") as tar:
-        handle = tar.extractfile(member)
-        if handle is None:
-            raise SystemExit(f"{tarball}: no {member}")
-        return json.load(handle)
 
 
 def named(type_ref: dict[str, Any]) -> str:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import tarfile
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from tools.npm_tarball import fetch_tarball, read_member
 
 PACKAGE = "@octokit/openapi"
 MEMBER = "package/generated/api.github.com.json"
@@ -42,27 +42,6 @@ DROPPED = frozenset({"description", "example", "examples", "title", "externalDoc
 SCHEMA_MAPS = ("properties", "patternProperties")  # keyword -> {name: schema}
 SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")  # keyword -> [schema]
 SCHEMA_ONE = ("items", "additionalProperties", "not")  # keyword -> schema (or bool)
-
-
-def fetch_tarball(spec: str, into: Path) -> Path:
-    """`npm pack SPEC` into a directory; return the tarball's path."""
-    out = subprocess.run(
-        ["npm", "pack", spec, "--json", "--pack-destination", str(into)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    filename = json.loads(out)[0]["filename"]
-    return into / Path(filename).name
-
-
-def read_member(tarball: Path, member: str) -> Any:
-    """The JSON document stored at MEMBER inside an npm tarball."""
-    with tarfile.open(tarball, "r:gz") as tar:
-        handle = tar.extractfile(member)
-        if handle is None:
-            raise SystemExit(f"{tarball}: no {member}")
-        return json.load(handle)
 
 
 def clean(schema: Any) -> Any:
