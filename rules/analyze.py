@@ -11,7 +11,17 @@ from rules.model import FileKind, Finding, Fix, Options
 from rules.ur001_file_skipped import BINARY, too_large
 from rules.ur001_file_skipped import skipped as skipped  # UR001's notice, re-exported: callers reach it here
 
-_DOCKERFILE = re.compile(r"^(?:(?:docker|container)file(?:\..+)?|.+\.(?:docker|container)file)$", re.IGNORECASE)
+# `Dockerfile`, `Dockerfile.prod`, `Dockerfile-debug`, `Dockerfile_base`, `api.dockerfile`, and the
+# same with `Containerfile`.
+_DOCKERFILE = re.compile(r"^(?:(?:docker|container)file(?:[.\-_].+)?|.+\.(?:docker|container)file)$", re.IGNORECASE)
+# Names that carry "Dockerfile" but are not one: generator inputs that a tool turns into the real
+# file (`Dockerfile.template`, `Dockerfile.j2`), REUSE licence companions (`Dockerfile.license`),
+# BuildKit's per-Dockerfile ignore list (`Dockerfile.dockerignore`), notes, backups and patches.
+_NOT_DOCKERFILE = re.compile(
+    r"\.(?:template|tmpl|tpl|j2|jinja2?|erb|mustache|hbs|gotmpl|in|license|dockerignore|md|txt|rst|"
+    r"orig|rej|bak|swp|patch|diff|sh|py|json|ya?ml)$",
+    re.IGNORECASE,
+)
 _MANIFEST = re.compile(r"\.(?:ya?ml|json)$", re.IGNORECASE)
 _BOM = "\ufeff"
 
@@ -19,7 +29,7 @@ _BOM = "\ufeff"
 def file_kind(path: str) -> FileKind | None:
     """Which analyser reads `path`, from its name alone; None for files we do not read."""
     name = posixpath.basename(path.replace("\\", "/"))
-    if _DOCKERFILE.match(name):
+    if _DOCKERFILE.match(name) and not _NOT_DOCKERFILE.search(name):
         return FileKind.DOCKERFILE
     if _MANIFEST.search(name):
         return FileKind.KUBERNETES
