@@ -50,6 +50,39 @@ CASES: tuple[Case, ...] = (
         "notice",
     ),
     Case("UR001", "broken.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n", True, 1),
+    # The pod spec comes from an `include` (traefik's chart): no `containers` in the file at all.
+    Case(
+        "UR001",
+        "chart/templates/deployment.yaml",
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ template "traefik.fullname" . }}\n'
+        'spec:\n  template: {{ include "traefik.podTemplate" . | nindent 4 }}\n',
+        True,
+        1,
+        "notice",
+    ),
+    Case(
+        "UR001",
+        "chart/templates/daemonset.yaml",
+        'apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: x\nspec:\n  template:\n    {{- include "x.pod" . | nindent 4 }}\n',
+        True,
+        1,
+    ),
+    # Quotes inside a quoted placeholder break the YAML: still a template, not "invalid YAML".
+    Case(
+        "UR001",
+        "chart/templates/web.yaml",
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: "{{ include "app.fullname" . }}"\nspec:\n'
+        "  template:\n    spec:\n      containers:\n      - name: app\n        image: app:1\n",
+        True,
+        1,
+    ),
+    # A templated object that is not a workload has nothing to skip.
+    Case(
+        "UR001",
+        "chart/templates/service.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  ports: {{ toYaml .Values.ports | nindent 4 }}\n",
+        False,
+    ),
     Case("UR001", "ok.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD), False),
     # UR101: final stage runs as root.
     Case("UR101", "Dockerfile", 'FROM debian:12\nUSER root\nCMD ["sh"]\n', True, 2, "error"),

@@ -1,4 +1,4 @@
-"""Which files each analyser reads, by name: what real repositories call their Dockerfiles."""
+"""Which files each analyser reads by name, and what it says of templates it cannot read."""
 
 from __future__ import annotations
 
@@ -42,3 +42,9 @@ def test_dockerfile_names_are_read_as_dockerfiles(path: str) -> None:
 def test_generators_and_companions_are_not_dockerfiles(path: str) -> None:
     assert file_kind(path) is None
     assert analyze(path, 'FROM debian:12\nCMD ["sh"]\n') == []
+
+
+def test_a_quoted_placeholder_is_called_a_template_not_invalid_yaml() -> None:
+    text = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: "{{ include "x" . }}"\nspec:\n  containers: []\n'
+    [finding] = analyze("chart/templates/pod.yaml", text)
+    assert "template" in finding.message and "invalid YAML" not in finding.message

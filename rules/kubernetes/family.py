@@ -36,6 +36,12 @@ _NO_FIX_BREAKS = (
     "(No fix offered: the file contains Unicode line separators (U+0085, U+2028 or U+2029), which "
     "YAML counts as line breaks and editors do not; edit it by hand.)"
 )
+# Kinds whose objects are, or wrap, pod specs; a `kind:` line naming one defines a workload.
+_WORKLOAD_KIND = re.compile(
+    r"^kind:[ \t]*[\"']?(?:Pod|PodTemplate|Deployment|StatefulSet|DaemonSet|ReplicaSet|ReplicationController|"
+    r"Job|CronJob|DeploymentConfig|Rollout)[\"']?[ \t]*(?:#.*)?$",
+    re.MULTILINE,
+)
 _TEMPLATE = "a template with {{ }} placeholders (Helm or similar); render it and check the output instead"
 
 # What each rule checks of the pod as a whole, then of each container, in this order.
@@ -79,10 +85,18 @@ def check(
     return findings
 
 
+def _templated_workload(text: str) -> bool:
+    """A Go template that plainly defines a workload, whatever became of its pod spec: it may come
+    from an `include` (`template: {{ include "traefik.podTemplate" . | nindent 4 }}`)."""
+    return looks_like_template(text) and bool(_WORKLOAD_KIND.search(text))
+
+
 def analyze(path: str, text: str, options: Options) -> list[Finding]:
     """Findings for one manifest's text: its pod specs checked, or one UR001 notice saying why not."""
-    if "apiVersion" not in text or "containers" not in text:
+    if "apiVersion" not in text:
         return []  # cannot hold a workload; skip the parse
+    if "containers" not in text:
+        return [skipped(path, _TEMPLATE)] if _templated_workload(text) else []
     try:
         documents = load_documents(text)
         pods = [pod for document in documents for pod in pod_specs(document)]
@@ -91,7 +105,7 @@ def analyze(path: str, text: str, options: Options) -> list[Finding]:
             return [skipped(path, _TEMPLATE)]
         return [skipped(path, str(error))]
     if not pods:
-        return []
+        return [skipped(path, _TEMPLATE)] if _templated_workload(text) else []
     lines = tuple(re.split(r"\r\n|\r|\n", text))
     for pod in pods:
         node = pod.object_node

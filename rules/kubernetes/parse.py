@@ -20,8 +20,9 @@ from rules.kubernetes.nodes import as_str, children, path, value
 
 ContainerList = Literal["initContainers", "containers", "ephemeralContainers"]
 CONTAINER_LISTS: tuple[ContainerList, ...] = ("initContainers", "containers", "ephemeralContainers")
-# A line whose structure is a Go template: Helm and similar charts, not manifests.
-_TEMPLATE_LINE = re.compile(r"^[ \t]*(?:-[ \t]+)?(?:[\w.\-\"']+:[ \t]+)?\{\{", re.MULTILINE)
+# A line whose structure is a Go template: Helm and similar charts, not manifests. The value may
+# be quoted (`name: "{{ include "app.name" . }}"`): the inner quotes are what breaks the YAML.
+_TEMPLATE_LINE = re.compile(r"^[ \t]*(?:-[ \t]+)?(?:[\w.\-\"']+:[ \t]+)?[\"']?\{\{", re.MULTILINE)
 # Kubernetes objects are a few dozen levels deep; the C composer recurses once a level without
 # a limit, so a deeper document could overflow the C stack. Refuse it before composing.
 MAX_DEPTH = 1000
