@@ -68,9 +68,9 @@ class _NonRootImage:
 NON_ROOT_IMAGES: tuple[_NonRootImage, ...] = (
     _NonRootImage(
         re.compile(r"^(gcr\.io|[a-z0-9-]+\.pkg\.dev)/distroless/[^:]+:(.*-)?nonroot$"),
-        "nonroot",  # the image config names the user, so runAsNonRoot cannot verify it
+        "65532",  # the image config sets the number (distroless builds `user = "%d" % NONROOT`)
         65532,
-        "distroless README: the :nonroot tags run as user nonroot, uid 65532",
+        "distroless README and build files: the :nonroot tags run as uid 65532 (user nonroot)",
     ),
     _NonRootImage(
         re.compile(r"^cgr\.dev/chainguard/[^:]+:(?!.*-root).*$"),
@@ -111,6 +111,75 @@ NON_ROOT_IMAGES: tuple[_NonRootImage, ...] = (
         185,
         "Red Hat UBI OpenJDK images run as the jboss user, uid 185",
     ),
+    _NonRootImage(
+        re.compile(r"^((quay\.io|docker\.io)/)?jupyter/[^:]+:.*$"),
+        "1000",
+        1000,
+        "Jupyter Docker Stacks end with USER ${NB_UID}, NB_UID=1000 (user jovyan)",
+    ),
+    _NonRootImage(
+        re.compile(r"^((quay\.io|docker\.io)/)?(prom|prometheus)/[^:]+:.*$"),
+        "nobody",  # their Dockerfiles say `USER nobody`: a name the kubelet cannot verify
+        65534,
+        "Prometheus project images (prometheus, alertmanager, exporters) set USER nobody, uid 65534",
+    ),
+    _NonRootImage(
+        re.compile(r"^((docker\.io)/)?grafana/grafana(-oss|-enterprise)?:.*$"),
+        "472",
+        472,
+        "Grafana's image runs as uid 472 (GF_UID)",
+    ),
+    _NonRootImage(
+        re.compile(r"^mcr\.microsoft\.com/dotnet/(runtime-deps|runtime|aspnet):[^:]*(chiseled|distroless)[^:]*$"),
+        "1654",
+        1654,
+        ".NET chiseled images run as the app user, uid 1654 (APP_UID)",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class _ShippedUsers:
+    """Users an image family creates (without running as them), with their IDs in that family."""
+
+    pattern: re.Pattern[str]  # matched against "repository:tag"
+    users: dict[str, int]
+    source: str
+
+
+# For `USER name` on these bases, the number a fix can write. The IDs differ between families
+# (postgres is 999 on Debian, 70 on Alpine), so each row holds for its own pattern only.
+SHIPPED_USERS: tuple[_ShippedUsers, ...] = (
+    _ShippedUsers(
+        re.compile(r"^((docker\.io/)?(library/)?)?postgres:.*alpine.*$"),
+        {"postgres": 70},
+        "postgres Alpine images: adduser -u 70 postgres",
+    ),
+    _ShippedUsers(
+        re.compile(r"^((docker\.io/)?(library/)?)?postgres:.*$"),
+        {"postgres": 999},
+        "postgres Debian images: useradd -u 999 postgres",
+    ),
+    _ShippedUsers(
+        re.compile(r"^((docker\.io/)?(library/)?)?(mysql|mariadb|redis|mongo):.*$"),
+        {"mysql": 999, "redis": 999, "mongodb": 999},
+        "official mysql, mariadb, redis and mongo images create their user with uid 999",
+    ),
+    _ShippedUsers(
+        re.compile(r"^((docker\.io/)?(library/)?)?nginx:.*$"),
+        {"nginx": 101},
+        "official nginx images create the nginx user with uid 101 (Debian and Alpine)",
+    ),
+    _ShippedUsers(
+        re.compile(r"^((quay\.io|docker\.io)/)?jupyter/[^:]+:.*$"),
+        {"jovyan": 1000},
+        "Jupyter Docker Stacks: NB_USER jovyan, NB_UID 1000",
+    ),
+    _ShippedUsers(
+        re.compile(r"^((docker\.io/)?(library/)?)?ubuntu:(2[4-9]\.|noble|oracular|plucky|questing).*$"),
+        {"ubuntu": 1000},
+        "Ubuntu images from 23.04 ship the ubuntu user, uid 1000",
+    ),
 )
 
 # Users that images commonly ship, with their numeric IDs, used to turn `USER name`
@@ -148,6 +217,16 @@ def default_user(image: ImageRef) -> DefaultUser:
         if entry.pattern.match(key):
             return DefaultUser(entry.user, entry.uid)
     return DefaultUser("root", 0)
+
+
+def shipped_uid(image: ImageRef, user: str) -> int | None:
+    """The ID of `user` in `image` when the image family documents it, else the ID every image
+    that ships the name gives it (WELL_KNOWN_USERS), else None."""
+    key = f"{image.repository}:{image.tag}"
+    for entry in SHIPPED_USERS:
+        if entry.pattern.match(key) and user in entry.users:
+            return entry.users[user]
+    return WELL_KNOWN_USERS.get(user)
 
 
 def distro_of(image: ImageRef) -> Distro:

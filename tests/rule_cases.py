@@ -121,9 +121,13 @@ CASES: tuple[Case, ...] = (
     Case("UR102", "Dockerfile", "FROM bitnami/nginx:1.27\n", False),
     Case("UR102", "Dockerfile", "FROM nginxinc/nginx-unprivileged:1.27\n", False),
     Case("UR102", "Dockerfile", "FROM debian:12\nUSER 1000\n", False),
+    Case("UR102", "Dockerfile", "FROM quay.io/jupyter/base-notebook:2024-10-07\nCOPY app /app\n", False),
     # UR103: non-numeric final user.
     Case("UR103", "Dockerfile", 'FROM node:20\nUSER node\nCMD ["node", "x.js"]\n', True, 2, "warning"),
-    Case("UR103", "Dockerfile", "FROM gcr.io/distroless/static:nonroot\nCOPY app /app\n", True),
+    # Prometheus images set `USER nobody`: a name, inherited when the Dockerfile sets none.
+    Case("UR103", "Dockerfile", "FROM quay.io/prometheus/busybox:latest\nCOPY app /app\n", True),
+    # distroless :nonroot runs as the number 65532: nothing to verify by name.
+    Case("UR103", "Dockerfile", "FROM gcr.io/distroless/static:nonroot\nCOPY app /app\n", False),
     Case("UR103", "Dockerfile", "FROM node:20\nUSER 1000:1000\n", False),
     Case("UR103", "Dockerfile", "FROM debian\nUSER $APP_UID\n", False),
     # A name whose number nothing tells: the finding has no fix.

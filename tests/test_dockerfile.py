@@ -101,9 +101,34 @@ def test_non_numeric_user_gets_the_uid_the_dockerfile_creates() -> None:
     assert fixed("FROM node:20\nUSER node\n").endswith("USER 1000\n")
 
 
-def test_distroless_nonroot_gets_numeric_user_for_kubernetes() -> None:
-    result = fixed('FROM gcr.io/distroless/static:nonroot\nCOPY app /app\nENTRYPOINT ["/app"]\n')
-    assert "USER 65532\nENTRYPOINT" in result
+def test_a_named_base_image_user_gets_its_number_for_kubernetes() -> None:
+    result = fixed('FROM prom/prometheus:v2.53.0\nCOPY app /app\nENTRYPOINT ["/app"]\n')
+    assert "USER 65534\nENTRYPOINT" in result
+
+
+def test_distroless_nonroot_is_numeric_and_needs_nothing() -> None:
+    assert rules_of('FROM gcr.io/distroless/static:nonroot\nCOPY app /app\nENTRYPOINT ["/app"]\n') == []
+
+
+@pytest.mark.parametrize(
+    ("base", "user", "uid"),
+    [
+        ("postgres:16", "postgres", "999"),
+        ("postgres:16-alpine", "postgres", "70"),
+        ("redis:7", "redis", "999"),
+        ("nginx:1.27", "nginx", "101"),
+        ("quay.io/jupyter/minimal-notebook:latest", "jovyan", "1000"),
+        ("ubuntu:24.04", "ubuntu", "1000"),
+    ],
+)
+def test_users_an_image_family_ships_get_that_familys_number(base: str, user: str, uid: str) -> None:
+    assert fixed(f"FROM {base}\nUSER {user}\n").endswith(f"USER {uid}\n")
+
+
+def test_a_name_whose_number_differs_between_families_gets_no_fix() -> None:
+    # ubuntu 22.04 has no `ubuntu` user; postgres on an unknown base could be any number.
+    assert fixed("FROM ubuntu:22.04\nUSER ubuntu\n").endswith("USER ubuntu\n")
+    assert fixed("FROM example/db:1\nUSER postgres\n").endswith("USER postgres\n")
 
 
 def test_sudo_is_dropped_where_the_build_is_root_anyway() -> None:
@@ -140,7 +165,7 @@ def test_messages_name_the_stage() -> None:
 
 def test_non_numeric_user_findings_say_where_the_name_comes_from() -> None:
     from_user = [f for f in analyze("Dockerfile", "FROM node:20\nUSER node\n") if f.rule == "UR103"]
-    from_base = [f for f in analyze("Dockerfile", "FROM gcr.io/distroless/static:nonroot\n") if f.rule == "UR103"]
+    from_base = [f for f in analyze("Dockerfile", "FROM prom/node-exporter:v1.8.0\n") if f.rule == "UR103"]
     assert [f.variant for f in from_user] == [Ur103.USER]
     assert [f.variant for f in from_base] == [Ur103.BASE_IMAGE]
     assert from_user[0].workload is None and from_user[0].container is None  # Kubernetes fields only

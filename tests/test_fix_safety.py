@@ -216,11 +216,11 @@ def test_a_null_container_seccomp_inherits_the_fixed_pod_profile(tmp_path: Path)
 
 def test_mixed_line_endings_do_not_fuse_into_a_new_crlf(tmp_path: Path) -> None:
     # The first line sets the file's style (CR); the edited line ends in LF, and so does the next.
-    data = b"FROM gcr.io/distroless/static:nonroot\rCOPY app /app\n# trailing comment\n\n"
+    data = b"FROM prom/prometheus:v2.53.0\rCOPY app /app\n# trailing comment\n\n"
     (tmp_path / "Dockerfile").write_bytes(data)
     assert unroot("fix", "Dockerfile", cwd=tmp_path).returncode == 0
     fixed = (tmp_path / "Dockerfile").read_bytes()
-    assert b"\r\n" not in fixed and b"USER 65532" in fixed
+    assert b"\r\n" not in fixed and b"USER 65534" in fixed
     assert fixed.endswith(b"\n\n")  # the blank last line is still there
 
 

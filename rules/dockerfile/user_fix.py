@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rules.dockerfile.parse import Dockerfile, Stage, parse
 from rules.dockerfile.user import FinalStage, UserSetting, distro, known_ids, numeric
-from rules.images import WELL_KNOWN_USERS, Distro, default_user, parse_image
+from rules.images import Distro, default_user, parse_image, shipped_uid
 from rules.model import Fix, LineEdit
 
 _USER_NAME = "appuser"
@@ -158,7 +158,7 @@ def numeric_fix(final: FinalStage, setting: UserSetting) -> Fix | None:
     df, chain = final.df, final.chain
     users, groups = known_ids(chain)
     base_default = default_user(parse_image(chain[0].base))
-    uid = users.get(setting.user, WELL_KNOWN_USERS.get(setting.user))
+    uid = users.get(setting.user, shipped_uid(parse_image(chain[0].base), setting.user))
     if uid is None and base_default.user == setting.user and base_default.uid is not None:
         uid = base_default.uid
     if uid is None or uid == 0:
