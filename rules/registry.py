@@ -22,6 +22,14 @@ from rules.kubernetes import (
     ur209_seccomp,
     ur210_pod_level_container_fields,
     ur211_read_only_root_filesystem,
+    ur212_host_path,
+    ur213_host_port,
+    ur214_proc_mount,
+    ur215_selinux_options,
+    ur216_apparmor,
+    ur217_sysctls,
+    ur218_windows_host_process,
+    ur219_pod_security_policy,
 )
 from rules.model import Rule
 
@@ -45,6 +53,14 @@ RULES: tuple[Rule, ...] = (
     ur209_seccomp.RULE,
     ur210_pod_level_container_fields.RULE,
     ur211_read_only_root_filesystem.RULE,
+    ur212_host_path.RULE,
+    ur213_host_port.RULE,
+    ur214_proc_mount.RULE,
+    ur215_selinux_options.RULE,
+    ur216_apparmor.RULE,
+    ur217_sysctls.RULE,
+    ur218_windows_host_process.RULE,
+    ur219_pod_security_policy.RULE,
 )
 
 

@@ -37,6 +37,14 @@ def pod(container_sc: str = "", pod_sc: str = "", extra_spec: str = "", extra_co
 
 RESTRICTED_CONTAINER = '      allowPrivilegeEscalation: false\n      capabilities:\n        drop: ["ALL"]\n'
 RESTRICTED_POD = "    runAsNonRoot: true\n    seccompProfile:\n      type: RuntimeDefault\n"
+HOST_PATH = "  volumes:\n  - name: host\n    hostPath:\n      path: {path}\n"  # the path on line 13
+MOUNT = "    volumeMounts:\n    - name: host\n      mountPath: /host\n"
+MOUNT_READ_ONLY = MOUNT + "      readOnly: true\n"
+PSP = (
+    "apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata:\n  name: restricted\nspec:\n  privileged: false\n"
+    "  seLinux:\n    rule: RunAsAny\n  runAsUser:\n    rule: MustRunAsNonRoot\n  supplementalGroups:\n    rule: RunAsAny\n"
+    "  fsGroup:\n    rule: RunAsAny\n  volumes: [configMap, secret, emptyDir]\n"
+)
 
 # Grouped by rule, in registry order (test_rules checks it): a rule's spec is one block.
 CASES: tuple[Case, ...] = (
@@ -291,5 +299,211 @@ CASES: tuple[Case, ...] = (
     Case("UR211", "pod.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD), True, 12, "notice"),
     Case(
         "UR211", "pod.yaml", pod("      readOnlyRootFilesystem: true\n" + RESTRICTED_CONTAINER, RESTRICTED_POD), False
+    ),
+    # UR212: hostPath volumes; root-equivalent paths are errors, however the volume is mounted.
+    Case(
+        "UR212",
+        "pod.yaml",
+        pod(RESTRICTED_CONTAINER, RESTRICTED_POD, HOST_PATH.format(path="/var/run/docker.sock"), MOUNT_READ_ONLY),
+        True,
+        13,
+        "error",
+    ),
+    Case("UR212", "pod.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD, HOST_PATH.format(path="/")), True, 13, "error"),
+    Case(
+        "UR212",
+        "pod.yaml",
+        pod(RESTRICTED_CONTAINER, RESTRICTED_POD, HOST_PATH.format(path="/var/lib/")),
+        True,
+        13,
+        "error",
+    ),
+    Case(
+        "UR212",
+        "pod.yaml",
+        pod(RESTRICTED_CONTAINER, RESTRICTED_POD, HOST_PATH.format(path="/proc/sys/../1")),
+        True,
+        13,
+        "error",
+    ),
+    Case(
+        "UR212",
+        "pod.yaml",
+        pod(RESTRICTED_CONTAINER, RESTRICTED_POD, HOST_PATH.format(path="/usr/libexec/plugins"), MOUNT),
+        True,
+        13,
+        "error",
+    ),
+    Case(
+        "UR212",
+        "pod.yaml",
+        pod(RESTRICTED_CONTAINER, RESTRICTED_POD, HOST_PATH.format(path="/usr/share/zoneinfo"), MOUNT_READ_ONLY),
+        True,
+        13,
+        "warning",
+    ),
+    Case(
+        "UR212",
+        "pod.yaml",
+        pod(RESTRICTED_CONTAINER, RESTRICTED_POD, HOST_PATH.format(path="/var/log"), MOUNT),
+        True,
+        13,
+        "warning",
+    ),
+    Case(
+        "UR212",
+        "pod.yaml",
+        pod(RESTRICTED_CONTAINER, RESTRICTED_POD, HOST_PATH.format(path="/etc/ssl/certs"), MOUNT_READ_ONLY),
+        True,
+        13,
+        "warning",
+    ),
+    Case(
+        "UR212",
+        "pod.yaml",
+        pod(RESTRICTED_CONTAINER, RESTRICTED_POD, "  volumes:\n  - name: scratch\n    emptyDir: {}\n"),
+        False,
+    ),
+    # UR213: hostPort.
+    Case(
+        "UR213",
+        "pod.yaml",
+        pod(
+            RESTRICTED_CONTAINER,
+            RESTRICTED_POD,
+            extra_container="    ports:\n    - containerPort: 8080\n      hostPort: 8080\n",
+        ),
+        True,
+        19,
+        "warning",
+    ),
+    Case(
+        "UR213",
+        "pod.yaml",
+        pod(
+            RESTRICTED_CONTAINER,
+            RESTRICTED_POD,
+            extra_container="    ports:\n    - containerPort: 8080\n      hostPort: 0\n",
+        ),
+        False,
+    ),
+    # UR214: unmasked /proc; only the restricted standard forbids it in a user namespace.
+    Case(
+        "UR214",
+        "pod.yaml",
+        pod(RESTRICTED_CONTAINER + "      procMount: Unmasked\n", RESTRICTED_POD),
+        True,
+        17,
+        "error",
+    ),
+    Case(
+        "UR214",
+        "pod.yaml",
+        pod(RESTRICTED_CONTAINER + "      procMount: Unmasked\n", RESTRICTED_POD, "  hostUsers: false\n"),
+        True,
+        18,
+        "warning",
+    ),
+    Case("UR214", "pod.yaml", pod(RESTRICTED_CONTAINER + "      procMount: Default\n", RESTRICTED_POD), False),
+    # UR215: SELinux options.
+    Case(
+        "UR215",
+        "pod.yaml",
+        pod(RESTRICTED_CONTAINER + "      seLinuxOptions:\n        type: spc_t\n", RESTRICTED_POD),
+        True,
+        18,
+        "error",
+    ),
+    Case(
+        "UR215",
+        "pod.yaml",
+        pod(RESTRICTED_CONTAINER, RESTRICTED_POD + "    seLinuxOptions:\n      user: system_u\n"),
+        True,
+        11,
+    ),
+    Case(
+        "UR215",
+        "pod.yaml",
+        pod(
+            RESTRICTED_CONTAINER,
+            RESTRICTED_POD + "    seLinuxOptions:\n      type: container_t\n      level: s0:c1,c2\n",
+        ),
+        False,
+    ),
+    # UR216: AppArmor switched off, by the field or the beta annotation.
+    Case(
+        "UR216",
+        "pod.yaml",
+        pod(RESTRICTED_CONTAINER + "      appArmorProfile:\n        type: Unconfined\n", RESTRICTED_POD),
+        True,
+        17,
+        "error",
+    ),
+    Case(
+        "UR216",
+        "pod.yaml",
+        pod(RESTRICTED_CONTAINER, RESTRICTED_POD).replace(
+            "  name: web\n",
+            "  name: web\n  annotations:\n    container.apparmor.security.beta.kubernetes.io/app: unconfined\n",
+        ),
+        True,
+        6,
+    ),
+    Case(
+        "UR216",
+        "pod.yaml",
+        pod(RESTRICTED_CONTAINER, RESTRICTED_POD + "    appArmorProfile:\n      type: RuntimeDefault\n").replace(
+            "  name: web\n",
+            "  name: web\n  annotations:\n    container.apparmor.security.beta.kubernetes.io/app: localhost/k8s-app\n",
+        ),
+        False,
+    ),
+    # UR217: unsafe sysctls.
+    Case(
+        "UR217",
+        "pod.yaml",
+        pod(
+            RESTRICTED_CONTAINER, RESTRICTED_POD + "    sysctls:\n    - name: net.core.somaxconn\n      value: '1024'\n"
+        ),
+        True,
+        11,
+        "error",
+    ),
+    Case(
+        "UR217",
+        "pod.yaml",
+        pod(
+            RESTRICTED_CONTAINER,
+            RESTRICTED_POD + "    sysctls:\n    - name: net.ipv4.ip_local_port_range\n      value: 1024 65535\n",
+        ),
+        False,
+    ),
+    # UR218: Windows HostProcess.
+    Case(
+        "UR218",
+        "pod.yaml",
+        pod(
+            RESTRICTED_CONTAINER,
+            RESTRICTED_POD + "    windowsOptions:\n      hostProcess: true\n",
+            "  os:\n    name: windows\n  hostNetwork: true\n",
+        ),
+        True,
+        11,
+        "error",
+    ),
+    Case(
+        "UR218",
+        "pod.yaml",
+        pod(RESTRICTED_CONTAINER + "      windowsOptions:\n        hostProcess: false\n", RESTRICTED_POD),
+        False,
+    ),
+    # UR219: PodSecurityPolicy objects, which hold no pod spec.
+    Case("UR219", "psp.yaml", PSP, True, 2, "warning"),
+    Case("UR219", "psp.yaml", PSP.replace("policy/v1beta1", "example.com/v1"), False),
+    Case(
+        "UR219",
+        "psp.yaml",
+        PSP.replace("  name: restricted\n", '  name: restricted\n  annotations:\n    unroot.dev/ignore: "UR219"\n'),
+        False,
     ),
 )

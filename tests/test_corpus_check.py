@@ -99,7 +99,9 @@ def _corpus(tmp_path: Path, rows: list[str]) -> Path:
 PASS_ROW = "psa\tpsa/restricted/pass/base.yaml\tPod/base\tpsa:restricted:base\tpass\tbase"
 FAIL_ROW = "psa\tpsa/restricted/fail/runasnonroot0.yaml\tPod/runasnonroot0\tpsa:restricted:runAsNonRoot\tfail\tunset"
 CONTROL_PASS_ROW = "psa\tpsa/restricted/pass/base.yaml\tPod/base\tpsa:restricted:runAsNonRoot\tpass\tbase"
-OTHER_ROW = "psa\tpsa/restricted/fail/runasnonroot0.yaml\tPod/runasnonroot0\tpsa:restricted:hostPorts\tfail\tother"
+OTHER_ROW = (
+    "psa\tpsa/restricted/fail/runasnonroot0.yaml\tPod/runasnonroot0\tpsa:restricted:restrictedVolumes\tfail\tother"
+)
 TRIVY_ROWS = [
     "trivy-checks\ttrivy-checks/privileged.yaml\tkubernetes.good[0]\ttrivy:KSV-0017\tpass\tgood",
     "trivy-checks\ttrivy-checks/privileged.yaml\tkubernetes.bad[0]\ttrivy:KSV-0017\tfail\tbad",
@@ -113,7 +115,7 @@ def test_full_agreement_exits_zero(tmp_path: Path, capsys: pytest.CaptureFixture
 
     report = corpus_check.build_report(corpus)
     psa = report.scored("psa", root_only=True)
-    assert len(psa) == 3  # the hostPorts row is not scored
+    assert len(psa) == 3  # the restrictedVolumes row is not scored
     assert all(r.agree for r in psa)
     assert report.psa_agreement == 100.0
     assert [r.agree for r in report.scored("trivy-checks")] == [True, True]
@@ -143,3 +145,24 @@ def test_disagreement_is_listed_and_exits_one(tmp_path: Path, capsys: pytest.Cap
 def test_missing_corpus_exits_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert corpus_check.main(["--corpus", str(tmp_path / "absent")]) == 0
     assert "does not exist" in capsys.readouterr().out
+
+
+def test_baseline_controls_score_against_the_baseline_rules(tmp_path: Path) -> None:
+    """A hostPort fixture is judged by UR213: the port fails the row, its absence passes it."""
+    corpus = _corpus(tmp_path, [])
+    with_port = RESTRICTED_POD.format(name="hostports0", pod_sc="    runAsNonRoot: true\n") + (
+        "    ports:\n    - containerPort: 12345\n      hostPort: 12345\n"
+    )
+    (corpus / "psa/restricted/fail/hostports0.yaml").write_text(with_port)
+    rows = [
+        "psa\tpsa/restricted/fail/hostports0.yaml\tPod/hostports0\tpsa:restricted:hostPorts\tfail\tport",
+        "psa\tpsa/restricted/pass/base.yaml\tPod/base\tpsa:restricted:hostPorts\tpass\tno port",
+    ]
+    (corpus / "labels.tsv").write_text(HEADER + "".join(row + "\n" for row in rows))
+
+    report = corpus_check.build_report(corpus)
+
+    assert [(r.agree, r.said.split(" ")[0]) for r in report.scored("psa")] == [
+        (True, "UR213:warning"),
+        (True, "nothing"),
+    ]

@@ -35,12 +35,18 @@ def test_fixes_of_case_leave_no_error(case: Case) -> None:
     findings = analyze(case.path, case.text)
     edits = [edit for f in findings if f.fix for edit in f.fix.edits]
     fixed = apply(case.text, edits)
-    remaining = [f for f in analyze(case.path, fixed) if f.severity is Severity.ERROR]
+    # Errors of rules that never offer a fix (a hostPath, an unsafe sysctl) stay, by design.
+    remaining = [
+        f
+        for f in analyze(case.path, fixed)
+        if f.severity is Severity.ERROR and by_id()[f.rule].fix_availability is not FixAvailability.NEVER
+    ]
     assert remaining == [], (fixed, [f.message for f in remaining])
     if any(f.rule == "UR001" for f in findings):
         assert fixed == case.text  # a skipped file is never touched
         return
-    assert_valid_after_fix(case.path, case.text, fixed)
+    if edits:  # nothing was fixed, so there is no fixed file to validate (a PodSecurityPolicy is no 1.30 kind)
+        assert_valid_after_fix(case.path, case.text, fixed)
 
 
 def test_cases_are_grouped_by_rule_in_registry_order() -> None:
@@ -89,12 +95,12 @@ def test_every_rule_fixes_as_its_fix_availability_says(rule: Rule) -> None:
     assert (rule.fix_reason is None) == (rule.fix_availability is FixAvailability.ALWAYS)
 
 
-def test_every_error_finding_in_the_cases_carries_a_fix() -> None:
+def test_every_error_finding_of_an_always_fixed_rule_in_the_cases_carries_a_fix() -> None:
     missing = [
         (case.id, f.rule, f.message)
         for case in CASES
         for f in analyze(case.path, case.text)
-        if f.severity is Severity.ERROR and f.fix is None
+        if f.severity is Severity.ERROR and f.fix is None and by_id()[f.rule].fix_availability is FixAvailability.ALWAYS
     ]
     assert missing == []
 
@@ -137,7 +143,12 @@ def test_message_templates_cover_exactly_the_rule_variants(rule: Rule) -> None:
 def test_the_families_run_every_rule_of_their_kind() -> None:
     ran = {
         check.__module__
-        for check in (*kubernetes_family.POD_CHECKS, *kubernetes_family.CONTAINER_CHECKS, *dockerfile_family.CHECKS)
+        for check in (
+            *kubernetes_family.POD_CHECKS,
+            *kubernetes_family.CONTAINER_CHECKS,
+            *kubernetes_family.OBJECT_CHECKS.values(),
+            *dockerfile_family.CHECKS,
+        )
     }
     expected = {_module_of(rule).__name__ for rule in RULES if rule.kind is not FileKind.ANY}
     assert ran == expected

@@ -19,6 +19,7 @@ from rules.analyze import analyze_bytes, file_kind
 from rules.kubernetes.parse import ManifestError, load_documents, pod_specs
 from rules.kubernetes.ur206_capabilities import Ur206
 from rules.kubernetes.ur207_host_namespaces import Ur207
+from rules.kubernetes.ur212_host_path import Ur212
 from rules.model import FileKind, Finding, Severity, Variant
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
@@ -41,6 +42,7 @@ NO_DROP = Aspect("does not drop ALL", frozenset({Ur206.DROP_MISSING_ALL}))  # dr
 HOST_PID = Aspect("hostPID", frozenset({Ur207.HOST_PID}))
 HOST_IPC = Aspect("hostIPC", frozenset({Ur207.HOST_IPC}))
 HOST_NETWORK = Aspect("hostNetwork", frozenset({Ur207.HOST_NETWORK}))
+ROOT_HOST_PATH = Aspect("root-equivalent hostPath", frozenset({Ur212.ROOT_EQUIVALENT}))  # socket, /proc, /etc...
 _TRIVY_KEY = re.compile(r"^(?P<framework>[\w-]+)\.(?P<verdict>good|bad)\[(?P<index>\d+)\]$")
 _DOC_SUFFIX = re.compile(r"^(?P<label>.+)#doc(?P<number>\d+)$")
 
@@ -87,11 +89,19 @@ PSA_CONTROLS: dict[str, Mapping] = {
     "seccompProfile_baseline": _m("UR209", E),
     "seccompProfile_restricted": _m("UR209", W),
     "hostNamespaces": _m("UR207", E),
+    # Baseline controls that give no power over the node are warnings (any hostPath is at least one).
+    "hostPathVolumes": _m("UR212", W),
+    "hostPorts": _m("UR213", W),
+    # Unmasked /proc is an error where the pod shares the node's users; in a user namespace only
+    # the restricted level forbids it (PSA 1.35+), and unroot says so with a warning.
+    "procMount": _m("UR214", E),
+    "procMount_restricted": _m("UR214", W),
+    "seLinuxOptions": _m("UR215", E),
+    "appArmorProfile": _m("UR216", E),
+    "sysctls": _m("UR217", E),
+    "windowsHostProcess": _m("UR218", E),
 }
-PSA_OTHER = (
-    "not a root/privilege control (hostPorts, AppArmor, volumes, procMount, sysctls, SELinux, "
-    "Windows HostProcess, probes)"
-)
+PSA_OTHER = "not a control unroot checks (volume types other than hostPath, host probes and lifecycle hooks)"
 
 PEER_CHECKS: dict[str, Mapping | NotScored] = {
     # FairwindsOps/polaris
@@ -116,7 +126,7 @@ PEER_CHECKS: dict[str, Mapping | NotScored] = {
     "checkov:CKV_K8S_22": _m("UR211", N, category="hardening"),
     "checkov:CKV_K8S_23": _m(ROOT, E),
     "checkov:CKV_K8S_25": _m("UR206", E, ADDS),
-    "checkov:CKV_K8S_27": NotScored("docker socket hostPath mount, not a root/privilege setting of the pod"),
+    "checkov:CKV_K8S_27": _m("UR212", E, ROOT_HOST_PATH),
     "checkov:CKV_K8S_28": _m("UR206", W),
     "checkov:CKV_K8S_29": NotScored("presence of a pod securityContext, not a root control"),
     "checkov:CKV_K8S_30": NotScored("presence of a container securityContext, not a root control"),
@@ -136,10 +146,10 @@ PEER_CHECKS: dict[str, Mapping | NotScored] = {
     "kube-linter:host-pid": _m("UR207", E, HOST_PID),
     "kube-linter:host-network": _m("UR207", E, HOST_NETWORK),
     "kube-linter:no-read-only-root-fs": _m("UR211", N, category="hardening"),
-    "kube-linter:docker-sock": NotScored("hostPath mounts are out of scope"),
-    "kube-linter:sensitive-host-mounts": NotScored("hostPath mounts are out of scope"),
-    "kube-linter:writable-host-mount": NotScored("hostPath mounts are out of scope"),
-    "kube-linter:unsafe-proc-mount": NotScored("procMount is not a root/privilege control here"),
+    "kube-linter:docker-sock": _m("UR212", E, ROOT_HOST_PATH),
+    "kube-linter:sensitive-host-mounts": _m("UR212", E, ROOT_HOST_PATH),
+    "kube-linter:writable-host-mount": _m("UR212", W, category="hardening"),  # any writable hostPath
+    "kube-linter:unsafe-proc-mount": _m("UR214", E),
     "kube-linter:privileged-ports": NotScored("container ports are not judged in manifests (UR105 is Dockerfile-only)"),
     "kube-linter:scc-deny-privileged-container": NotScored("OpenShift SCC is a policy object, not a workload"),
     # zegl/kube-score
@@ -155,14 +165,14 @@ PEER_CHECKS: dict[str, Mapping | NotScored] = {
     "kubeaudit:hostns": _m("UR207", E),
     "kubeaudit:seccomp": _m("UR209", W),
     "kubeaudit:rootfs": _m("UR211", N, category="hardening"),
-    "kubeaudit:mounts": NotScored("hostPath mounts are out of scope"),
+    "kubeaudit:mounts": _m("UR212", E, ROOT_HOST_PATH),
     # aquasecurity/trivy-checks
     "trivy:DS-0002": _m("UR101 UR102", E),
     "trivy:DS-0010": _m("UR104", W),
     "trivy:KSV-0001": _m("UR205", W),
     "trivy:KSV-0003": _m("UR206", W, NO_DROP),
     "trivy:KSV-0005": _m("UR206", E, ADDS),
-    "trivy:KSV-0006": NotScored("docker socket hostPath mount is out of scope"),
+    "trivy:KSV-0006": _m("UR212", E, ROOT_HOST_PATH),
     "trivy:KSV-0008": _m("UR207", E, HOST_IPC),
     "trivy:KSV-0009": _m("UR207", E, HOST_NETWORK),
     "trivy:KSV-0010": _m("UR207", E, HOST_PID),

@@ -1,10 +1,12 @@
-"""The Kubernetes rule family: every rule module run over each pod spec of a file, in a fixed order."""
+"""The Kubernetes rule family: every rule module run over each pod spec and object of a file, in a fixed order."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from dataclasses import replace
+
+from ruamel.yaml.nodes import MappingNode
 
 from rules.kubernetes import (
     ur201_may_run_as_root,
@@ -18,9 +20,17 @@ from rules.kubernetes import (
     ur209_seccomp,
     ur210_pod_level_container_fields,
     ur211_read_only_root_filesystem,
+    ur212_host_path,
+    ur213_host_port,
+    ur214_proc_mount,
+    ur215_selinux_options,
+    ur216_apparmor,
+    ur217_sysctls,
+    ur218_windows_host_process,
+    ur219_pod_security_policy,
 )
 from rules.kubernetes.checker import ContainerFacts, PodChecker
-from rules.kubernetes.nodes import first_line, last_line, shared_nodes
+from rules.kubernetes.nodes import as_str, first_line, last_line, shared_nodes, value
 from rules.kubernetes.parse import (
     YAML_ONLY_BREAKS,
     ManifestError,
@@ -28,6 +38,7 @@ from rules.kubernetes.parse import (
     load_documents,
     looks_like_template,
     pod_specs,
+    suppressed_by,
 )
 from rules.model import Finding, Options
 from rules.ur001_file_skipped import skipped
@@ -55,6 +66,11 @@ POD_CHECKS: tuple[Callable[[PodChecker], None], ...] = (
     ur209_seccomp.check_pod,
     ur208_root_group.check_pod,
     ur210_pod_level_container_fields.check_pod,
+    ur212_host_path.check_pod,
+    ur215_selinux_options.check_pod,
+    ur216_apparmor.check_pod,
+    ur217_sysctls.check_pod,
+    ur218_windows_host_process.check_pod,
 )
 CONTAINER_CHECKS: tuple[Callable[[PodChecker, ContainerFacts], None], ...] = (
     ur202_run_as_user_zero.check_container,
@@ -66,7 +82,17 @@ CONTAINER_CHECKS: tuple[Callable[[PodChecker, ContainerFacts], None], ...] = (
     ur205_allow_privilege_escalation.check_container,
     ur209_seccomp.check_container,
     ur211_read_only_root_filesystem.check_container,
+    ur213_host_port.check_container,
+    ur214_proc_mount.check_container,
+    ur215_selinux_options.check_container,
+    ur216_apparmor.check_container,
+    ur218_windows_host_process.check_container,
 )
+# Rules about a whole object that holds no pod spec, by the kind they read. The kind's name is
+# also the cheap test of whether a file can hold one, so most files are not parsed for them.
+OBJECT_CHECKS: dict[str, Callable[[str, MappingNode], list[Finding]]] = {
+    ur219_pod_security_policy.KIND: ur219_pod_security_policy.check_object,
+}
 
 
 def check(
@@ -91,30 +117,45 @@ def _templated_workload(text: str) -> bool:
     return looks_like_template(text) and bool(_WORKLOAD_KIND.search(text))
 
 
+def check_objects(path: str, documents: list[MappingNode]) -> list[Finding]:
+    """Findings of the object rules, less those the object's `unroot.dev/ignore` switches off."""
+    findings: list[Finding] = []
+    for document in documents:
+        check_object = OBJECT_CHECKS.get(as_str(value(document, "kind")) or "")
+        if check_object is not None:
+            ignored = suppressed_by(document)
+            findings.extend(f for f in check_object(path, document) if f.rule not in ignored)
+    return findings
+
+
 def analyze(path: str, text: str, options: Options) -> list[Finding]:
-    """Findings for one manifest's text: its pod specs checked, or one UR001 notice saying why not."""
+    """Findings for one manifest's text: its pod specs and objects checked, or one UR001 notice saying why not."""
     if "apiVersion" not in text:
         return []  # cannot hold a workload; skip the parse
-    if "containers" not in text:
+    may_hold_pods = "containers" in text
+    if not (may_hold_pods or any(kind in text for kind in OBJECT_CHECKS)):
+        # Cannot hold a workload or an object a rule reads; skip the parse.
         return [skipped(path, _TEMPLATE)] if _templated_workload(text) else []
     try:
         documents = load_documents(text)
         pods = [pod for document in documents for pod in pod_specs(document)]
     except ManifestError as error:
+        if not may_hold_pods:
+            return []  # no workload in it: a broken file is not reported for the object rules alone
         if looks_like_template(text):
             return [skipped(path, _TEMPLATE)]
         return [skipped(path, str(error))]
-    if not pods:
+    objects = [document for document in documents if as_str(value(document, "kind")) in OBJECT_CHECKS]
+    if not pods and not objects:
         return [skipped(path, _TEMPLATE)] if _templated_workload(text) else []
     lines = tuple(re.split(r"\r\n|\r|\n", text))
-    for pod in pods:
-        node = pod.object_node
+    for node in [pod.object_node for pod in pods] + objects:
         if any("{{" in line for line in lines[first_line(node) - 1 : last_line(node)]):
-            # Placeholders inside a workload (`name: web-{{uid}}`) mean a template, not a manifest.
+            # Placeholders inside an object (`name: web-{{uid}}`) mean a template, not a manifest.
             return [skipped(path, _TEMPLATE)]
     # Aliases need an anchor (&) and a reference (*); without both no node is shared.
     shared = shared_nodes(list(documents)) if "&" in text and "*" in text else frozenset()
-    findings = check(path, pods, lines, options, shared)
+    findings = check(path, pods, lines, options, shared) + check_objects(path, objects)
     if any(char in text for char in YAML_ONLY_BREAKS):
         # A node after such a break sits at one column for YAML and another for an editor:
         # an inserted block could land at the wrong depth, so no edit is offered.

@@ -83,12 +83,17 @@ class PodSpec:
     @property
     def suppressed(self) -> frozenset[str]:
         """Rule IDs switched off by the `unroot.dev/ignore` annotation."""
-        ids: set[str] = set()
-        for holder in (self.object_node, self.template_node):
-            text = as_str(path(holder, "metadata", "annotations", "unroot.dev/ignore"))
-            if text:
-                ids.update(part.strip().upper() for part in text.split(",") if part.strip())
-        return frozenset(ids)
+        return suppressed_by(self.object_node, self.template_node)
+
+
+def suppressed_by(*holders: Node | None) -> frozenset[str]:
+    """Rule IDs switched off by the `unroot.dev/ignore` annotation in any of the holders' metadata."""
+    ids: set[str] = set()
+    for holder in holders:
+        text = as_str(path(holder, "metadata", "annotations", "unroot.dev/ignore"))
+        if text:
+            ids.update(part.strip().upper() for part in text.split(",") if part.strip())
+    return frozenset(ids)
 
 
 def looks_like_template(text: str) -> bool:
