@@ -22,6 +22,8 @@ _NOT_DOCKERFILE = re.compile(
     r"orig|rej|bak|swp|patch|diff|sh|py|json|ya?ml)$",
     re.IGNORECASE,
 )
+# compose.yaml, docker-compose.yml and their variants (docker-compose.override.yml, compose.prod.yaml).
+_COMPOSE = re.compile(r"^(?:docker-)?compose(?:\.[^/]+)?\.ya?ml$", re.IGNORECASE)
 _MANIFEST = re.compile(r"\.(?:ya?ml|json)$", re.IGNORECASE)
 _BOM = "\ufeff"
 
@@ -31,6 +33,8 @@ def file_kind(path: str) -> FileKind | None:
     name = posixpath.basename(path.replace("\\", "/"))
     if _DOCKERFILE.match(name) and not _NOT_DOCKERFILE.search(name):
         return FileKind.DOCKERFILE
+    if _COMPOSE.match(name):
+        return FileKind.COMPOSE
     if _MANIFEST.search(name):
         return FileKind.KUBERNETES
     return None
@@ -78,10 +82,12 @@ def analyze(path: str, text: str, options: Options | None = None) -> list[Findin
         from rules.dockerfile import family as dockerfile_family
 
         findings = dockerfile_family.analyze(path, text, options)
-    elif kind is FileKind.KUBERNETES:
-        from rules.kubernetes import family as kubernetes_family
+    elif kind is FileKind.COMPOSE:
+        from rules.compose import family as compose_family
 
-        findings = kubernetes_family.analyze(path, text, options)
+        findings = compose_family.analyze(path, text, options) or []
+    elif kind is FileKind.KUBERNETES:
+        findings = _manifest(path, text, options)
     else:
         return []
     overrides = dict(options.severity_overrides)
@@ -91,6 +97,21 @@ def analyze(path: str, text: str, options: Options | None = None) -> list[Findin
         if f.rule not in options.disabled
     ]
     return sorted(_consistent_fixes(text, result), key=lambda f: (f.line, f.rule))
+
+
+def _manifest(path: str, text: str, options: Options) -> list[Finding]:
+    """A YAML or JSON file of any other name: a compose file if it has the shape of one, else Kubernetes."""
+    if path.lower().endswith((".yaml", ".yml")):
+        from rules.compose import family as compose_family
+        from rules.compose.parse import may_be_compose
+
+        if may_be_compose(text):
+            found = compose_family.analyze(path, text, options, by_name=False)
+            if found is not None:
+                return found
+    from rules.kubernetes import family as kubernetes_family
+
+    return kubernetes_family.analyze(path, text, options)
 
 
 def _consistent_fixes(text: str, findings: list[Finding]) -> list[Finding]:

@@ -24,6 +24,7 @@ class FileKind(enum.Enum):
 
     DOCKERFILE = "dockerfile"
     KUBERNETES = "kubernetes"
+    COMPOSE = "compose"
     ANY = "any"
 
 

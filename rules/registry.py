@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 from rules import ur001_file_skipped
+from rules.compose import (
+    ur301_root_user,
+    ur302_privileged,
+    ur303_capabilities,
+    ur304_host_namespaces,
+    ur305_host_mounts,
+    ur306_hardening,
+)
 from rules.dockerfile import (
     ur101_root_user,
     ur102_no_user,
@@ -61,6 +69,12 @@ RULES: tuple[Rule, ...] = (
     ur217_sysctls.RULE,
     ur218_windows_host_process.RULE,
     ur219_pod_security_policy.RULE,
+    ur301_root_user.RULE,
+    ur302_privileged.RULE,
+    ur303_capabilities.RULE,
+    ur304_host_namespaces.RULE,
+    ur305_host_mounts.RULE,
+    ur306_hardening.RULE,
 )
 
 

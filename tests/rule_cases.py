@@ -35,6 +35,15 @@ def pod(container_sc: str = "", pod_sc: str = "", extra_spec: str = "", extra_co
     return text
 
 
+def compose(service: str = "", top: str = "") -> str:
+    """A compose file with one service 'app' (image example/app:1.0) and more service keys
+    (already indented YAML lines; the first is line 4)."""
+    return f"{top}services:\n  app:\n    image: example/app:1.0\n{service}"
+
+
+HARDENED = '    cap_drop: [ALL]\n    security_opt: ["no-new-privileges:true"]\n'
+MERGED_ROOT = "x-common: &common\n  user: root\nservices:\n  app:\n    <<: *common\n    image: example/app:1.0\n"
+
 RESTRICTED_CONTAINER = '      allowPrivilegeEscalation: false\n      capabilities:\n        drop: ["ALL"]\n'
 RESTRICTED_POD = "    runAsNonRoot: true\n    seccompProfile:\n      type: RuntimeDefault\n"
 HOST_PATH = "  volumes:\n  - name: host\n    hostPath:\n      path: {path}\n"  # the path on line 13
@@ -506,4 +515,88 @@ CASES: tuple[Case, ...] = (
         PSP.replace("  name: restricted\n", '  name: restricted\n  annotations:\n    unroot.dev/ignore: "UR219"\n'),
         False,
     ),
+    # UR301: a compose service runs as root.
+    Case("UR301", "compose.yaml", compose("    user: root\n"), True, 4, "error"),
+    Case("UR301", "docker-compose.yml", compose('    user: "0:0"\n'), True, 4),
+    Case("UR301", "docker-compose.override.yml", compose("    user: root:staff\n"), True, 4),
+    Case("UR301", "compose.prod.yaml", compose("    user: 0\n"), True, 4),
+    Case("UR301", "deploy/stack.yml", compose("    user: '0'\n"), True, 4),  # found by its shape
+    Case("UR301", "compose.yaml", 'services: {app: {image: "example/app:1.0", user: root}}\n', True, 1),
+    Case("UR301", "compose.yaml", compose("    user: ${RUN_AS:-root}\n"), True, 4),  # no fix: says why
+    Case("UR301", "compose.yaml", compose("    user: root\n    volumes:\n      - data:/var/lib/app\n"), True, 4),
+    Case("UR301", "compose.yaml", "services:\n  app:\n    build: .\n    user: root\n", True, 4),
+    Case("UR301", "compose.yaml", compose("    user: root\n").replace("example/app:1.0", "bitnami/redis:7.2"), True, 4),
+    Case("UR301", "compose.yaml", MERGED_ROOT, True, 4),  # through a merge key: no fix
+    Case("UR301", "compose.yaml", compose('    user: "1000:1000"\n'), False),
+    Case("UR301", "compose.yaml", compose("    user: rootless\n"), False),
+    Case("UR301", "compose.yaml", compose("    user: ${UID}:${GID}\n"), False),
+    Case("UR301", "compose.yaml", compose("    user: $$root\n"), False),
+    Case(
+        "UR301",
+        ".woodpecker.yml",
+        "steps:\n  build:\n    image: x\nservices:\n  db:\n    image: x\n    user: root\n",
+        False,
+    ),
+    # UR302: privileged.
+    Case("UR302", "compose.yaml", compose("    privileged: true\n"), True, 4, "error"),
+    Case("UR302", "compose.yaml", compose('    privileged: "true"\n'), True, 4),
+    Case("UR302", "compose.yaml", compose("    privileged: false\n"), False),
+    # UR303: capabilities beyond Docker's default set.
+    Case("UR303", "compose.yaml", compose("    cap_add: [SYS_ADMIN]\n"), True, 4, "error"),
+    Case("UR303", "compose.yaml", compose("    cap_add:\n      - CAP_SYS_PTRACE\n      - chown\n"), True, 4),
+    Case("UR303", "compose.yaml", compose("    cap_add: [ALL]\n"), True, 4),
+    Case("UR303", "compose.yaml", compose("    cap_add: [NET_BIND_SERVICE, CHOWN, NET_RAW]\n"), False),
+    # UR304: host namespaces.
+    Case("UR304", "compose.yaml", compose("    network_mode: host\n"), True, 4, "error"),
+    Case("UR304", "compose.yaml", compose('    pid: "host"\n'), True, 4),
+    Case("UR304", "compose.yaml", compose("    ipc: host\n"), True, 4),
+    Case("UR304", "compose.yaml", compose('    network_mode: "service:db"\n    ipc: shareable\n'), False),
+    # UR305: the runtime's socket or a host system directory mounted.
+    Case(
+        "UR305",
+        "compose.yaml",
+        compose("    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock:ro\n"),
+        True,
+        5,
+        "error",
+    ),
+    Case(
+        "UR305",
+        "compose.yaml",
+        compose(
+            "    volumes:\n      - type: bind\n        source: /run/containerd/containerd.sock\n        target: /c.sock\n"
+        ),
+        True,
+        5,
+    ),
+    Case(
+        "UR305",
+        "compose.yaml",
+        compose("    volumes:\n      - ${SOCK:-/var/run/docker.sock}:/var/run/docker.sock\n"),
+        True,
+        5,
+    ),
+    Case("UR305", "compose.yaml", compose("    volumes:\n      - ${SOCK}:/var/run/docker.sock:ro\n"), True, 5),
+    Case("UR305", "compose.yaml", compose("    volumes:\n      - /etc:/host/etc\n"), True, 5, "error"),
+    Case("UR305", "compose.yaml", compose("    volumes:\n      - /:/rootfs:ro\n"), True, 5, "warning"),
+    Case(
+        "UR305",
+        "compose.yaml",
+        compose(
+            "    volumes:\n      - /etc/localtime:/etc/localtime:ro\n      - ./data:/data\n      - cache:/var/run\n"
+        ),
+        False,
+    ),
+    # UR306: no cap_drop: [ALL] or no no-new-privileges.
+    Case("UR306", "compose.yaml", compose(), True, 2, "notice"),
+    Case("UR306", "compose.yaml", compose('    user: "10001:10001"\n'), True, 2),
+    Case(
+        "UR306",
+        "compose.yaml",
+        compose("    cap_drop: [ALL]\n    security_opt:\n      - no-new-privileges:false\n"),
+        True,
+        2,
+    ),
+    Case("UR306", "compose.yaml", compose(HARDENED), False),
+    Case("UR306", "compose.yaml", compose("    extends:\n      file: common.yaml\n      service: base\n"), False),
 )

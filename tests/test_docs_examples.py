@@ -14,7 +14,7 @@ included), and each page's "Why" begins with the registry's one-line why.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -22,13 +22,14 @@ from ruamel.yaml import YAML
 
 from rules.analyze import analyze
 from rules.fixes import apply
-from rules.model import Finding, FixAvailability, Rule, Severity
+from rules.model import FileKind, Finding, FixAvailability, Rule, Severity
 from rules.registry import RULES, SKIPPED
 
 DOCS = Path(__file__).resolve().parent.parent / "rules" / "docs"
 SECTIONS = ("Severity", "Why", "Bad", "Good", "Fix", "Suppress", "References")
 # The file name each example language is analysed under.
 EXAMPLE_PATHS = {"dockerfile": "Dockerfile", "yaml": "example.yaml"}
+COMPOSE_EXAMPLE_PATH = "compose.yaml"  # where a compose rule's page analyses its yaml examples
 CHECKED = [rule for rule in RULES if rule is not SKIPPED]
 KUBERNETES_VERSION = "1.30"  # the schema version the Good and fixed manifests are validated against
 
@@ -43,9 +44,12 @@ class Block:
 
     language: str
     code: str
+    compose: bool = False  # a compose rule's example: its yaml is a compose file
 
     @property
     def path(self) -> str:
+        if self.compose and self.language == "yaml":
+            return COMPOSE_EXAMPLE_PATH
         assert self.language in EXAMPLE_PATHS, (
             f"example blocks must be {' or '.join(EXAMPLE_PATHS)}, not {self.language!r}"
         )
@@ -58,10 +62,12 @@ class Page:
 
     title: str
     sections: dict[str, str]  # heading -> body text (blocks included)
+    compose: bool = False  # the page of a compose rule
 
     def block(self, section: str) -> Block | None:
         """The first fenced code block of `section`, if any."""
-        return first_block(self.sections.get(section, ""))
+        block = first_block(self.sections.get(section, ""))
+        return replace(block, compose=self.compose) if block else None
 
 
 def _lines_outside_fences(text: str) -> list[tuple[str, bool]]:
@@ -122,7 +128,8 @@ def parse_page(text: str) -> Page:
 
 def page(rule: Rule) -> Page:
     """The parsed docs page of `rule`."""
-    return parse_page((DOCS / f"{rule.id}.md").read_text(encoding="utf-8"))
+    parsed = parse_page((DOCS / f"{rule.id}.md").read_text(encoding="utf-8"))
+    return replace(parsed, compose=rule.kind is FileKind.COMPOSE)
 
 
 def of_rule(findings: list[Finding], rule: Rule) -> list[Finding]:
@@ -198,13 +205,24 @@ def _shows_fixed_file(rule: Rule) -> bool:
 
 
 def _shows_manifest(rule: Rule) -> bool:
-    return any(block and block.language == "yaml" for block in (page(rule).block("Good"), page(rule).block("Fix")))
+    blocks = (page(rule).block("Good"), page(rule).block("Fix"))
+    return any(block and block.path == EXAMPLE_PATHS["yaml"] for block in blocks)
 
 
 def test_every_page_with_an_automatic_fix_shows_it_except_the_listed_ones() -> None:
-    # Pages without a fixed file: rules with no fix, and UR104 (its fix only drops `sudo`).
+    # Pages without a fixed file: rules with no fix (compose UR302-UR305 included), and UR104 (its fix only drops `sudo`).
     without = {rule.id for rule in CHECKED if not _shows_fixed_file(rule)}
-    assert without == {"UR104", "UR105", "UR208", "UR211", *(f"UR{n}" for n in range(212, 220))}
+    assert without == {
+        "UR104",
+        "UR105",
+        "UR208",
+        "UR211",
+        *(f"UR{n}" for n in range(212, 220)),
+        "UR302",
+        "UR303",
+        "UR304",
+        "UR305",
+    }
 
 
 @pytest.mark.parametrize("rule", [r for r in CHECKED if _shows_fixed_file(r)], ids=lambda rule: rule.id)
@@ -241,7 +259,9 @@ def test_good_and_fixed_manifests_are_valid_kubernetes(rule: Rule) -> None:
     import kubernetes_validate
 
     parsed = page(rule)
-    blocks = [block for block in (parsed.block("Good"), parsed.block("Fix")) if block and block.language == "yaml"]
+    blocks = [
+        block for block in (parsed.block("Good"), parsed.block("Fix")) if block and block.path == EXAMPLE_PATHS["yaml"]
+    ]
     for block in blocks:
         for document in YAML(typ="safe", pure=True).load_all(block.code):
             kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)

@@ -71,7 +71,6 @@ def test_init_and_ephemeral_containers_are_named() -> None:
             ".github/workflows/ci.yaml",
             "name: ci\non: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    container:\n      image: node:20\n    services:\n      containers: {}\n",
         ),
-        ("docker-compose.yml", "services:\n  web:\n    image: nginx\n    user: root\n    privileged: true\n"),
         (
             "kustomization.yaml",
             "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [deploy.yaml]\n",

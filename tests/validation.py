@@ -20,11 +20,16 @@ def comments(text: str) -> list[str]:
 
 
 def assert_valid_after_fix(path: str, original: str, fixed: str) -> None:
-    """The fixed file parses, keeps every comment, and (manifests) validates as Kubernetes."""
+    """The fixed file parses, keeps every comment, and validates as Kubernetes (manifests) or stays a compose file."""
     before = comments(original)
     after = comments(fixed)
     kept = iter(after)
     assert all(any(c == a for a in kept) for c in before), "a comment was lost"
+    if file_kind(path) is FileKind.COMPOSE:
+        loaded = YAML(typ="safe", pure=True).load(io.StringIO(fixed))
+        assert isinstance(loaded, dict) and isinstance(loaded.get("services"), dict), "no longer a compose file"
+        assert all(isinstance(service, dict) for service in loaded["services"].values())
+        return
     if file_kind(path) is not FileKind.KUBERNETES:
         return
     for document in YAML(typ="safe", pure=True).load_all(io.StringIO(fixed)):

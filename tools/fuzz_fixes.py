@@ -33,6 +33,7 @@ if str(ROOT) not in sys.path:
 
 from bot.cli import fixed_text  # noqa: E402  (the very function `unroot fix` writes with)
 from rules.analyze import analyze, file_kind  # noqa: E402
+from rules.compose.parse import services  # noqa: E402
 from rules.dockerfile.parse import parse as parse_dockerfile  # noqa: E402
 from rules.fixes import EditConflict  # noqa: E402
 from rules.kubernetes.nodes import as_bool, get, path, strings, value  # noqa: E402
@@ -445,10 +446,17 @@ def _fix(name: str, text: str) -> tuple[str, list[Finding]]:
 
 
 def _shape(name: str, text: str) -> tuple[object, ...] | None:
-    """Stages of a Dockerfile, or (object, container count) per pod of a manifest; None: unparsable."""
+    """Stages of a Dockerfile, services of a compose file, or (object, container count) per pod of a
+    manifest; None: unparsable."""
     body = text[1:] if text.startswith(BOM) else text
     if file_kind(name) is FileKind.DOCKERFILE:
         return tuple((s.base, s.alias) for s in parse_dockerfile(body).stages)
+    if file_kind(name) is FileKind.COMPOSE:
+        try:
+            found = services(body, require_shape=False)
+        except ManifestError:
+            return None
+        return tuple(sorted(service.name for service in found or []))
     try:
         pods = [pod for document in load_documents(body) for pod in pod_specs(document)]
     except ManifestError:
@@ -509,7 +517,7 @@ def violations(name: str, text: str) -> tuple[list[str], list[str], int]:
         broken.append("unparsable")
     elif shape != fixed_shape:
         broken.append("shape")
-    if file_kind(name) is FileKind.KUBERNETES and _strict_loads(text) and not _strict_loads(fixed):
+    if file_kind(name) in (FileKind.KUBERNETES, FileKind.COMPOSE) and _strict_loads(text) and not _strict_loads(fixed):
         broken.append("duplicate_keys")
     errors_before, errors_after = _errors(before), _errors(after)
     if errors_after - errors_before:
