@@ -22,6 +22,7 @@ from rules.kubernetes import (
     ur209_seccomp,
     ur210_pod_level_container_fields,
     ur211_read_only_root_filesystem,
+    ur220_non_numeric_image_user,
 )
 from rules.model import Rule
 
@@ -45,6 +46,7 @@ RULES: tuple[Rule, ...] = (
     ur209_seccomp.RULE,
     ur210_pod_level_container_fields.RULE,
     ur211_read_only_root_filesystem.RULE,
+    ur220_non_numeric_image_user.RULE,
 )
 
 

@@ -18,6 +18,7 @@ from rules.kubernetes import (
     ur209_seccomp,
     ur210_pod_level_container_fields,
     ur211_read_only_root_filesystem,
+    ur220_non_numeric_image_user,
 )
 from rules.kubernetes.checker import ContainerFacts, PodChecker
 from rules.kubernetes.nodes import first_line, last_line, shared_nodes
@@ -53,6 +54,7 @@ POD_CHECKS: tuple[Callable[[PodChecker], None], ...] = (
 CONTAINER_CHECKS: tuple[Callable[[PodChecker, ContainerFacts], None], ...] = (
     ur202_run_as_user_zero.check_container,
     ur203_run_as_non_root_conflict.check_container,
+    ur220_non_numeric_image_user.check_container,
     ur201_may_run_as_root.check_container,
     ur208_root_group.check_container,
     ur204_privileged.check_container,
