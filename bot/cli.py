@@ -124,10 +124,23 @@ def _collect(
     return findings, texts, count
 
 
+def _with_knowledge(config: RepoConfig, paths: Sequence[str], enabled: bool) -> RepoConfig:
+    """The config with what the repository knows of the images it builds (its skaffold, compose
+    and workflow files, and the Dockerfiles they name), so manifests are judged by their images."""
+    if not enabled:
+        return config
+    from bot.knowledge import for_files
+
+    files = [path for path in _walk(paths) if not config.ignored(path.as_posix())]
+    knowledge = for_files(files, paths)
+    return replace(config, options=replace(config.options, knowledge=knowledge)) if knowledge.images else config
+
+
 def _check(args: argparse.Namespace) -> int:
     config = _load_config(args.config)
     if args.max_bytes is not None:
         config = replace(config, options=replace(config.options, max_bytes=args.max_bytes))
+    config = _with_knowledge(config, args.paths, not args.no_repository)
     jobs = args.jobs or min(_available_cpus(), 8)
     findings, texts, count = _collect(args.paths, config, jobs, keep_text=args.format == "sarif")
     if args.format == "json":
@@ -171,7 +184,7 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def _fix(args: argparse.Namespace) -> int:
-    config = _load_config(args.config)
+    config = _with_knowledge(_load_config(args.config), args.paths, not args.no_repository)
     findings, texts, _count = _collect(args.paths, config)
     by_path: dict[str, list[Finding]] = {}
     for finding in findings:
@@ -277,6 +290,12 @@ def _worker(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_NO_REPOSITORY = (
+    "judge manifests without reading which Dockerfiles of the repository build their images "
+    "(skaffold, compose, GitHub workflows, directory names)"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line grammar."""
     parser = argparse.ArgumentParser(prog="unroot", description="Keep containers from running as root.")
@@ -289,11 +308,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--jobs", type=int, default=0, metavar="N", help="processes to analyse files in (default: the CPUs available)"
     )
+    check.add_argument("--no-repository", action="store_true", help=_NO_REPOSITORY)
     check.set_defaults(run=_check)
     fix = commands.add_parser("fix", help="apply every available fix in place")
     fix.add_argument("paths", nargs="+", metavar="PATH")
     fix.add_argument("--diff", action="store_true", help="print a unified diff instead of writing files")
     fix.add_argument("--config", help=f"configuration file (default: {CONFIG_PATH} if present)")
+    fix.add_argument("--no-repository", action="store_true", help=_NO_REPOSITORY)
     fix.set_defaults(run=_fix)
     serve = commands.add_parser("serve", help="run the GitHub App webhook server (settings from the environment)")
     serve.add_argument("--host", help="address to listen on (default: $HOST or 0.0.0.0)")
