@@ -140,13 +140,19 @@ def mapping_paths(tree: Iterable[str]) -> list[str]:
     return sorted(p for p in tree if is_mapping_file(p))
 
 
-def build_index(tree: Sequence[str], texts: Mapping[str, str]) -> ImageIndex:
-    """The mappings stated by the mapping files in `texts`, and the name-match table of `tree`."""
+def build_index(tree: Sequence[str], texts: Mapping[str, str], complete: bool = True) -> ImageIndex:
+    """The mappings stated by the mapping files in `texts`, and the name-match table of `tree`.
+
+    A listing that is not `complete` (GitHub cut it short) can prove neither that a stated
+    Dockerfile is missing nor that a directory name is unique: stated mappings are kept as
+    they are, and nothing is matched by name."""
     files = frozenset(tree)
     mappings: list[BuildMapping] = []
     for path in sorted(texts):
         if is_mapping_file(path):
-            mappings.extend(m for m in _mappings_of(path, texts[path]) if m.dockerfile in files)
+            mappings.extend(m for m in _mappings_of(path, texts[path]) if m.dockerfile in files or not complete)
+    if not complete:
+        return ImageIndex(tuple(dict.fromkeys(mappings)), ())
     directories: dict[str, list[str]] = {}
     for path in tree:
         if posixpath.basename(path).lower() in _PLAIN_DOCKERFILE:
