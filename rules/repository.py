@@ -24,6 +24,8 @@ _WORKFLOW = re.compile(r"^\.github/workflows/[^/]+\.ya?ml$", re.IGNORECASE)
 _PLAIN_DOCKERFILE = frozenset({"dockerfile", "containerfile"})
 _STEP_OUTPUT = re.compile(r"^\$\{\{\s*steps\.([\w-]+)\.outputs\.tags\s*\}\}$")
 _CREATE_USER = re.compile(r"\b(useradd|adduser)\b([^;&|\n]*)")
+# `image: x`, `"image": "x"`, `{image: x}`: a manifest's image references, without parsing it.
+_IMAGE_KEY = re.compile(r"""(?<![\w-])["']?image["']?[ \t]*:[ \t]*["']?([^\s"'#,}\]]+)""")
 MAX_BASE_DEPTH = 8  # FROM chains through the repository's own images longer than this are not followed
 DIRECTORY_NAME = "directory name"  # the source of a mapping found by name alone
 
@@ -314,10 +316,7 @@ def references(path: str, text: str) -> set[str]:
     if file_kind(path) is FileKind.DOCKERFILE:
         df = parse(text)
         return {stage.base for stage in df.stages if stage.parent is None and stage.base}
-    found: set[str] = set()
-    for match in re.finditer(r"""^\s*-?\s*["']?image["']?\s*:\s*["']?([^\s"'#]+)""", text, re.MULTILINE):
-        found.add(match.group(1))
-    return found
+    return {match.group(1) for match in _IMAGE_KEY.finditer(text)}
 
 
 def dockerfiles_needed(index: ImageIndex, wanted: Iterable[str], texts: Mapping[str, str]) -> list[str]:
