@@ -89,14 +89,15 @@ def _read_job(job: tuple[str, RepoConfig, bool]) -> tuple[str | None, list[Findi
 
 
 def _collect(
-    paths: Sequence[str], config: RepoConfig, jobs: int = 1, keep_text: bool = True
+    paths: Sequence[str], config: RepoConfig, jobs: int = 1, keep_text: bool = True, files: list[Path] | None = None
 ) -> tuple[list[Finding], dict[str, str], int]:
-    """Analyse every file; with jobs > 1 and enough files, in that many processes (same order)."""
+    """Analyse every file (`files`, when the walk is done already); with jobs > 1 and enough
+    files, in that many processes (same order)."""
     findings: list[Finding] = []
     texts: dict[str, str] = {}
     queue: list[str] = []
     count = 0
-    for path in _walk(paths):
+    for path in _walk(paths) if files is None else files:
         if config.ignored(path.as_posix()):
             continue
         count += 1
@@ -124,12 +125,28 @@ def _collect(
     return findings, texts, count
 
 
+def _with_knowledge(config: RepoConfig, paths: Sequence[str], enabled: bool) -> tuple[RepoConfig, list[Path]]:
+    """The config with what the repository knows of the images it builds (its skaffold, compose
+    and workflow files, and the Dockerfiles they name), so manifests are judged by their images;
+    and the files to check, walked once for both."""
+    files = list(_walk(paths))
+    if not enabled:
+        return config, files
+    from bot.knowledge import for_files
+
+    knowledge = for_files([path for path in files if not config.ignored(path.as_posix())], paths)
+    if not knowledge.images:
+        return config, files
+    return replace(config, options=replace(config.options, knowledge=knowledge)), files
+
+
 def _check(args: argparse.Namespace) -> int:
     config = _load_config(args.config)
     if args.max_bytes is not None:
         config = replace(config, options=replace(config.options, max_bytes=args.max_bytes))
+    config, files = _with_knowledge(config, args.paths, not args.no_repository)
     jobs = args.jobs or min(_available_cpus(), 8)
-    findings, texts, count = _collect(args.paths, config, jobs, keep_text=args.format == "sarif")
+    findings, texts, count = _collect(args.paths, config, jobs, keep_text=args.format == "sarif", files=files)
     if args.format == "json":
         sys.stdout.write(formats.as_json(findings))
     elif args.format == "sarif":
@@ -171,8 +188,8 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def _fix(args: argparse.Namespace) -> int:
-    config = _load_config(args.config)
-    findings, texts, _count = _collect(args.paths, config)
+    config, files = _with_knowledge(_load_config(args.config), args.paths, not args.no_repository)
+    findings, texts, _count = _collect(args.paths, config, files=files)
     by_path: dict[str, list[Finding]] = {}
     for finding in findings:
         by_path.setdefault(finding.path, []).append(finding)
@@ -277,6 +294,12 @@ def _worker(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_NO_REPOSITORY = (
+    "judge manifests without reading which Dockerfiles of the repository build their images "
+    "(skaffold, compose, GitHub workflows, directory names)"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line grammar."""
     parser = argparse.ArgumentParser(prog="unroot", description="Keep containers from running as root.")
@@ -289,11 +312,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--jobs", type=int, default=0, metavar="N", help="processes to analyse files in (default: the CPUs available)"
     )
+    check.add_argument("--no-repository", action="store_true", help=_NO_REPOSITORY)
     check.set_defaults(run=_check)
     fix = commands.add_parser("fix", help="apply every available fix in place")
     fix.add_argument("paths", nargs="+", metavar="PATH")
     fix.add_argument("--diff", action="store_true", help="print a unified diff instead of writing files")
     fix.add_argument("--config", help=f"configuration file (default: {CONFIG_PATH} if present)")
+    fix.add_argument("--no-repository", action="store_true", help=_NO_REPOSITORY)
     fix.set_defaults(run=_fix)
     serve = commands.add_parser("serve", help="run the GitHub App webhook server (settings from the environment)")
     serve.add_argument("--host", help="address to listen on (default: $HOST or 0.0.0.0)")

@@ -178,6 +178,15 @@ class Blob:
     byte_size: int
 
 
+@dataclass(frozen=True)
+class Tree:
+    """The regular files of a commit, as the git trees API lists them; `truncated` when GitHub
+    cut the listing short (over 100,000 entries or 7 MB), so some files are missing."""
+
+    paths: tuple[str, ...]
+    truncated: bool
+
+
 def _blob(node: object) -> Blob | None:
     if not isinstance(node, dict):
         return None
@@ -359,6 +368,17 @@ class InstallationClient:
         return base64.b64decode(blob.get("content", ""))
 
     # Check runs.
+
+    async def tree(self, repo: str, sha: str) -> Tree:
+        """Every regular file at commit `sha`, in one call (symlinks and submodules left out)."""
+        result = await self._call("GET", "/repos/{+repo}/git/trees/{sha}?recursive=1", repo=repo, sha=sha)
+        entries = result.get("tree", []) if isinstance(result, dict) else []
+        paths = tuple(
+            str(entry["path"])
+            for entry in entries
+            if isinstance(entry, dict) and entry.get("type") == "blob" and entry.get("mode") in ("100644", "100755")
+        )
+        return Tree(paths, bool(result.get("truncated")) if isinstance(result, dict) else False)
 
     async def _check_runs_for(self, repo: str, sha: str) -> list[Json]:
         result = await self._call(

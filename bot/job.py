@@ -13,13 +13,22 @@ from bot import render
 from bot.config import CONFIG_PATH, ConfigError, RepoConfig, parse_config
 from bot.diff import FileChange
 from bot.fingerprint import fingerprints_in
-from bot.github import GitHubError, InstallationClient
+from bot.github import Blob, GitHubError, InstallationClient, Tree
 from bot.limits import DEFAULT_INLINE_COMMENTS
 from bot.outputs import CheckOutput, Conclusion, Plan
 from bot.plan import group_annotations, plan_review
 from bot.queue import IsCurrent, Job, RetryLater
 from rules.analyze import analyze_bytes, file_kind, skipped
 from rules.model import Finding, Options
+from rules.repository import (
+    MAX_BASE_DEPTH,
+    RepoKnowledge,
+    build_index,
+    dockerfiles_needed,
+    knowledge,
+    mapping_paths,
+    references,
+)
 from rules.ur001_file_skipped import BINARY, too_large
 
 log = logging.getLogger(__name__)
@@ -102,15 +111,63 @@ async def analyse_here(path: str, data: bytes, options: Options) -> list[Finding
     return analyze_bytes(path, data, options)
 
 
+async def _tree(client: InstallationClient, job: Job) -> Tree | None:
+    """The head commit's file listing, or None: without it the analysis goes on, knowing less."""
+    try:
+        return await client.tree(job.repo, job.head_sha)
+    except (TimeoutError, GitHubError, OSError) as error:
+        log.warning("no file listing, images judged without their Dockerfiles: %s", error, extra={"repo": job.repo})
+        return None
+
+
+def _texts(blobs: dict[str, Blob | None]) -> dict[str, str]:
+    return {path: b.text for path, b in blobs.items() if b is not None and b.text is not None and not b.is_truncated}
+
+
+async def _knowledge(
+    client: InstallationClient, job: Job, tree: Tree, mapping_texts: dict[str, str], readable: list[tuple[str, bytes]]
+) -> RepoKnowledge | None:
+    """What the repository at the head commit knows of the images the changed files name: its
+    mapping files (read with the changed files) and the Dockerfiles those images map to."""
+    texts = dict(mapping_texts)
+    wanted: set[str] = set()
+    for path, data in readable:
+        text = data.decode("utf-8", errors="replace")
+        texts.setdefault(path, text)  # a changed Dockerfile is read once, at the head commit
+        wanted |= references(path, text)
+    if not wanted:
+        return None
+    index = build_index(tree.paths, texts, complete=not tree.truncated)
+    try:
+        for _level in range(MAX_BASE_DEPTH + 1):  # one round trip a level of FROM into the repo's own images
+            needed = [p for p in dockerfiles_needed(index, wanted, texts) if p not in texts]
+            if not needed:
+                break
+            found = _texts(await client.blobs(job.repo, job.head_sha, needed))
+            texts.update({path: found.get(path, "") for path in needed})  # unreadable: not asked twice
+    except GitHubError as error:
+        log.warning("Dockerfiles not read, images judged without them: %s", error, extra={"repo": job.repo})
+        return None
+    return knowledge(index, wanted, texts)
+
+
 async def _analyse(
-    client: InstallationClient, job: Job, changes: list[FileChange], config: RepoConfig, analyse: Analyse
+    client: InstallationClient,
+    job: Job,
+    changes: list[FileChange],
+    config: RepoConfig,
+    analyse: Analyse,
+    tree_task: asyncio.Task[Tree | None] | None = None,
 ) -> tuple[list[Finding], dict[str, str]]:
     relevant = [
         change.path
         for change in changes
         if change.status != "removed" and file_kind(change.path) is not None and not config.ignored(change.path)
     ]
-    blobs = await client.blobs(job.repo, job.head_sha, relevant) if relevant else {}
+    tree = await tree_task if tree_task is not None and relevant else None
+    # The files that say which Dockerfile builds which image come in the same query as the changed files.
+    mapping = [p for p in mapping_paths(tree.paths) if p not in relevant] if tree is not None else []
+    blobs = await client.blobs(job.repo, job.head_sha, relevant + mapping) if relevant else {}
     findings: list[Finding] = []
     texts: dict[str, str] = {}
     readable: list[tuple[str, bytes]] = []
@@ -140,8 +197,13 @@ async def _analyse(
         else:
             data = blob.text.encode("utf-8")
         readable.append((path, data))
+    options = config.options
+    if tree is not None:
+        known = await _knowledge(client, job, tree, _texts({p: blobs.get(p) for p in mapping}), readable)
+        if known is not None and known.images:
+            options = dataclasses.replace(options, knowledge=known)
     # Side by side: the analysis pool has several workers, and each file is a round trip to one.
-    results = await asyncio.gather(*(analyse(path, data, config.options) for path, data in readable))
+    results = await asyncio.gather(*(analyse(path, data, options) for path, data in readable))
     for (path, data), found in zip(readable, results):
         findings.extend(found)
         if not any(f.rule == "UR001" for f in found):
@@ -200,12 +262,14 @@ async def run(
     `requeued_on_cancel` says the queue keeps the job for another worker: then the run is
     left in progress for that worker to finish, and no required check flips to cancelled."""
     check_task = asyncio.create_task(_check_run(client, job))
+    # Side by side with the file list: what the repository knows of its images needs the listing.
+    tree_task = asyncio.create_task(_tree(client, job))
     check_run_id: int | None = None
     try:
         meta, changes = await asyncio.gather(_meta(client, job), _changes(client, job))
         if resubmit is not None:
             await _follow_head(client, job, meta, resubmit)
-        findings, texts = await _analyse(client, job, changes, meta.config, analyse)
+        findings, texts = await _analyse(client, job, changes, meta.config, analyse, tree_task)
         plan = await asyncio.to_thread(
             plan_review,
             findings,
@@ -256,6 +320,8 @@ async def run(
         if passing:  # GitHub failed us for now: the run says so, and the job runs again later
             raise RetryLater(reason)
         return Outcome("failure", 0, False)
+    finally:
+        tree_task.cancel()  # not needed when no analysable file changed, or the job failed first
 
 
 def _transient(error: BaseException) -> bool:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rules.repository import RepoKnowledge
 
 
 class Severity(enum.Enum):
@@ -167,3 +171,5 @@ class Options:
     max_bytes: int = 1_000_000
     disabled: frozenset[str] = field(default_factory=frozenset)
     severity_overrides: tuple[tuple[str, Severity], ...] = ()
+    # The images the repository builds and who they run as (rules.repository); None: not known.
+    knowledge: RepoKnowledge | None = None

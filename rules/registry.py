@@ -38,6 +38,7 @@ from rules.kubernetes import (
     ur217_sysctls,
     ur218_windows_host_process,
     ur219_pod_security_policy,
+    ur220_non_numeric_image_user,
 )
 from rules.model import Rule
 
@@ -69,6 +70,7 @@ RULES: tuple[Rule, ...] = (
     ur217_sysctls.RULE,
     ur218_windows_host_process.RULE,
     ur219_pod_security_policy.RULE,
+    ur220_non_numeric_image_user.RULE,
     ur301_root_user.RULE,
     ur302_privileged.RULE,
     ur303_capabilities.RULE,

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rules.model import Options
+from rules.repository import from_texts, references
+
 
 @dataclass(frozen=True)
 class Case:
-    """One input and whether `rule` must fire on it (optionally at `line`)."""
+    """One input and whether `rule` must fire on it (optionally at `line`); `repo` holds other files
+    of the repository it lives in (path, text), from which the analysis learns who its images run as."""
 
     rule: str
     path: str
@@ -15,6 +19,14 @@ class Case:
     fires: bool
     line: int | None = None
     severity: str | None = None
+    repo: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def options(self) -> Options:
+        """The analysis options: with the knowledge of the case's repository files, if it has any."""
+        if not self.repo:
+            return Options()
+        return Options(knowledge=from_texts(dict(self.repo), references(self.path, self.text)))
 
     @property
     def id(self) -> str:
@@ -53,6 +65,40 @@ PSP = (
     "apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata:\n  name: restricted\nspec:\n  privileged: false\n"
     "  seLinux:\n    rule: RunAsAny\n  runAsUser:\n    rule: MustRunAsNonRoot\n  supplementalGroups:\n    rule: RunAsAny\n"
     "  fsGroup:\n    rule: RunAsAny\n  volumes: [configMap, secret, emptyDir]\n"
+)
+
+# Repositories that build `example/app`, each mapping written as the tool's own docs show it.
+APP_UID_1000 = 'FROM python:3.12-slim\nRUN useradd --uid 1000 app\nUSER 1000\nCMD ["python", "-m", "app"]\n'
+APP_NAMED = 'FROM python:3.12-slim\nRUN useradd --uid 1000 app\nUSER app\nCMD ["python", "-m", "app"]\n'
+APP_NAME_ONLY = 'FROM alpine:3.20\nRUN adduser -S -D app\nUSER app\nCMD ["/app"]\n'
+# skaffold.dev, "Docker" builder: artifacts[].image, context, docker.dockerfile (relative to the context).
+SKAFFOLD = (
+    "apiVersion: skaffold/v4beta11\nkind: Config\nbuild:\n  artifacts:\n"
+    "    - image: example/app\n      context: services/app\n      docker:\n        dockerfile: Dockerfile.prod\n"
+)
+# Compose Build Specification: build.context and build.dockerfile, with image: naming the result.
+COMPOSE = (
+    "services:\n  app:\n    image: example/app:1.0\n    build:\n      context: ./services/app\n"
+    "      dockerfile: app.Dockerfile\n"
+)
+# docker/build-push-action README: context, file (from the workspace), tags from docker/metadata-action.
+WORKFLOW = (
+    "name: ci\non: push\njobs:\n  docker:\n    runs-on: ubuntu-latest\n    steps:\n"
+    "      - uses: actions/checkout@v4\n"
+    "      - id: meta\n        uses: docker/metadata-action@v5\n        with:\n"
+    "          images: |\n            example/app\n            ghcr.io/example/app\n"
+    "      - uses: docker/build-push-action@v6\n        with:\n          context: services/app\n"
+    "          file: services/app/build/Dockerfile\n          push: true\n"
+    "          tags: ${{ steps.meta.outputs.tags }}\n"
+)
+# Jupyter's docker-stacks layout: a base image built by images/<name>/Dockerfile, used FROM by name.
+BASE_NOTEBOOK = (
+    'ARG NB_UID="1000"\nFROM ubuntu:24.04\nARG NB_UID\nENV NB_UID=${NB_UID}\n'
+    'RUN useradd --uid "${NB_UID}" jovyan\nUSER ${NB_UID}\n'
+)
+NOTEBOOK_RECIPE = (
+    # Not quay.io/jupyter/base-notebook, which the known-image table already knows runs as 1000.
+    "ARG BASE_IMAGE=ghcr.io/example-lab/base-notebook\nFROM $BASE_IMAGE\nRUN pip install --no-cache-dir rise\n"
 )
 
 # Grouped by rule, in registry order (test_rules checks it): a rule's spec is one block.
@@ -139,6 +185,24 @@ CASES: tuple[Case, ...] = (
     Case("UR102", "Dockerfile", "FROM nginxinc/nginx-unprivileged:1.27\n", False),
     Case("UR102", "Dockerfile", "FROM debian:12\nUSER 1000\n", False),
     Case("UR102", "Dockerfile", "FROM quay.io/jupyter/base-notebook:2024-10-07\nCOPY app /app\n", False),
+    # A base image the repository itself builds as non-root, found by directory name, through ARG.
+    Case(
+        "UR102",
+        "recipes/rise.dockerfile",
+        NOTEBOOK_RECIPE,
+        False,
+        repo=(("images/base-notebook/Dockerfile", BASE_NOTEBOOK),),
+    ),
+    Case("UR102", "recipes/rise.dockerfile", NOTEBOOK_RECIPE, True, 3, "error"),  # the same, unknown
+    # ... and one it builds as root stays root.
+    Case(
+        "UR102",
+        "recipes/rise.dockerfile",
+        NOTEBOOK_RECIPE,
+        True,
+        3,
+        repo=(("images/base-notebook/Dockerfile", "FROM ubuntu:24.04\nRUN apt-get update\n"),),
+    ),
     # UR103: non-numeric final user.
     Case("UR103", "Dockerfile", 'FROM node:20\nUSER node\nCMD ["node", "x.js"]\n', True, 2, "warning"),
     # Prometheus images set `USER nobody`: a name, inherited when the Dockerfile sets none.
@@ -204,6 +268,55 @@ CASES: tuple[Case, ...] = (
         True,
         7,
         "warning",
+    ),
+    # An image the repository builds as non-root: a warning (set runAsNonRoot so Kubernetes enforces it).
+    Case(
+        "UR201",
+        "k8s/pod.yaml",
+        pod(RESTRICTED_CONTAINER),
+        True,
+        8,
+        "warning",
+        repo=(("skaffold.yaml", SKAFFOLD), ("services/app/Dockerfile.prod", APP_UID_1000)),
+    ),
+    Case(
+        "UR201",
+        "k8s/pod.yaml",
+        pod(RESTRICTED_CONTAINER),
+        True,
+        8,
+        "warning",
+        repo=(("docker-compose.yml", COMPOSE), ("services/app/app.Dockerfile", APP_UID_1000)),
+    ),
+    Case(
+        "UR201",
+        "k8s/pod.yaml",
+        pod(RESTRICTED_CONTAINER),
+        True,
+        8,
+        "warning",
+        repo=((".github/workflows/ci.yml", WORKFLOW), ("services/app/build/Dockerfile", APP_UID_1000)),
+    ),
+    Case("UR201", "k8s/pod.yaml", pod(RESTRICTED_CONTAINER), True, 8, "warning", repo=(("app/Dockerfile", APP_NAMED),)),
+    # Named, and no UID stated: a warning without a fix (runAsNonRoot: true would stop it).
+    Case(
+        "UR201",
+        "k8s/pod.yaml",
+        pod(RESTRICTED_CONTAINER),
+        True,
+        8,
+        "warning",
+        repo=(("app/Dockerfile", APP_NAME_ONLY),),
+    ),
+    # Two directories named like the image: no match, so still the error.
+    Case(
+        "UR201",
+        "k8s/pod.yaml",
+        pod(RESTRICTED_CONTAINER),
+        True,
+        8,
+        "error",
+        repo=(("web/app/Dockerfile", APP_UID_1000), ("worker/app/Dockerfile", APP_UID_1000)),
     ),
     # UR202: runAsUser 0.
     Case("UR202", "pod.yaml", pod("      runAsUser: 0\n" + RESTRICTED_CONTAINER, RESTRICTED_POD), True, 14),
@@ -515,6 +628,39 @@ CASES: tuple[Case, ...] = (
         PSP.replace("  name: restricted\n", '  name: restricted\n  annotations:\n    unroot.dev/ignore: "UR219"\n'),
         False,
     ),
+    # UR220: runAsNonRoot: true over an image the repository builds with a named user.
+    Case(
+        "UR220",
+        "k8s/pod.yaml",
+        pod(RESTRICTED_CONTAINER, RESTRICTED_POD),
+        True,
+        12,
+        "error",
+        repo=(("app/Dockerfile", APP_NAMED),),
+    ),
+    Case(
+        "UR220",
+        "k8s/pod.yaml",
+        pod(RESTRICTED_CONTAINER, RESTRICTED_POD),
+        True,
+        12,
+        repo=(("app/Dockerfile", APP_NAME_ONLY),),
+    ),
+    Case(
+        "UR220",
+        "k8s/pod.yaml",
+        pod(RESTRICTED_CONTAINER, RESTRICTED_POD),
+        False,
+        repo=(("app/Dockerfile", APP_UID_1000),),
+    ),
+    Case(
+        "UR220",
+        "k8s/pod.yaml",
+        pod("      runAsUser: 1000\n" + RESTRICTED_CONTAINER, RESTRICTED_POD),
+        False,
+        repo=(("app/Dockerfile", APP_NAMED),),
+    ),
+    Case("UR220", "k8s/pod.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD), False),  # nothing known of the image
     # UR301: a compose service runs as root.
     Case("UR301", "compose.yaml", compose("    user: root\n"), True, 4, "error"),
     Case("UR301", "docker-compose.yml", compose('    user: "0:0"\n'), True, 4),

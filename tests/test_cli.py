@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 
 from tests.patience import PATIENCE
+from tests.rule_cases import APP_UID_1000, RESTRICTED_CONTAINER, SKAFFOLD, pod
 
 SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 ROOT_DOCKERFILE = 'FROM debian:12\nCOPY . /app\nCMD ["/app/run"]\n'
@@ -230,3 +231,19 @@ def test_the_check_path_imports_nothing_of_the_app(tmp_path: Path) -> None:
 
     (tmp_path / "Dockerfile").write_text(CLEAN_DOCKERFILE)
     assert imported_app_modules(str(tmp_path / "Dockerfile")) == []
+
+
+def test_cli_reads_the_checked_out_repository_unless_told_not_to(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "skaffold.yaml").write_text(SKAFFOLD)
+    (tmp_path / "services" / "app").mkdir(parents=True)
+    (tmp_path / "services" / "app" / "Dockerfile.prod").write_text(APP_UID_1000)
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "pod.yaml").write_text(pod(RESTRICTED_CONTAINER))
+
+    def ur201(*extra: str) -> list[str]:
+        done = unroot("check", "k8s", "--format", "json", *extra, cwd=tmp_path)
+        return [f["severity"] for f in json.loads(done.stdout)["findings"] if f["rule"] == "UR201"]
+
+    assert ur201() == ["warning"]
+    assert ur201("--no-repository") == ["error"]

@@ -22,8 +22,9 @@ from ruamel.yaml import YAML
 
 from rules.analyze import analyze
 from rules.fixes import apply
-from rules.model import FileKind, Finding, FixAvailability, Rule, Severity
+from rules.model import FileKind, Finding, FixAvailability, Options, Rule, Severity
 from rules.registry import RULES, SKIPPED
+from rules.repository import from_texts, references
 
 DOCS = Path(__file__).resolve().parent.parent / "rules" / "docs"
 SECTIONS = ("Severity", "Why", "Bad", "Good", "Fix", "Suppress", "References")
@@ -34,7 +35,7 @@ CHECKED = [rule for rule in RULES if rule is not SKIPPED]
 KUBERNETES_VERSION = "1.30"  # the schema version the Good and fixed manifests are validated against
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_FENCE = re.compile(r"^(`{3,}|~{3,})\s*([\w+-]*)")
+_FENCE = re.compile(r"^(`{3,}|~{3,})\s*([\w+-]*)(?:\s+(\S+))?")
 _SUPPRESSION_LINE = re.compile(r"unroot: ignore=|unroot\.dev/ignore")
 
 
@@ -45,6 +46,7 @@ class Block:
     language: str
     code: str
     compose: bool = False  # a compose rule's example: its yaml is a compose file
+    file: str | None = None  # set for a block that shows another file of the example's repository
 
     @property
     def path(self) -> str:
@@ -65,9 +67,21 @@ class Page:
     compose: bool = False  # the page of a compose rule
 
     def block(self, section: str) -> Block | None:
-        """The first fenced code block of `section`, if any."""
-        block = first_block(self.sections.get(section, ""))
+        """The first fenced code block of `section` that is the example itself, if any."""
+        block = next((b for b in blocks(self.sections.get(section, "")) if b.file is None), None)
         return replace(block, compose=self.compose) if block else None
+
+    @property
+    def options(self) -> Options:
+        """What the analysis knows of the example's repository: the Bad section's blocks whose info
+        string names a file (```dockerfile app/Dockerfile)."""
+        files = {b.file: b.code for b in blocks(self.sections.get("Bad", "")) if b.file is not None}
+        if not files:
+            return Options()
+        wanted = {
+            ref for section in self.sections.values() for b in blocks(section) for ref in references(b.path, b.code)
+        }
+        return Options(knowledge=from_texts(files, wanted))
 
 
 def _lines_outside_fences(text: str) -> list[tuple[str, bool]]:
@@ -88,22 +102,29 @@ def _lines_outside_fences(text: str) -> list[tuple[str, bool]]:
     return result
 
 
-def first_block(text: str) -> Block | None:
-    """The first fenced block in `text`."""
+def blocks(text: str) -> list[Block]:
+    """The fenced blocks in `text`, in order."""
+    found: list[Block] = []
     lines = text.splitlines()
-    for index, line in enumerate(lines):
-        match = _FENCE.match(line)
+    index = 0
+    while index < len(lines):
+        match = _FENCE.match(lines[index])
+        index += 1
         if not match:
             continue
         fence = match.group(1)
         body: list[str] = []
-        for candidate in lines[index + 1 :]:
+        while True:
+            if index >= len(lines):
+                raise AssertionError(f"unclosed code block: {match.group(0)!r}")
+            candidate = lines[index]
+            index += 1
             stripped = candidate.strip()
             if stripped.startswith(fence[0] * len(fence)) and stripped.strip(fence[0]) == "":
-                return Block(match.group(2).lower(), "\n".join(body) + "\n")
+                found.append(Block(match.group(2).lower(), "\n".join(body) + "\n", file=match.group(3)))
+                break
             body.append(candidate)
-        raise AssertionError(f"unclosed code block: {line!r}")
-    return None
+    return found
 
 
 def parse_page(text: str) -> Page:
@@ -180,7 +201,7 @@ def test_why_begins_with_the_registry_why(rule: Rule) -> None:
 def test_bad_example_is_found(rule: Rule) -> None:
     block = page(rule).block("Bad")
     assert block is not None
-    findings = analyze(block.path, block.code)
+    findings = analyze(block.path, block.code, page(rule).options)
     found = of_rule(findings, rule)
     assert found, f"the Bad example of {rule.id} produces no {rule.id}; it produces:\n{describe(findings)}"
     severities = page(rule).sections["Severity"]
@@ -194,7 +215,7 @@ def test_bad_example_is_found(rule: Rule) -> None:
 def test_good_example_is_clean(rule: Rule) -> None:
     block = page(rule).block("Good")
     assert block is not None
-    findings = analyze(block.path, block.code)
+    findings = analyze(block.path, block.code, page(rule).options)
     assert not of_rule(findings, rule), f"the Good example of {rule.id} still produces it:\n{describe(findings)}"
     serious = [f for f in findings if f.severity is not Severity.NOTICE]
     assert not serious, f"the Good example of {rule.id} has errors or warnings of other rules:\n{describe(serious)}"
@@ -232,23 +253,25 @@ def test_fix_example_is_what_unroot_fix_writes(rule: Rule) -> None:
     assert shown is not None
     bad = parsed.block("Bad")
     assert bad is not None and shown.language == bad.language
-    findings = analyze(bad.path, bad.code)
+    findings = analyze(bad.path, bad.code, parsed.options)
     edits = [edit for f in findings if f.fix is not None for edit in f.fix.edits]
     assert any(f.fix is not None for f in of_rule(findings, rule)), f"the Bad example of {rule.id} has no fix to show"
     fixed = apply(bad.code, edits)
     assert fixed == shown.code, f"{rule.docs_path}: `unroot fix` turns the Bad example into:\n{fixed}"
-    assert not of_rule(analyze(bad.path, fixed), rule), f"the fixed Bad example of {rule.id} still produces it"
+    assert not of_rule(analyze(bad.path, fixed, parsed.options), rule), (
+        f"the fixed Bad example of {rule.id} still produces it"
+    )
 
 
 @pytest.mark.parametrize("rule", CHECKED, ids=lambda rule: rule.id)
 def test_suppress_example_silences_only_by_its_suppression(rule: Rule) -> None:
     block = page(rule).block("Suppress")
     assert block is not None, f"{rule.docs_path} shows no suppression example"
-    findings = analyze(block.path, block.code)
+    findings = analyze(block.path, block.code, page(rule).options)
     assert not of_rule(findings, rule), f"the Suppress example of {rule.id} still produces it:\n{describe(findings)}"
     assert rule.id in "".join(line for line in block.code.splitlines() if _SUPPRESSION_LINE.search(line))
     unsuppressed = "".join(line + "\n" for line in block.code.splitlines() if not _SUPPRESSION_LINE.search(line))
-    assert of_rule(analyze(block.path, unsuppressed), rule), (
+    assert of_rule(analyze(block.path, unsuppressed, page(rule).options), rule), (
         f"the Suppress example of {rule.id} does not produce it even without its suppression"
     )
 

@@ -476,3 +476,50 @@ async def test_a_graphql_rate_limit_honours_retry_after_not_the_floor(bot: Bot) 
     (run,) = completed_runs(fake, pr.repo, pr.head_sha)
     assert "could not finish" not in run.output["title"]
     assert bot.server.app[RUNTIME].counters.rate_limited == 1
+
+
+# A repository that builds example/app itself, as non-root (skaffold.dev's Docker builder).
+SKAFFOLD = (
+    "apiVersion: skaffold/v4beta11\nkind: Config\nbuild:\n  artifacts:\n    - image: example/app\n      context: app\n"
+)
+APP_DOCKERFILE = 'FROM python:3.12-slim\nRUN useradd --uid 1000 app\nUSER 1000\nCMD ["python", "-m", "app"]\n'
+
+
+def ur201_levels(run: Any) -> list[str]:
+    return [a["annotation_level"] for a in run.annotations if "UR201" in (a.get("title") or "") + a["message"]]
+
+
+async def test_an_image_the_repository_builds_non_root_gets_the_warning_not_the_error(bot: Bot) -> None:
+    fake = bot.fake
+    repository = {"skaffold.yaml": SKAFFOLD, "app/Dockerfile": APP_DOCKERFILE}
+    pr = fake.setup_pull(repository, {"k8s/pod.yaml": POD})
+    await bot.deliver("pull_request", pr_payload(fake, pr))
+    await bot.idle()
+    (run,) = completed_runs(fake, pr.repo, pr.head_sha)
+    assert ur201_levels(run) == ["warning"], run.annotations
+    assert any("relies on the image (app/Dockerfile runs it as USER 1000)" in a["message"] for a in run.annotations)
+    trees = [r for r in fake.requests if r.route == "/repos/{owner}/{repo}/git/trees/{tree_sha}"]
+    assert len(trees) == 1 and not [r for r in fake.requests if r.status >= 400]
+
+
+async def test_without_the_file_listing_the_check_still_completes_judging_less(bot: Bot) -> None:
+    fake = bot.fake
+    repository = {"skaffold.yaml": SKAFFOLD, "app/Dockerfile": APP_DOCKERFILE}
+    pr = fake.setup_pull(repository, {"k8s/pod.yaml": POD})
+    fake.fail_next(100, status=404, path=r"/git/trees/")
+    await bot.deliver("pull_request", pr_payload(fake, pr))
+    await bot.idle()
+    fake.clear_faults()
+    (run,) = completed_runs(fake, pr.repo, pr.head_sha)
+    assert run.conclusion == "failure" and "could not finish" not in run.output["title"]
+    assert ur201_levels(run) == ["failure"]
+
+
+async def test_a_truncated_listing_keeps_stated_mappings_and_matches_no_names(bot: Bot) -> None:
+    fake = bot.fake
+    fake.tree_entry_limit = 3  # app/, app/Dockerfile and k8s/: k8s/pod.yaml is cut off
+    pr = fake.setup_pull({"app/Dockerfile": APP_DOCKERFILE}, {"k8s/pod.yaml": POD})
+    await bot.deliver("pull_request", pr_payload(fake, pr))
+    await bot.idle()
+    (run,) = completed_runs(fake, pr.repo, pr.head_sha)
+    assert ur201_levels(run) == ["failure"]  # the name match needs the whole listing to be sure

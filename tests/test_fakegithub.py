@@ -255,6 +255,29 @@ async def test_contents_over_1mb_needs_the_blob_api(fake: FakeGitHub, session: a
     assert caught.value.status_code == 403
 
 
+async def test_git_trees_list_one_level_or_everything_and_say_when_they_are_cut(
+    fake: FakeGitHub, session: aiohttp.ClientSession
+) -> None:
+    pr = fake.setup_pull({"README.md": "hi\n", "app/Dockerfile": "FROM alpine\n"}, {"k8s/pod.yaml": "a: 1\n"})
+    gh = client(session, fake)
+    top = await gh.getitem(f"/repos/octo/app/git/trees/{pr.head_sha}")
+    assert sorted((e["path"], e["type"]) for e in top["tree"]) == [
+        ("README.md", "blob"),
+        ("app", "tree"),
+        ("k8s", "tree"),
+    ]
+    everything = await gh.getitem(f"/repos/octo/app/git/trees/{pr.head_ref}?recursive=1")
+    blobs = {e["path"]: e for e in everything["tree"] if e["type"] == "blob"}
+    assert sorted(blobs) == ["README.md", "app/Dockerfile", "k8s/pod.yaml"] and not everything["truncated"]
+    assert blobs["app/Dockerfile"]["mode"] == "100644" and blobs["app/Dockerfile"]["size"] == len("FROM alpine\n")
+    fake.tree_entry_limit = 2
+    cut = await gh.getitem(f"/repos/octo/app/git/trees/{pr.head_sha}?recursive=1")
+    assert cut["truncated"] is True and len(cut["tree"]) == 2
+    with pytest.raises(BadRequest) as caught:
+        await gh.getitem("/repos/octo/app/git/trees/no-such-ref?recursive=1")
+    assert caught.value.status_code == 404
+
+
 async def test_fork_pr_head_commits_are_readable_from_the_base_repo(
     fake: FakeGitHub, session: aiohttp.ClientSession
 ) -> None:

@@ -194,7 +194,7 @@ def jobs_for(roots: Sequence[Path]) -> list[tuple[str, str, str]]:
         files = list(walk(root))
         charts = chart_directories(files)
         for path in files:
-            if file_kind(path.name) is FileKind.KUBERNETES:
+            if file_kind(path.name) in (FileKind.KUBERNETES, FileKind.COMPOSE):
                 jobs.append((str(path), relative(path, root), scope_of(path, charts)))
     return jobs
 

@@ -27,6 +27,7 @@ OPERATIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("get", "/repos/{owner}/{repo}/compare/{basehead}", ("response",)),
     ("get", "/repos/{owner}/{repo}/contents/{path}", ("response",)),
     ("get", "/repos/{owner}/{repo}/git/blobs/{file_sha}", ("response",)),
+    ("get", "/repos/{owner}/{repo}/git/trees/{tree_sha}", ("response",)),
     ("post", "/repos/{owner}/{repo}/check-runs", ("request", "response")),
     ("patch", "/repos/{owner}/{repo}/check-runs/{check_run_id}", ("request", "response")),
     ("get", "/repos/{owner}/{repo}/check-runs/{check_run_id}", ("response",)),

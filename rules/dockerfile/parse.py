@@ -235,6 +235,23 @@ def walk(stage: Stage) -> Iterator[tuple[Instruction, dict[str, str]]]:
         _apply(instruction, variables, stage.global_args)
 
 
+def image_env(chain: list[Stage], inherited: dict[str, str] | None = None) -> dict[str, str]:
+    """The ENV values the image built by `chain` carries (those of `inherited`, its base image's,
+    overridden by its own), where they are known; build arguments are not part of an image."""
+    env = dict(inherited or {})
+    for stage in chain:
+        for instruction, variables in walk(stage):
+            if instruction.keyword != "ENV":
+                continue
+            for name, raw in _assignments("ENV", instruction.value):
+                expanded = expand(raw or "", {**env, **variables})
+                if expanded is None:
+                    env.pop(name, None)
+                else:
+                    env[name] = expanded
+    return env
+
+
 def _parse_from(value: str, global_args: dict[str, str]) -> tuple[str, str | None]:
     """Image (expanded) and alias of a FROM value, skipping flags like --platform."""
     tokens = [t for t in value.split() if not t.startswith("--")]

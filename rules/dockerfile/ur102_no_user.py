@@ -24,5 +24,8 @@ def check(final: FinalStage) -> list[Finding]:
     if final.setting is not None or final.runs_non_root:
         return []  # a base image whose user is unknown counts as root, as Docker runs it
     line, _ = anchor(final.stage)
-    message = MESSAGE.format(label=final.label, base=final.chain[0].base or "this image")
+    base = final.chain[0].base or "this image"
+    if final.base_built_by is not None:
+        base = f"{base} (built by {final.base_built_by})"
+    message = MESSAGE.format(label=final.label, base=base)
     return [RULE.finding(final.path, line, message, fix=root_fix(final), subject=final.label)]

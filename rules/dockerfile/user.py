@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rules.dockerfile.parse import Dockerfile, Instruction, Stage, expand, walk
 from rules.images import DefaultUser, Distro, default_user, distro_of, parse_image
@@ -147,6 +147,7 @@ class FinalStage:
     base_user: DefaultUser  # what the base image runs as without a USER
     user_is_root: bool  # the last USER is root, or a name the Dockerfile gives UID 0
     runs_non_root: bool  # the image's user is known not to be root
+    base_built_by: str | None = None  # the repository's Dockerfile that builds the base image, if one does
 
     @property
     def label(self) -> str:
@@ -160,14 +161,40 @@ def final_stage(path: str, df: Dockerfile, options: Options) -> FinalStage | Non
     if final is None:
         return None
     chain = df.chain(final)
+    built = options.knowledge.find(chain[0].base) if options.knowledge is not None else None
+    if built is not None and (path == built.dockerfile or path.endswith("/" + built.dockerfile)):
+        built = None  # the Dockerfile that builds this very image: its FROM is the public image it customises
+    if built is not None and built.env:
+        # Docker expands `USER ${NB_UID}` with the ENV of the base image too.
+        env = dict(built.env)
+        chain = [replace(stage, global_args={**env, **stage.global_args}) for stage in chain]
+        final = chain[-1]
     setting, users_before_run = user_steps(chain)
-    base_user = default_user(parse_image(chain[0].base))
+    if built is not None:
+        base_user = DefaultUser(built.user, built.uid)
+        base_built_by = built.dockerfile
+    else:
+        base_user = default_user(parse_image(chain[0].base))
+        base_built_by = None
     if setting is None:
         user_is_root = False
-        runs_non_root = not (base_user.uid == 0 or base_user.uid is None)
+        if built is not None:
+            runs_non_root = built.non_root
+        else:
+            runs_non_root = not (base_user.uid == 0 or base_user.uid is None)
     else:
         user_is_root = bool(setting.user) and (is_root(setting.user) or root_alias(chain, setting.user))
         runs_non_root = bool(setting.user) and not user_is_root
     return FinalStage(
-        path, df, options, final, chain, setting, users_before_run, base_user, user_is_root, runs_non_root
+        path,
+        df,
+        options,
+        final,
+        chain,
+        setting,
+        users_before_run,
+        base_user,
+        user_is_root,
+        runs_non_root,
+        base_built_by,
     )

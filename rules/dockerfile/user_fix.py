@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rules.dockerfile.parse import Dockerfile, Stage, parse
 from rules.dockerfile.user import FinalStage, UserSetting, distro, known_ids, numeric
-from rules.images import Distro, default_user, parse_image, shipped_uid
+from rules.images import Distro, parse_image, shipped_uid
 from rules.model import Fix, LineEdit
 
 _USER_NAME = "appuser"
@@ -157,7 +157,7 @@ def numeric_fix(final: FinalStage, setting: UserSetting) -> Fix | None:
     """Write the number of a named user (and group), when the Dockerfile or the image tells it."""
     df, chain = final.df, final.chain
     users, groups = known_ids(chain)
-    base_default = default_user(parse_image(chain[0].base))
+    base_default = final.base_user
     uid = users.get(setting.user, shipped_uid(parse_image(chain[0].base), setting.user))
     if uid is None and base_default.user == setting.user and base_default.uid is not None:
         uid = base_default.uid

@@ -8,6 +8,7 @@ become one contiguous edit there, and hands each finding the edits that fix it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
@@ -15,6 +16,9 @@ from rules.kubernetes.nodes import as_bool, as_int, as_str, children, first_line
 from rules.kubernetes.parse import Container, PodSpec
 from rules.kubernetes.rewrite import ContextEdit, joined, render, style_of
 from rules.model import Finding, Fix, Options, Rule, Severity, Variant
+
+if TYPE_CHECKING:
+    from rules.repository import ImageUser
 
 # Why a finding gets no fix when its securityContext (or its owner) is an anchor's alias.
 _ALIASED = (
@@ -46,6 +50,7 @@ class ContainerFacts:
     anchor: int  # the line findings without a line of their own point at: its `image:`
     uid: int | None  # effective runAsUser
     non_root: bool | None  # effective runAsNonRoot
+    image: ImageUser | None = None  # who the image runs as, when the repository builds it
 
     def own(self, name: str) -> tuple[ScalarNode, Node] | None:
         """The (key, value) the container's own securityContext sets for `name`."""
@@ -111,7 +116,12 @@ class PodChecker:
             first_line(image_pair[0]) if image_pair else first_line(node),
             as_int(effective(sc, self.pod_sc, "runAsUser")),
             as_bool(effective(sc, self.pod_sc, "runAsNonRoot")),
+            self._image(image_pair[1] if image_pair else None),
         )
+
+    def _image(self, node: Node | None) -> ImageUser | None:
+        knowledge = self.options.knowledge
+        return knowledge.find(as_str(node)) if knowledge is not None and node is not None else None
 
     def _change(self, owner: MappingNode, is_pod: bool) -> ContextEdit:
         return self.changes.setdefault(id(owner), ContextEdit(owner, is_pod))

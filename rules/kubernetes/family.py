@@ -28,6 +28,7 @@ from rules.kubernetes import (
     ur217_sysctls,
     ur218_windows_host_process,
     ur219_pod_security_policy,
+    ur220_non_numeric_image_user,
 )
 from rules.kubernetes.checker import ContainerFacts, PodChecker
 from rules.kubernetes.nodes import as_str, first_line, last_line, shared_nodes, value
@@ -75,6 +76,7 @@ POD_CHECKS: tuple[Callable[[PodChecker], None], ...] = (
 CONTAINER_CHECKS: tuple[Callable[[PodChecker, ContainerFacts], None], ...] = (
     ur202_run_as_user_zero.check_container,
     ur203_run_as_non_root_conflict.check_container,
+    ur220_non_numeric_image_user.check_container,
     ur201_may_run_as_root.check_container,
     ur208_root_group.check_container,
     ur204_privileged.check_container,

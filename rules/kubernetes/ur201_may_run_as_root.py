@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rules.kubernetes.checker import ContainerFacts, PodChecker, labels
 from rules.kubernetes.nodes import as_bool, first_line
-from rules.model import FileKind, Rule, Severity, Variant
+from rules.model import FileKind, FixAvailability, Rule, Severity, Variant
 
 RULE = Rule(
     "UR201",
@@ -14,6 +14,9 @@ RULE = Rule(
     "The container may run as root",
     "Without `runAsNonRoot: true` (or a non-zero `runAsUser`) the container runs as its "
     "image's user, which is root for most images; `runAsNonRoot: false` says so outright.",
+    FixAvailability.SOMETIMES,
+    "An image the repository builds with a named user whose UID no Dockerfile states gets no fix: "
+    "runAsNonRoot: true would stop it from starting, and another UID might not read its files.",
 )
 
 
@@ -26,6 +29,8 @@ class Ur201(Variant):
     CONTAINER_FALSE = "container-false"  # the container's runAsNonRoot: false with a non-zero UID (warning)
     IMAGE_USER = "image-user"  # nothing set: the container runs as its image's user
     UID_ONLY = "uid-only"  # a non-zero runAsUser without runAsNonRoot: true (warning)
+    IMAGE_NON_ROOT = "image-non-root"  # nothing set, but the repository builds the image non-root (warning)
+    IMAGE_NAME_ONLY = "image-name-only"  # likewise, as a user name whose UID nobody states (warning, no fix)
 
 
 MESSAGES = {
@@ -47,6 +52,14 @@ MESSAGES = {
     ),
     Ur201.UID_ONLY: (
         "{subject} runs as UID {uid} but runAsNonRoot is not true; the restricted standard requires runAsNonRoot: true."
+    ),
+    Ur201.IMAGE_NON_ROOT: (
+        "{subject} relies on the image ({image}); set runAsNonRoot: true so Kubernetes enforces it."
+    ),
+    Ur201.IMAGE_NAME_ONLY: (
+        "{subject} relies on the image ({image}), a user name whose UID no Dockerfile states. No fix offered: "
+        'runAsNonRoot: true would stop it from starting ("image has non-numeric user"); give the user a '
+        "numeric UID in the Dockerfile (USER 10001), then set runAsNonRoot: true."
     ),
 }
 
@@ -78,13 +91,18 @@ def check_container(pod: PodChecker, container: ContainerFacts) -> None:
     """
     if pod.user_namespaced:
         return  # UID 0 in the container is an unprivileged UID on the node
-    if not pod.windows and container.non_root is not True and container.uid is None:
+    if not pod.windows and container.non_root is not True and container.uid is None and not _image_non_root(container):
         _give_the_pod_a_uid(pod)
     own = container.own("runAsNonRoot")
     if own and as_bool(own[1]) is False:
         _sets_false(pod, container, first_line(own[0]))
     elif container.non_root is not True and container.uid != 0:
         _not_kept_non_root(pod, container)
+
+
+def _image_non_root(container: ContainerFacts) -> bool:
+    """The repository builds the container's image and its Dockerfile runs it as non-root."""
+    return container.image is not None and container.image.non_root
 
 
 def _give_the_pod_a_uid(pod: PodChecker) -> None:
@@ -109,11 +127,35 @@ def _sets_false(pod: PodChecker, container: ContainerFacts, line: int) -> None:
 
 def _not_kept_non_root(pod: PodChecker, container: ContainerFacts) -> None:
     """Neither runAsNonRoot: true nor UID 0 applies; the fix sets runAsNonRoot: true for the whole pod."""
-    if pod.pod_setting("runAsNonRoot") is None:
-        pod.want(pod.pod_change, RULE, "runAsNonRoot", True)
     pod_setting = pod.pod_setting("runAsNonRoot")
     if pod_setting and as_bool(pod_setting[1]) is False:
         return  # reported once for the pod, by check_pod
+    image = container.image if container.uid is None and _image_non_root(container) else None
+    if image is not None and image.uid is None:
+        # Without a UID to pin, runAsNonRoot: true (even through another rule's shared edit) breaks it.
+        message = MESSAGES[Ur201.IMAGE_NAME_ONLY].format(subject=container.subject, image=image.described)
+        pod.report_container(
+            RULE, container, container.anchor, message, None, severity=Severity.WARNING, variant=Ur201.IMAGE_NAME_ONLY
+        )
+        return
+    if pod_setting is None:
+        pod.want(pod.pod_change, RULE, "runAsNonRoot", True)
+    if image is not None and image.uid is not None:
+        # The image's own UID, pinned on the container: a pod-level runAsUser (another container's
+        # fix) would otherwise move it to a UID its files may not belong to.
+        pod.want(container.change, RULE, "runAsUser", image.uid)
+        message = MESSAGES[Ur201.IMAGE_NON_ROOT].format(subject=container.subject, image=image.described, uid=image.uid)
+        pod.report_container(
+            RULE,
+            container,
+            container.anchor,
+            message,
+            pod.pod_change,
+            severity=Severity.WARNING,
+            variant=Ur201.IMAGE_NON_ROOT,
+        )
+        pod.also_fixed_by(RULE, container.subject, container.change)
+        return
     if container.uid is None:
         variant, severity = Ur201.IMAGE_USER, Severity.ERROR
     else:

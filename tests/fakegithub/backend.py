@@ -55,6 +55,9 @@ class GitHubState:
         self.max_patch_chars = max_patch_chars
         self.contents_too_large_403 = False  # old behaviour: 403 too_large instead of encoding "none"
         self.require_start_side = True  # GitHub's docs call start_side required for multi-line comments
+        # Entries a recursive tree listing holds before GitHub cuts it and says `truncated: true`
+        # (GitHub: 100,000 entries or 7 MB); tests lower it to see the cut.
+        self.tree_entry_limit = 100_000
 
         self.installations: dict[int, Installation] = {}
         self.repos: dict[str, FakeRepo] = {}

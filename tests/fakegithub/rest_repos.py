@@ -275,3 +275,47 @@ async def get_blob(gh: GitHubState, ctx: Ctx) -> Reply:
             "encoding": "base64",
         },
     )
+
+
+async def get_tree(gh: GitHubState, ctx: Ctx) -> Reply:
+    """GET /repos/{owner}/{repo}/git/trees/{tree_sha}: a tree (or a commit's or ref's tree), its
+    entries one level deep, or every entry with `recursive` set; cut at `gh.tree_entry_limit`
+    entries with `truncated: true`, as GitHub does."""
+    repo = cast(FakeRepo, ctx.repo)
+    spec = ctx.params["tree_sha"]
+    sha = spec if re.fullmatch(r"[0-9a-f]{40}", spec) else gh.resolve(repo, spec)
+    if sha is None:
+        return not_found()
+    try:
+        tree_sha = repo.git.git("rev-parse", "--verify", "--quiet", f"{sha}^{{tree}}").strip()
+    except GitError:
+        return not_found()
+    recursive = "recursive" in ctx.query  # GitHub: any value sets it
+    args = ["ls-tree", "-z", "--long", *(["-r", "-t"] if recursive else []), tree_sha]
+    out = await asyncio.to_thread(repo.git.git_bytes, *args)
+    entries: list[dict[str, Any]] = []
+    truncated = False
+    for record in out.split(b"\0"):
+        if not record:
+            continue
+        if len(entries) >= gh.tree_entry_limit:
+            truncated = True
+            break
+        meta, name = record.split(b"\t", 1)
+        mode, kind, obj, size = meta.decode().split()
+        entry: dict[str, Any] = {"path": name.decode(), "mode": mode, "type": kind, "sha": obj}
+        if kind == "blob":
+            entry["size"] = int(size)
+            entry["url"] = f"{ctx.api}/repos/{repo.full_name}/git/blobs/{obj}"
+        elif kind == "tree":
+            entry["url"] = f"{ctx.api}/repos/{repo.full_name}/git/trees/{obj}"
+        entries.append(entry)
+    return Reply(
+        200,
+        {
+            "sha": tree_sha,
+            "url": f"{ctx.api}/repos/{repo.full_name}/git/trees/{tree_sha}",
+            "tree": entries,
+            "truncated": truncated,
+        },
+    )

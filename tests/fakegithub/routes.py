@@ -61,6 +61,7 @@ _TABLE: tuple[tuple[str, str, Handler, Auth, str | None], ...] = (
     ("GET", "/repos/{owner}/{repo}/contents", rest_repos.get_contents, "token", "repos/get-content"),
     ("GET", "/repos/{owner}/{repo}/contents/{path}", rest_repos.get_contents, "token", "repos/get-content"),
     ("GET", "/repos/{owner}/{repo}/git/blobs/{file_sha}", rest_repos.get_blob, "token", "git/get-blob"),
+    ("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}", rest_repos.get_tree, "token", "git/get-tree"),
     ("POST", "/repos/{owner}/{repo}/check-runs", rest_checks.create_check_run, "token", "checks/create"),
     ("GET", "/repos/{owner}/{repo}/check-runs/{check_run_id}", rest_checks.get_check_run, "token", "checks/get"),
     (
