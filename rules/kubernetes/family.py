@@ -20,14 +20,14 @@ from rules.kubernetes import (
     ur211_read_only_root_filesystem,
 )
 from rules.kubernetes.checker import ContainerFacts, PodChecker
-from rules.kubernetes.nodes import first_line, last_line, shared_nodes
+from rules.kubernetes.discovery import foreign_placeholders_removed, pod_specs
+from rules.kubernetes.nodes import as_str, first_line, last_line, shared_nodes, value
 from rules.kubernetes.parse import (
     YAML_ONLY_BREAKS,
     ManifestError,
     PodSpec,
     load_documents,
     looks_like_template,
-    pod_specs,
 )
 from rules.model import Finding, Options
 from rules.ur001_file_skipped import skipped
@@ -37,6 +37,10 @@ _NO_FIX_BREAKS = (
     "YAML counts as line breaks and editors do not; edit it by hand.)"
 )
 _TEMPLATE = "a template with {{ }} placeholders (Helm or similar); render it and check the output instead"
+# Words without which a text holds no pod spec of any kind discovery knows (Tekton's `steps`, an
+# ECK podTemplate with only `initContainers` or only a pod securityContext, an Argo `container:`
+# or `script:`).
+_MAY_HOLD_A_POD = re.compile(r"ontainer|steps|script|podTemplate", re.IGNORECASE)
 
 # What each rule checks of the pod as a whole, then of each container, in this order.
 # The order matters twice: findings of one rule on one line keep it (the analyser sorts by
@@ -81,7 +85,7 @@ def check(
 
 def analyze(path: str, text: str, options: Options) -> list[Finding]:
     """Findings for one manifest's text: its pod specs checked, or one UR001 notice saying why not."""
-    if "apiVersion" not in text or "containers" not in text:
+    if "apiVersion" not in text or not _MAY_HOLD_A_POD.search(text):
         return []  # cannot hold a workload; skip the parse
     try:
         documents = load_documents(text)
@@ -95,7 +99,9 @@ def analyze(path: str, text: str, options: Options) -> list[Finding]:
     lines = tuple(re.split(r"\r\n|\r|\n", text))
     for pod in pods:
         node = pod.object_node
-        if any("{{" in line for line in lines[first_line(node) - 1 : last_line(node)]):
+        kind = as_str(value(node, "kind"))
+        body = lines[first_line(node) - 1 : last_line(node)]
+        if any("{{" in line and "{{" in foreign_placeholders_removed(kind, line) for line in body):
             # Placeholders inside a workload (`name: web-{{uid}}`) mean a template, not a manifest.
             return [skipped(path, _TEMPLATE)]
     # Aliases need an anchor (&) and a reference (*); without both no node is shared.
