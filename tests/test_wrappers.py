@@ -519,6 +519,21 @@ def test_argo_workflow_level_host_network_and_container_sets() -> None:
 
 def test_argo_placeholders_are_not_helm() -> None:
     assert not by_rule(analyze("wft.yaml", ARGO_CONTEXTS), "UR001")
+    expressions = ARGO_DIND.replace(
+        "        value: 127.0.0.1\n",
+        "        value: 127.0.0.1\n"
+        '      # the Secret holds `password: "{{ .token }}"`\n'
+        "      - name: OWNER\n"
+        '        value: "{{workflow.annotations.example.io/owner}}"\n'
+        "      - name: LIST\n"
+        '        value: "{{=toJson(filter([1, 3], {# > 1}))}}"\n'
+        "      - name: LONG\n"
+        "        value: >-\n"
+        "          {{=\n"
+        "            sprig.trim(inputs.parameters.x)\n"
+        "          }}\n",
+    )
+    assert by_rule(analyze("wf.yaml", expressions), "UR204") and not by_rule(analyze("wf.yaml", expressions), "UR001")
     helm = ARGO_DIND.replace("docker:19.03.13-dind", "{{ .Values.dindImage }}")
     (skipped,) = analyze("wf.yaml", helm)
     assert skipped.rule == "UR001" and "Helm" in skipped.message

@@ -31,7 +31,7 @@ TEKTON_GROUP = "tekton.dev"
 # Placeholders of the wrapper kinds' own templating, which are not Helm's: OpenShift `${{PARAM}}`,
 # and Argo's `{{inputs.parameters.x}}` / `{{=expression}}`.
 _OPENSHIFT_PLACEHOLDER = re.compile(r"\$\{\{[^{}]*\}\}")
-_ARGO_PLACEHOLDER = re.compile(r"\{\{\s*(?:=[^{}]*|[A-Za-z_][\w\-]*(?:\.[\w\-\[\]'\"]+)*\s*)\}\}")
+_ARGO_PLACEHOLDER = re.compile(r"\{\{\s*(?:=.*?|[A-Za-z_][^{}\s]*\s*)\}\}|\{\{=.*$")  # `{{=` may span lines
 # KServe's serving runtimes name the model with `{{.Name}}` (and its labels and annotations).
 _KSERVE_PLACEHOLDER = re.compile(r"\{\{\s*\.(?:Name|Labels|Annotations)\b[^{}]*\}\}")
 KSERVE_RUNTIME_KINDS = frozenset({"ServingRuntime", "ClusterServingRuntime"})
@@ -132,7 +132,9 @@ def foreign_placeholders_removed(kind: str | None, line: str) -> str:
     line = _OPENSHIFT_PLACEHOLDER.sub("", line)
     if kind in KSERVE_RUNTIME_KINDS:
         return _KSERVE_PLACEHOLDER.sub("", line)
-    return _ARGO_PLACEHOLDER.sub("", line) if kind in ARGO_WORKFLOW_KINDS else line
+    if kind not in ARGO_WORKFLOW_KINDS:
+        return line
+    return "" if line.lstrip().startswith("#") else _ARGO_PLACEHOLDER.sub("", line)
 
 
 def object_label(node: MappingNode) -> str:
