@@ -16,7 +16,8 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from rules.analyze import analyze_bytes, file_kind
-from rules.kubernetes.parse import ManifestError, load_documents, pod_specs
+from rules.kubernetes.discovery import pod_specs
+from rules.kubernetes.parse import ManifestError, load_documents
 from rules.kubernetes.ur206_capabilities import Ur206
 from rules.kubernetes.ur207_host_namespaces import Ur207
 from rules.kubernetes.ur212_host_path import Ur212

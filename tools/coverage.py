@@ -26,7 +26,8 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode
 
 from rules.analyze import analyze_bytes, file_kind
-from rules.kubernetes.parse import ManifestError, load_documents, pod_specs
+from rules.kubernetes.discovery import pod_specs
+from rules.kubernetes.parse import ManifestError, load_documents
 from rules.model import FileKind, Finding
 from tools.repo_files import relative, walk
 from tools.workload_kinds import COMPOSE_SERVICE, KINDS, Definition, compose_services, find, line_span

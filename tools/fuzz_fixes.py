@@ -36,8 +36,9 @@ from rules.analyze import analyze, file_kind  # noqa: E402
 from rules.compose.parse import services  # noqa: E402
 from rules.dockerfile.parse import parse as parse_dockerfile  # noqa: E402
 from rules.fixes import EditConflict  # noqa: E402
+from rules.kubernetes.discovery import pod_specs  # noqa: E402
 from rules.kubernetes.nodes import as_bool, get, path, strings, value  # noqa: E402
-from rules.kubernetes.parse import ManifestError, load_documents, pod_specs  # noqa: E402
+from rules.kubernetes.parse import ManifestError, load_documents  # noqa: E402
 from rules.model import FileKind, Finding, Severity  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"

@@ -33,6 +33,19 @@ def security_context(owner: Node | None) -> MappingNode | None:
     return node if isinstance(node, MappingNode) else None
 
 
+def over_defaults(own: MappingNode | None, defaults: MappingNode | None) -> MappingNode | None:
+    """A container's securityContext as it applies over defaults merged under it (Tekton's
+    stepTemplate): a view for reading, each key with its own node (and so its own line)."""
+    if defaults is None or not defaults.value:
+        return own
+    own_keys = {key.value for key, _ in own.value if isinstance(key, ScalarNode)} if own else set()
+    inherited = [(k, v) for k, v in defaults.value if not (isinstance(k, ScalarNode) and k.value in own_keys)]
+    base = own or defaults
+    return MappingNode(
+        base.tag, inherited + (own.value if own else []), base.start_mark, base.end_mark, base.flow_style
+    )
+
+
 def effective(sc: MappingNode | None, pod_sc: MappingNode | None, name: str) -> Node | None:
     """What applies to a container: its own setting, else the pod's (kube-linter's effectiveRunAsUser)."""
     pair = get(sc, name) or get(pod_sc, name)
@@ -51,6 +64,12 @@ class ContainerFacts:
     uid: int | None  # effective runAsUser
     non_root: bool | None  # effective runAsNonRoot
     image: ImageUser | None = None  # who the image runs as, when the repository builds it
+
+    @property
+    def merged(self) -> bool:
+        """An operator fills in what this container omits (see parse.Container): rules report what it
+        sets, never what it leaves out."""
+        return self.container.merged
 
     def own(self, name: str) -> tuple[ScalarNode, Node] | None:
         """The (key, value) the container's own securityContext sets for `name`."""
@@ -94,11 +113,17 @@ class PodChecker:
     windows: bool = field(init=False)
     user_namespaced: bool = field(init=False)
     containers: tuple[ContainerFacts, ...] = field(init=False)
+    # True when the kind has no pod-level securityContext (a Tekton Task): what rules ask of the
+    # pod's is written into each container's instead.
+    fans_out: bool = field(init=False)
 
     def __post_init__(self) -> None:
         spec = self.pod.spec
-        self.pod_sc = security_context(spec)
-        self.pod_change = self._change(spec, True)
+        owner = self.pod.context_owner
+        self.fans_out = owner is None
+        self.pod_sc = security_context(owner)
+        # Without a pod level, the pod's wishes are gathered apart and spread over the containers.
+        self.pod_change = ContextEdit(spec, True) if owner is None else self._change(owner, True)
         self.windows = (as_str(path(spec, "os", "name")) or "").lower() == "windows"
         # hostUsers: false maps UID 0 in the container to an unprivileged UID on the node.
         self.user_namespaced = as_bool(value(spec, "hostUsers")) is False
@@ -106,13 +131,13 @@ class PodChecker:
 
     def _facts(self, container: Container) -> ContainerFacts:
         node = container.node
-        sc = security_context(node)
+        sc = over_defaults(security_context(node), security_context(container.defaults))
         image_pair = get(node, "image")
         return ContainerFacts(
             container,
             sc,
             self._change(node, False),
-            f"{container.label} in {self.pod.object_label}",
+            f"{container.label} in {self.pod.label}",
             first_line(image_pair[0]) if image_pair else first_line(node),
             as_int(effective(sc, self.pod_sc, "runAsUser")),
             as_bool(effective(sc, self.pod_sc, "runAsNonRoot")),
@@ -128,8 +153,8 @@ class PodChecker:
 
     @property
     def label(self) -> str:
-        """The object, "Deployment/web"."""
-        return self.pod.object_label
+        """The pod as messages name it: "Deployment/web", "Beat/filebeat spec.daemonSet.podTemplate"."""
+        return self.pod.label
 
     @property
     def pod_subject(self) -> str:
@@ -261,8 +286,31 @@ class PodChecker:
                     grown = True
         return withheld
 
+    def _spread_pod_wishes(self) -> None:
+        """No pod level: give each container what the pod's securityContext was asked for, where the
+        container does not set it itself (as a pod-level setting would apply), and let findings fixed
+        by the pod's change be fixed by the containers' instead."""
+        wish = self.pod_change
+        receivers: list[ContextEdit] = []
+        for container in self.containers:
+            change = container.change
+            before = (dict(change.scalars), change.seccomp)
+            for key, wanted in wish.scalars.items():
+                if get(container.sc, key) is None:
+                    change.scalars.setdefault(key, wanted)
+            if wish.seccomp and get(container.sc, "seccompProfile") is None:
+                change.seccomp = True
+            if (dict(change.scalars), change.seccomp) != before:
+                receivers.append(change)
+        for item in self.pending:
+            if any(c is wish for c in item.changes):
+                kept = [c for c in item.changes if c is not wish]
+                item.changes = kept + [c for c in receivers if all(c is not k for k in kept)]
+
     def findings(self) -> list[Finding]:
         """Every reported finding not suppressed on the object, with its fix rendered."""
+        if self.fans_out and self.pod_change.wanted:
+            self._spread_pod_wishes()
         fixes: dict[int, Fix | None] = {}
         style = style_of(self.pod)
         aliased = self.withheld()
@@ -288,7 +336,7 @@ class PodChecker:
                     subject=item.subject,
                     severity=item.severity,
                     variant=item.variant,
-                    workload=self.label,
+                    workload=self.pod.object_label,
                     container=item.container,
                 )
             )

@@ -31,6 +31,13 @@ from rules.kubernetes import (
     ur220_non_numeric_image_user,
 )
 from rules.kubernetes.checker import ContainerFacts, PodChecker
+from rules.kubernetes.discovery import (
+    ARGO_WORKFLOW_KINDS,
+    SHAPES,
+    TEKTON_KINDS,
+    foreign_placeholders_removed,
+    pod_specs,
+)
 from rules.kubernetes.nodes import as_str, first_line, last_line, shared_nodes, value
 from rules.kubernetes.parse import (
     YAML_ONLY_BREAKS,
@@ -38,7 +45,6 @@ from rules.kubernetes.parse import (
     PodSpec,
     load_documents,
     looks_like_template,
-    pod_specs,
     suppressed_by,
 )
 from rules.model import Finding, Options
@@ -49,12 +55,20 @@ _NO_FIX_BREAKS = (
     "YAML counts as line breaks and editors do not; edit it by hand.)"
 )
 # Kinds whose objects are, or wrap, pod specs; a `kind:` line naming one defines a workload.
+_WORKLOAD_KINDS = (
+    *("Pod PodTemplate Deployment StatefulSet DaemonSet ReplicaSet ReplicationController Job CronJob".split()),
+    *("DeploymentConfig Rollout Template".split()),
+    *sorted(ARGO_WORKFLOW_KINDS | TEKTON_KINDS | SHAPES.keys()),
+)
 _WORKLOAD_KIND = re.compile(
-    r"^kind:[ \t]*[\"']?(?:Pod|PodTemplate|Deployment|StatefulSet|DaemonSet|ReplicaSet|ReplicationController|"
-    r"Job|CronJob|DeploymentConfig|Rollout)[\"']?[ \t]*(?:#.*)?$",
+    r"^kind:[ \t]*[\"']?(?:" + "|".join(_WORKLOAD_KINDS) + r")[\"']?[ \t]*(?:#.*)?$",
     re.MULTILINE,
 )
 _TEMPLATE = "a template with {{ }} placeholders (Helm or similar); render it and check the output instead"
+# Words without which a text holds no pod spec of any kind discovery knows (Tekton's `steps`, an
+# ECK podTemplate with only `initContainers` or only a pod securityContext, an Argo `container:`
+# or `script:`).
+_MAY_HOLD_A_POD = re.compile(r"ontainer|steps|script|podTemplate", re.IGNORECASE)
 
 # What each rule checks of the pod as a whole, then of each container, in this order.
 # The order matters twice: findings of one rule on one line keep it (the analyser sorts by
@@ -134,7 +148,7 @@ def analyze(path: str, text: str, options: Options) -> list[Finding]:
     """Findings for one manifest's text: its pod specs and objects checked, or one UR001 notice saying why not."""
     if "apiVersion" not in text:
         return []  # cannot hold a workload; skip the parse
-    may_hold_pods = "containers" in text
+    may_hold_pods = bool(_MAY_HOLD_A_POD.search(text))
     if not (may_hold_pods or any(kind in text for kind in OBJECT_CHECKS)):
         # Cannot hold a workload or an object a rule reads; skip the parse.
         return [skipped(path, _TEMPLATE)] if _templated_workload(text) else []
@@ -145,14 +159,17 @@ def analyze(path: str, text: str, options: Options) -> list[Finding]:
         if not may_hold_pods:
             return []  # no workload in it: a broken file is not reported for the object rules alone
         if looks_like_template(text):
-            return [skipped(path, _TEMPLATE)]
+            # A chart's Service or ConfigMap mentioning `container` is no workload left unread.
+            return [skipped(path, _TEMPLATE)] if "containers" in text or _templated_workload(text) else []
         return [skipped(path, str(error))]
     objects = [document for document in documents if as_str(value(document, "kind")) in OBJECT_CHECKS]
     if not pods and not objects:
         return [skipped(path, _TEMPLATE)] if _templated_workload(text) else []
     lines = tuple(re.split(r"\r\n|\r|\n", text))
     for node in [pod.object_node for pod in pods] + objects:
-        if any("{{" in line for line in lines[first_line(node) - 1 : last_line(node)]):
+        kind = as_str(value(node, "kind"))
+        body = lines[first_line(node) - 1 : last_line(node)]
+        if any("{{" in line and "{{" in foreign_placeholders_removed(kind, line) for line in body):
             # Placeholders inside an object (`name: web-{{uid}}`) mean a template, not a manifest.
             return [skipped(path, _TEMPLATE)]
     # Aliases need an anchor (&) and a reference (*); without both no node is shared.

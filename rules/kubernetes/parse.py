@@ -1,4 +1,6 @@
-"""Manifest text -> Kubernetes objects and the pod specs inside them, with positions.
+"""Manifest text -> Kubernetes objects with positions, and the shape of a pod spec found in them.
+
+Where pod specs are found is discovery.py's business.
 
 Parsing uses ruamel.yaml's C composer (nodes with line marks, about 4 MB/s) rather
 than the round-trip loader (about 0.1 MB/s); fixes are made on the text by position.
@@ -9,7 +11,6 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
-from typing import Literal
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -18,8 +19,16 @@ from ruamel.yaml.resolver import BaseResolver
 
 from rules.kubernetes.nodes import as_str, children, path, value
 
-ContainerList = Literal["initContainers", "containers", "ephemeralContainers"]
-CONTAINER_LISTS: tuple[ContainerList, ...] = ("initContainers", "containers", "ephemeralContainers")
+# The container lists of a Kubernetes PodSpec, in the order rules see them.
+CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+# How messages name a container by where it is listed (a PodSpec's lists, and wrapper kinds' own).
+_CONTAINER_WORDS = {
+    "initContainers": "init container",
+    "ephemeralContainers": "ephemeral container",
+    "sidecars": "sidecar",
+    "steps": "step",
+    "script": "script",
+}
 # A line whose structure is a Go template: Helm and similar charts, not manifests. The value may
 # be quoted (`name: "{{ include "app.name" . }}"`): the inner quotes are what breaks the YAML.
 _TEMPLATE_LINE = re.compile(r"^[ \t]*(?:-[ \t]+)?(?:[\w.\-\"']+:[ \t]+)?[\"']?\{\{", re.MULTILINE)
@@ -57,33 +66,66 @@ class ManifestError(ValueError):
 
 @dataclass(frozen=True)
 class Container:
-    """One container of a pod spec."""
+    """One container of a pod spec: an item of a container list, or a wrapper kind's single container."""
 
-    list_name: ContainerList
+    list_name: str  # "containers", "initContainers", ...; "container"/"script" for a single mapping
     name: str
     node: MappingNode
+    where: str = ""  # where a wrapper kind keeps it, when the pod's label does not say: "templates[0] 'main'"
+    # A patch an operator merges into a container of its own (an ECK podTemplate container without
+    # `image`): the operator's defaults fill in what it omits, so only what it sets is judged.
+    merged: bool = False
+    # Container-level defaults merged under its own settings (Tekton's stepTemplate), if any.
+    defaults: MappingNode | None = None
+    # The list it is an item of (key and sequence), which tells the file's indentation style.
+    listed_in: tuple[ScalarNode, SequenceNode] | None = None
 
     @property
     def label(self) -> str:
-        """How messages name it."""
-        prefix = {"initContainers": "init container", "ephemeralContainers": "ephemeral container"}
-        return f"{prefix.get(self.list_name, 'container')} '{self.name}'"
+        """How messages name it: "init container 'setup'", "sidecar 'dind' of templates[0] 'main'"."""
+        text = f"{_CONTAINER_WORDS.get(self.list_name, 'container')} '{self.name}'"
+        return f"{text} of {self.where}" if self.where else text
 
 
 @dataclass(frozen=True)
 class PodSpec:
-    """A pod spec inside an object, with the object it belongs to."""
+    """A pod spec inside an object, with the object it belongs to.
 
-    object_label: str  # "Deployment/web"
+    Most kinds hold a Kubernetes PodSpec, whose own `securityContext` is the pod's. Wrapper
+    kinds differ, and discovery says how: the pod-level securityContext may live in another
+    mapping (an Argo template's own), or nowhere (a Tekton Task: fixes then go into each
+    container), and an operator's patch (`patch`) is merged into a pod of the operator's own.
+    """
+
+    object_label: str  # "Deployment/web": the object that defines the pod
     object_node: MappingNode
     template_node: MappingNode | None  # the pod template (holds metadata), if any
-    spec: MappingNode
+    spec: MappingNode  # holds the pod-level fields: hostNetwork, volumes, os, hostUsers
     containers: tuple[Container, ...]
+    where: str = ""  # the pod's place inside a wrapper object: "spec.daemonSet.podTemplate"
+    outer: str = ""  # the objects it is nested in, when not a List: "Template/db objects[2]"
+    # The mapping whose `securityContext` is the pod's: `spec` itself unless it is elsewhere or
+    # absent (context_elsewhere), e.g. None for a Tekton Task, which has no pod-level one.
+    context_node: MappingNode | None = None
+    context_elsewhere: bool = False
+    patch: bool = False  # an operator merges this into its own pod (ECK `podTemplate`)
+    # Objects around it whose `unroot.dev/ignore` annotation applies too (a Template).
+    outer_nodes: tuple[MappingNode, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """How messages name the pod: "Deployment/web", "Beat/filebeat spec.daemonSet.podTemplate"."""
+        return " ".join(part for part in (self.outer, self.object_label, self.where) if part)
+
+    @property
+    def context_owner(self) -> MappingNode | None:
+        """The mapping that holds (or would hold) the pod's securityContext; None when the kind has none."""
+        return self.context_node if self.context_elsewhere else self.spec
 
     @property
     def suppressed(self) -> frozenset[str]:
         """Rule IDs switched off by the `unroot.dev/ignore` annotation."""
-        return suppressed_by(self.object_node, self.template_node)
+        return suppressed_by(*self.outer_nodes, self.object_node, self.template_node)
 
 
 def suppressed_by(*holders: Node | None) -> frozenset[str]:
@@ -126,16 +168,14 @@ def _refuse_duplicate_keys(mapping: MappingNode) -> None:
             seen.add(key.value)
 
 
-def _refuse_duplicates_below(spec: MappingNode) -> None:
+def refuse_duplicates_below(pod: PodSpec) -> None:
     """Duplicate keys where we read and edit (pod spec, containers, securityContexts): never guess."""
-    mappings: list[Node | None] = [spec, value(spec, "securityContext")]
-    for list_name in CONTAINER_LISTS:
-        items = value(spec, list_name)
-        if isinstance(items, SequenceNode):
-            for item in items.value:
-                context = value(item, "securityContext")
-                mappings += [item, context, value(context, "capabilities"), value(context, "seccompProfile")]
-    mappings += [value(mappings[1], "seccompProfile")]
+    pod_context = value(pod.context_owner, "securityContext")
+    mappings: list[Node | None] = [pod.spec, pod.context_owner, pod_context, value(pod_context, "seccompProfile")]
+    for container in pod.containers:
+        for owner in (container.node, container.defaults):
+            context = value(owner, "securityContext")
+            mappings += [owner, context, value(context, "capabilities"), value(context, "seccompProfile")]
     for mapping in mappings:
         if isinstance(mapping, MappingNode):
             _refuse_duplicate_keys(mapping)
@@ -240,65 +280,3 @@ def load_documents(text: str) -> list[MappingNode]:
     if any(char in text for char in YAML_ONLY_BREAKS):
         _remap_positions(list(documents), text)
     return documents
-
-
-def _containers(spec: MappingNode) -> tuple[Container, ...]:
-    found: list[Container] = []
-    for list_name in CONTAINER_LISTS:
-        items = value(spec, list_name)
-        if not isinstance(items, SequenceNode):
-            continue
-        for index, item in enumerate(items.value):
-            if isinstance(item, MappingNode):
-                name = as_str(value(item, "name")) or f"#{index + 1}"
-                found.append(Container(list_name, name, item))
-    return tuple(found)
-
-
-def _object_label(node: MappingNode) -> str:
-    kind = as_str(value(node, "kind")) or "Object"
-    name = as_str(path(node, "metadata", "name")) or as_str(path(node, "metadata", "generateName")) or "<unnamed>"
-    return f"{kind}/{name}"
-
-
-def _is_pod_spec(node: Node | None) -> bool:
-    return isinstance(node, MappingNode) and isinstance(value(node, "containers"), SequenceNode)
-
-
-def pod_specs(document: MappingNode, depth: int = 0) -> list[PodSpec]:
-    """Pod specs of an object: Pod, PodTemplate, any `spec.template`, CronJob, List items."""
-    kind = as_str(value(document, "kind"))
-    if kind is None or as_str(value(document, "apiVersion")) is None:
-        return []
-    if kind.endswith("List") and depth < 5:
-        items = value(document, "items")
-        found: list[PodSpec] = []
-        if isinstance(items, SequenceNode):
-            for item in items.value:
-                if isinstance(item, MappingNode):
-                    found.extend(pod_specs(item, depth + 1))
-        return found
-    label = _object_label(document)
-    candidates: list[tuple[Node | None, Node | None]] = [
-        (value(document, "spec") if kind == "Pod" else None, None),
-        (path(document, "template", "spec"), value(document, "template")),  # PodTemplate
-        (path(document, "spec", "template", "spec"), path(document, "spec", "template")),
-        (
-            path(document, "spec", "jobTemplate", "spec", "template", "spec"),
-            path(document, "spec", "jobTemplate", "spec", "template"),
-        ),
-    ]
-    for spec, template in candidates:
-        if _is_pod_spec(spec):
-            assert isinstance(spec, MappingNode)
-            _refuse_duplicates_below(spec)
-            return [
-                PodSpec(
-                    label,
-                    document,
-                    template if isinstance(template, MappingNode) else None,
-                    spec,
-                    _containers(spec),
-                )
-            ]
-    return []

@@ -65,19 +65,21 @@ class Style:
 
 
 def style_of(pod: PodSpec) -> Style:
-    """The indentation a pod spec's containers list uses."""
-    unit = 2
+    """The indentation the pod's container lists use (two spaces when it has none)."""
+    listed = [c.listed_in for c in pod.containers if c.listed_in is not None]
     containers_pair = get(pod.spec, "containers")
-    if containers_pair and isinstance(containers_pair[1], SequenceNode) and containers_pair[1].value:
-        key_col = int(containers_pair[0].start_mark.column)
-        item_col = int(containers_pair[1].value[0].start_mark.column)
+    if containers_pair and isinstance(containers_pair[1], SequenceNode):
+        listed.insert(0, (containers_pair[0], containers_pair[1]))
+    for key, items in listed:
+        if not items.value:
+            continue
+        key_col = int(key.start_mark.column)
+        item_col = int(items.value[0].start_mark.column)
         dash_col = item_col - 2
         if dash_col > key_col:
             unit = dash_col - key_col
             return Style(" " * unit, " " * unit)
-        if item_col > key_col:
-            unit = item_col - key_col
-        return Style(" " * max(unit, 1), "")
+        return Style(" " * max(item_col - key_col, 1) if item_col > key_col else "  ", "")
     return Style("  ", "")
 
 
@@ -291,32 +293,56 @@ def _amend_context(
         rewriter.insert_lines_after(first_line(key), new_lines)
 
 
+def _insertion_point(
+    owner: MappingNode, anchor_key: str, is_pod: bool, lines: tuple[str, ...]
+) -> tuple[Node, Node, bool] | None:
+    """The entry a new securityContext goes next to, and whether before it (else after it).
+
+    A pod's goes before its containers, a container's after its image. A mapping without them (an
+    Argo workflow spec or template, a merged container) takes it before its first key when that key
+    opens its line; when the key shares its line with a list item's `- `, after an entry that takes
+    one line, so that it cannot land where an edit inside a longer entry inserts too.
+    """
+    pair = get(owner, anchor_key)
+    if pair is not None:
+        return pair[0], pair[1], is_pod
+    if not owner.value:
+        return None
+    key, item = owner.value[0]
+    if not lines[first_line(key) - 1][: int(key.start_mark.column)].strip():
+        return key, item, True
+    for other_key, other in owner.value:
+        if isinstance(other, ScalarNode) and last_line(other) == first_line(other_key):
+            return other_key, other, False
+    return key, item, False
+
+
 def _add_context(rewriter: Rewriter, change: ContextEdit, style: Style, json: bool) -> bool:
-    """Insert a new securityContext: before a pod's containers, after a container's image."""
+    """Insert a new securityContext where _insertion_point says."""
     owner = change.owner
     names = _missing(change, None)
     if not names:
         return False
-    anchor_key = "containers" if change.is_pod else "image"
-    anchor = get(owner, anchor_key) or (owner.value[0] if owner.value else None)
-    if anchor is None:
+    point = _insertion_point(owner, "containers" if change.is_pod else "image", change.is_pod, rewriter.lines)
+    if point is None:
         return False
+    anchor_key, anchor_value, before = point
     if is_flow(owner):
         inner = ", ".join(f"{_key(n, json)}: {_flow_value(n, change, json)}" for n in names)
         entry = f"{_key('securityContext', json)}: {{{inner}}}"
-        if change.is_pod:
-            rewriter.insert_at(first_line(anchor[0]), int(anchor[0].start_mark.column), entry + ", ")
+        if before:
+            rewriter.insert_at(first_line(anchor_key), int(anchor_key.start_mark.column), entry + ", ")
         else:
-            end = anchor[1].end_mark
+            end = anchor_value.end_mark
             rewriter.insert_at(int(end.line) + 1, int(end.column), ", " + entry)
         return True
-    indent = " " * int(anchor[0].start_mark.column)
+    indent = " " * int(anchor_key.start_mark.column)
     child = indent + style.unit
     new_lines = [f"{indent}securityContext:"] + [text for n in names for text in _block_lines(n, change, child, style)]
-    if change.is_pod:
-        rewriter.insert_lines_before(first_line(anchor[0]), new_lines)
+    if before:
+        rewriter.insert_lines_before(first_line(anchor_key), new_lines)
     else:
-        rewriter.insert_lines_after(last_line(anchor[1]), new_lines)
+        rewriter.insert_lines_after(last_line(anchor_value), new_lines)
     return True
 
 

@@ -64,6 +64,9 @@ MESSAGES = {
 }
 
 
+OPERATOR_CONTAINERS = "the operator's containers"
+
+
 def _non_zero(uid: int | None) -> bool:
     return uid is not None and uid != 0
 
@@ -76,8 +79,8 @@ def check_pod(pod: PodChecker) -> None:
     pod.want(pod.pod_change, RULE, "runAsNonRoot", True)
     exposed = [c for c in pod.containers if c.own("runAsNonRoot") is None and not _non_zero(c.uid)]
     line = first_line(pair[0])
-    if exposed:
-        message = MESSAGES[Ur201.POD_ALLOWS_ROOT].format(label=pod.label, names=labels(exposed))
+    if exposed or pod.pod.patch:  # an operator's patch: the operator's own containers inherit it
+        message = MESSAGES[Ur201.POD_ALLOWS_ROOT].format(label=pod.label, names=labels(exposed) or OPERATOR_CONTAINERS)
         pod.report_pod(RULE, line, message, pod.pod_change, variant=Ur201.POD_ALLOWS_ROOT)
     else:
         message = MESSAGES[Ur201.POD_FALSE].format(label=pod.label)
@@ -91,10 +94,13 @@ def check_container(pod: PodChecker, container: ContainerFacts) -> None:
     """
     if pod.user_namespaced:
         return  # UID 0 in the container is an unprivileged UID on the node
+    own = container.own("runAsNonRoot")
+    sets_false = own is not None and as_bool(own[1]) is False
+    if container.merged and not sets_false:
+        return  # an operator's container: who it runs as is the operator's default unless set here
     if not pod.windows and container.non_root is not True and container.uid is None and not _image_non_root(container):
         _give_the_pod_a_uid(pod)
-    own = container.own("runAsNonRoot")
-    if own and as_bool(own[1]) is False:
+    if own and sets_false:
         _sets_false(pod, container, first_line(own[0]))
     elif container.non_root is not True and container.uid != 0:
         _not_kept_non_root(pod, container)

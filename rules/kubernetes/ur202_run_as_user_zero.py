@@ -33,6 +33,7 @@ MESSAGES = {
     ),
     Ur202.CONTAINER: "{subject} sets runAsUser: 0 and runs as root.",
 }
+OPERATOR_CONTAINERS = "the operator's containers"
 
 
 def check_pod(pod: PodChecker) -> None:
@@ -45,8 +46,8 @@ def check_pod(pod: PodChecker) -> None:
         pod.want(pod.pod_change, RULE, "runAsGroup", pod.options.gid)
     inheriting = [c for c in pod.containers if c.own("runAsUser") is None]
     line = first_line(pair[0])
-    if inheriting:
-        message = MESSAGES[Ur202.POD].format(label=pod.label, names=labels(inheriting))
+    if inheriting or pod.pod.patch:  # an operator's patch: the operator's own containers inherit it
+        message = MESSAGES[Ur202.POD].format(label=pod.label, names=labels(inheriting) or OPERATOR_CONTAINERS)
         pod.report_pod(RULE, line, message, pod.pod_change, variant=Ur202.POD)
     else:
         # Every container overrides it, so nothing runs as root; the restricted standard still forbids it.

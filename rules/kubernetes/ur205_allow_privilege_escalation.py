@@ -31,7 +31,8 @@ MESSAGES = {
 
 
 def check_container(pod: PodChecker, container: ContainerFacts) -> None:
-    """Linux containers only, as in the Pod Security Standards; the fix sets it false."""
+    """Linux containers only, as in the Pod Security Standards; the fix sets it false. An operator's
+    merged container that leaves it out gets the operator's default."""
     if pod.windows:
         return
     escalation = container.own("allowPrivilegeEscalation")
@@ -41,7 +42,7 @@ def check_container(pod: PodChecker, container: ContainerFacts) -> None:
         pod.report_container(
             RULE, container, first_line(escalation[0]), message, container.change, variant=Ur205.SET_TRUE
         )
-    elif escalation is None or as_bool(escalation[1]) is not False:
+    elif (escalation is None and not container.merged) or (escalation and as_bool(escalation[1]) is not False):
         pod.want(container.change, RULE, "allowPrivilegeEscalation", False)
         message = MESSAGES[Ur205.NOT_FALSE].format(subject=container.subject)
         pod.report_container(

@@ -35,7 +35,8 @@ LOWERCASE_ALL = " ('all' must be written 'ALL')"
 
 
 def check_container(pod: PodChecker, container: ContainerFacts) -> None:
-    """Reported at the container's `capabilities:` (else its image); one fix repairs both add and drop."""
+    """Reported at the container's `capabilities:` (else its image); one fix repairs both add and drop.
+    An operator's merged container that writes no `drop` gets the operator's default."""
     caps = value(container.sc, "capabilities")
     caps_pair = container.own("capabilities")
     line = first_line(caps_pair[0]) if caps_pair else container.anchor
@@ -55,7 +56,7 @@ def check_container(pod: PodChecker, container: ContainerFacts) -> None:
             RULE, container, line, message, container.change, severity=Severity.WARNING, variant=Ur206.ADDS_BASELINE
         )
     dropped = [name for name, _ in strings(value(caps, "drop"))]
-    if "ALL" not in dropped:
+    if "ALL" not in dropped and not (container.merged and value(caps, "drop") is None):
         pod.want_capabilities(container.change, RULE)
         detail = LOWERCASE_ALL if any(d.upper() == "ALL" for d in dropped) else ""
         message = MESSAGES[Ur206.DROP_MISSING_ALL].format(subject=container.subject, detail=detail)

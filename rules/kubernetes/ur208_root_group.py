@@ -60,7 +60,11 @@ def check_container(pod: PodChecker, container: ContainerFacts) -> None:
         message = MESSAGES[Ur208.CONTAINER_GROUP].format(subject=container.subject)
         pod.report_container(RULE, container, first_line(own[0]), message, None, variant=Ur208.CONTAINER_GROUP)
     elif (
-        container.uid is not None and container.uid != 0 and group is None and "runAsUser" not in pod.pod_change.scalars
+        container.uid is not None
+        and container.uid != 0
+        and group is None
+        and "runAsUser" not in pod.pod_change.scalars
+        and not container.merged  # an operator's container: its group is the operator's default
     ):
         message = MESSAGES[Ur208.UID_WITHOUT_GROUP].format(subject=container.subject, uid=container.uid)
         pod.report_container(RULE, container, container.anchor, message, None, variant=Ur208.UID_WITHOUT_GROUP)

@@ -60,8 +60,10 @@ def check_container(pod: PodChecker, container: ContainerFacts) -> None:
             RULE, container, first_line(own[0]), message, container.change, variant=Ur209.CONTAINER_UNCONFINED
         )
     elif (
-        effective_type not in GOOD_SECCOMP and pod_type != "Unconfined"
-    ):  # a pod's Unconfined is reported once, for the pod
+        effective_type not in GOOD_SECCOMP
+        and pod_type != "Unconfined"  # a pod's Unconfined is reported once, for the pod
+        and not (container.merged and effective_type is None)  # an operator's container gets its default
+    ):
         target = container.change if sets_own else pod.pod_change
         pod.want_seccomp(target, RULE)
         message = MESSAGES[Ur209.MISSING].format(subject=container.subject)

@@ -26,6 +26,8 @@ def check_container(pod: PodChecker, container: ContainerFacts) -> None:
     if pod.windows:
         return
     read_only = container.own("readOnlyRootFilesystem")
+    if read_only is None and container.merged:
+        return  # an operator's container gets the operator's default
     if not read_only or as_bool(read_only[1]) is not True:
         line = first_line(read_only[0]) if read_only else container.anchor
         pod.report_container(RULE, container, line, MESSAGE.format(subject=container.subject), None)
