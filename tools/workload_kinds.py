@@ -258,7 +258,8 @@ def compose_services(document: MappingNode) -> list[Definition]:
         return found
     for name, service in services.value:
         if _get(service, "image") is not None or _get(service, "build") is not None:
-            start, end = line_span(service)
+            # From the service's name: that is the line a finding about the whole service points at.
+            start, end = line_span(name)[0], line_span(service)[1]
             found.append(Definition(COMPOSE_SERVICE, _text(name), start, end))
     return found
 
