@@ -79,10 +79,10 @@ NON_ROOT_IMAGES: tuple[_NonRootImage, ...] = (
         "Chainguard images run as uid 65532 unless documented otherwise",
     ),
     _NonRootImage(
-        re.compile(r"^((docker\.io|registry-1\.docker\.io|public\.ecr\.aws)/)?bitnami/[^:]+:.*$"),
+        re.compile(r"^((docker\.io|registry-1\.docker\.io|public\.ecr\.aws)/)?bitnami(legacy)?/[^:]+:.*$"),
         "1001",
         1001,
-        "Bitnami non-root containers run as uid 1001",
+        "Bitnami non-root containers (bitnami/*, and bitnamilegacy/* where old tags moved) run as uid 1001",
     ),
     _NonRootImage(
         re.compile(r"^(.*/)?nginx-unprivileged:.*$"),
@@ -122,6 +122,12 @@ NON_ROOT_IMAGES: tuple[_NonRootImage, ...] = (
         "nobody",  # their Dockerfiles say `USER nobody`: a name the kubelet cannot verify
         65534,
         "Prometheus project images (prometheus, alertmanager, exporters) set USER nobody, uid 65534",
+    ),
+    _NonRootImage(
+        re.compile(r"^((docker\.io)/)?rayproject/ray(-ml|-llm)?:.*$"),
+        "1000",
+        1000,
+        "Ray's images end with USER $RAY_UID, RAY_UID=1000 (user ray)",
     ),
     _NonRootImage(
         re.compile(r"^((docker\.io)/)?grafana/grafana(-oss|-enterprise)?:.*$"),

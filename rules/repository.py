@@ -94,6 +94,25 @@ class ImageUser:
         return f"{self.dockerfile} runs it as USER {self.user}{number}"
 
 
+def published_image_user(reference: str) -> ImageUser | None:
+    """Who a published image runs as when rules/images.py documents it as non-root (distroless
+    :nonroot, Bitnami, Ray...), as if a Dockerfile said so; None for root or unknown images."""
+    image = parse_image(reference)
+    default = default_user(image)
+    if not default.uid:
+        return None
+    return ImageUser(
+        image=image.repository,
+        dockerfile=f"the published {image.repository} image",
+        source="known image",
+        user=default.user,
+        uid=default.uid,
+        created=True,
+        env=(),
+        users=(),
+    )
+
+
 @dataclass(frozen=True)
 class RepoKnowledge:
     """The images of one repository that rules may judge by their Dockerfiles."""

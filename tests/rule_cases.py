@@ -185,6 +185,8 @@ CASES: tuple[Case, ...] = (
     Case("UR102", "Dockerfile", "FROM nginxinc/nginx-unprivileged:1.27\n", False),
     Case("UR102", "Dockerfile", "FROM debian:12\nUSER 1000\n", False),
     Case("UR102", "Dockerfile", "FROM quay.io/jupyter/base-notebook:2024-10-07\nCOPY app /app\n", False),
+    Case("UR102", "Dockerfile", "FROM rayproject/ray:2.9.0\nCOPY app /app\n", False),
+    Case("UR102", "Dockerfile", "FROM bitnamilegacy/kubectl:1.15.3\nCOPY app /app\n", False),
     # A base image the repository itself builds as non-root, found by directory name, through ARG.
     Case(
         "UR102",

@@ -238,3 +238,25 @@ def test_pod_level_findings_name_the_workload_but_no_container() -> None:
     text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: {runAsUser: 0}\n  containers:\n  - {name: app, image: x}\n"
     pod_level = [f for f in analyze("m.yaml", text) if f.rule == "UR202"]
     assert [(f.variant, f.workload, f.container) for f in pod_level] == [(Ur202.POD, "Pod/p", None)]
+
+
+def _pod_with(image: str, pod_sc: str = "") -> str:
+    context = f"  securityContext:\n{pod_sc}" if pod_sc else ""
+    return f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n{context}  containers:\n  - name: app\n    image: {image}\n"
+
+
+def test_a_published_non_root_image_is_relied_on_not_called_root() -> None:
+    [ray] = [f for f in analyze("pod.yaml", _pod_with("rayproject/ray:2.9.0")) if f.rule == "UR201"]
+    assert ray.severity.value == "warning" and "the published rayproject/ray image runs it as USER 1000" in ray.message
+    [debian] = [f for f in analyze("pod.yaml", _pod_with("debian:12")) if f.rule == "UR201"]
+    assert debian.severity.value == "error"
+
+
+def test_runasnonroot_over_a_published_image_with_a_user_name_is_predicted_to_fail() -> None:
+    text = _pod_with("prom/prometheus:v2.53.0", "    runAsNonRoot: true\n")
+    [finding] = [f for f in analyze("pod.yaml", text) if f.rule == "UR220"]
+    assert finding.severity.value == "error" and "'nobody'" in finding.message
+    assert finding.fix is not None and "runAsUser: 65534" in "".join(e.replacement for e in finding.fix.edits)
+    assert not [
+        f for f in analyze("pod.yaml", _pod_with("example/app:1", "    runAsNonRoot: true\n")) if f.rule == "UR220"
+    ]

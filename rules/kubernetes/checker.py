@@ -63,7 +63,7 @@ class ContainerFacts:
     anchor: int  # the line findings without a line of their own point at: its `image:`
     uid: int | None  # effective runAsUser
     non_root: bool | None  # effective runAsNonRoot
-    image: ImageUser | None = None  # who the image runs as, when the repository builds it
+    image: ImageUser | None = None  # who the image runs as: built by the repository, or a known published image
 
     @property
     def merged(self) -> bool:
@@ -145,8 +145,18 @@ class PodChecker:
         )
 
     def _image(self, node: Node | None) -> ImageUser | None:
+        reference = as_str(node) if node is not None else None
+        if not reference:
+            return None
         knowledge = self.options.knowledge
-        return knowledge.find(as_str(node)) if knowledge is not None and node is not None else None
+        built = knowledge.find(reference) if knowledge is not None else None
+        if built is not None:
+            return built
+        # Imported here, as the annotation above is: the Dockerfile analyser behind it is not paid
+        # for at import by a manifest-only run.
+        from rules.repository import published_image_user
+
+        return published_image_user(reference)
 
     def _change(self, owner: MappingNode, is_pod: bool) -> ContextEdit:
         return self.changes.setdefault(id(owner), ContextEdit(owner, is_pod))
