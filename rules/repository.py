@@ -22,6 +22,10 @@ _SKAFFOLD = re.compile(r"^skaffold[\w.-]*\.ya?ml$", re.IGNORECASE)
 _COMPOSE = re.compile(r"^(docker-)?compose[\w.-]*\.ya?ml$", re.IGNORECASE)
 _WORKFLOW = re.compile(r"^\.github/workflows/[^/]+\.ya?ml$", re.IGNORECASE)
 _PLAIN_DOCKERFILE = frozenset({"dockerfile", "containerfile"})
+# `Dockerfile.api` / `Containerfile.api` and `api.Dockerfile`, lower-cased: the suffix or prefix names the image.
+_NAMED_DOCKERFILE = re.compile(
+    r"^(?:(?:docker|container)file\.(?P<a>[a-z0-9][a-z0-9_.-]*)|(?P<b>[a-z0-9][a-z0-9_.-]*)\.(?:docker|container)file)$"
+)
 _STEP_OUTPUT = re.compile(r"^\$\{\{\s*steps\.([\w-]+)\.outputs\.tags\s*\}\}$")
 _CREATE_USER = re.compile(r"\b(useradd|adduser)\b([^;&|\n]*)")
 # `image: x`, `"image": "x"`, `{image: x}`: a manifest's image references, without parsing it.
@@ -44,7 +48,9 @@ class ImageIndex:
     """Every mapping the repository states, plus the directories a name match may find."""
 
     mappings: tuple[BuildMapping, ...]
-    by_directory: tuple[tuple[str, str], ...]  # directory name -> its Dockerfile, names held by one directory only
+    by_directory: tuple[
+        tuple[str, str], ...
+    ]  # directory or Dockerfile-suffix name -> its Dockerfile, names held once only
 
     def locate(self, reference: str) -> BuildMapping | None:
         """The Dockerfile that builds `reference`; None when none does, or more than one might."""
@@ -161,6 +167,19 @@ def mapping_paths(tree: Iterable[str]) -> list[str]:
     return sorted(p for p in tree if is_mapping_file(p))
 
 
+def _named_for(path: str) -> str | None:
+    """The image name a Dockerfile's place names: `services/api/Dockerfile` (its directory),
+    `docker/Dockerfile.api` or `docker/api.Dockerfile` (its own name, as istio's and kserve's are)."""
+    base = posixpath.basename(path)
+    if base.lower() in _PLAIN_DOCKERFILE:
+        directory = posixpath.basename(posixpath.dirname(path))
+        return directory.lower() or None
+    if file_kind(path) is not FileKind.DOCKERFILE:
+        return None
+    match = _NAMED_DOCKERFILE.match(base.lower())
+    return (match.group("a") or match.group("b")) if match else None
+
+
 def build_index(tree: Sequence[str], texts: Mapping[str, str], complete: bool = True) -> ImageIndex:
     """The mappings stated by the mapping files in `texts`, and the name-match table of `tree`.
 
@@ -174,13 +193,12 @@ def build_index(tree: Sequence[str], texts: Mapping[str, str], complete: bool = 
             mappings.extend(m for m in _mappings_of(path, texts[path]) if m.dockerfile in files or not complete)
     if not complete:
         return ImageIndex(tuple(dict.fromkeys(mappings)), ())
-    directories: dict[str, list[str]] = {}
+    names: dict[str, list[str]] = {}  # an image's last path segment -> the Dockerfiles that name it
     for path in tree:
-        if posixpath.basename(path).lower() in _PLAIN_DOCKERFILE:
-            directory = posixpath.dirname(path)
-            if directory:
-                directories.setdefault(posixpath.basename(directory).lower(), []).append(path)
-    unique = tuple(sorted((name, paths[0]) for name, paths in directories.items() if len(paths) == 1))
+        name = _named_for(path)
+        if name:
+            names.setdefault(name, []).append(path)
+    unique = tuple(sorted((name, paths[0]) for name, paths in names.items() if len(paths) == 1))
     return ImageIndex(tuple(dict.fromkeys(mappings)), unique)
 
 

@@ -82,6 +82,22 @@ def test_a_name_match_needs_exactly_one_directory_and_a_namespaced_image() -> No
     assert _located({"mysql/Dockerfile": "FROM mysql:9\n"}, "mysql:9") is None
 
 
+def test_a_dockerfile_named_after_the_image_matches_like_its_directory() -> None:
+    # istio keeps pkg/test/echo/docker/Dockerfile.app for its `app` image; kserve writes sklearn.Dockerfile.
+    assert _located({"pkg/test/echo/docker/Dockerfile.app": APP_UID_1000}, "gcr.io/istio-testing/app:1") == (
+        "pkg/test/echo/docker/Dockerfile.app",
+        DIRECTORY_NAME,
+    )
+    assert _located({"python/sklearn.Dockerfile": APP_UID_1000}, "kserve/sklearn:v0.14") == (
+        "python/sklearn.Dockerfile",
+        DIRECTORY_NAME,
+    )
+    # A name held by a directory and by a file's suffix is two Dockerfiles: no match.
+    both = {"app/Dockerfile": APP_UID_1000, "docker/Dockerfile.app": APP_UID_1000}
+    assert _located(both, "ghcr.io/example/app:1") is None
+    assert _located({"Dockerfile.template": APP_UID_1000}, "ghcr.io/example/template:1") is None
+
+
 def test_two_stated_dockerfiles_for_one_image_mean_no_match() -> None:
     files = {
         "skaffold.yaml": SKAFFOLD,
