@@ -19,6 +19,7 @@ from rules.compose.parse import Service, services
 from rules.kubernetes.nodes import first_line
 from rules.kubernetes.parse import YAML_ONLY_BREAKS, ManifestError
 from rules.model import Finding, Options
+from rules.suppression import ignored_by_comment
 from rules.ur001_file_skipped import skipped
 
 # The order findings of one line keep (the analyser sorts by line and rule ID only).
@@ -30,7 +31,6 @@ CHECKS: tuple[Callable[[FileContext, Service], list[Finding]], ...] = (
     ur305_host_mounts.check,
     ur306_hardening.check,
 )
-_SUPPRESSION = re.compile(r"^\s*#\s*unroot:\s*ignore=([A-Za-z0-9_,\s]+?)(?:\s+(.*))?$")
 _NO_FIX_BREAKS = (
     "(No fix offered: the file contains Unicode line separators (U+0085, U+2028 or U+2029), which "
     "YAML counts as line breaks and editors do not; edit it by hand.)"
@@ -42,9 +42,7 @@ def suppressed_above(lines: tuple[str, ...], line: int) -> frozenset[str]:
     ids: set[str] = set()
     index = line - 2
     while index >= 0 and lines[index].strip().startswith("#"):
-        match = _SUPPRESSION.match(lines[index])
-        if match:
-            ids.update(part.strip().upper() for part in match.group(1).split(",") if part.strip())
+        ids.update(ignored_by_comment(lines[index].strip()[1:]))
         index -= 1
     return frozenset(ids)
 

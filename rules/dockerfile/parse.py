@@ -12,11 +12,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from rules.suppression import ignored_by_comment
+
 _HEREDOC_INSTRUCTIONS = ("RUN", "COPY", "ADD")
 _HEREDOC_MARKER = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
 _INSTRUCTION_START = re.compile(r"^\s*([A-Za-z]+)\b")
 _ESCAPE_DIRECTIVE = re.compile(r"^#\s*escape\s*=\s*([\\`])\s*$", re.IGNORECASE)
-_SUPPRESSION = re.compile(r"^\s*unroot:\s*ignore=([A-Za-z0-9_,\s]+?)(?:\s+(.*))?$")
 MAX_VALUE = 65_536  # longest expanded ARG/ENV value we keep; longer ones count as unknown
 
 
@@ -295,9 +296,7 @@ def parse(text: str) -> Dockerfile:
         start, end = int(item["startline"]) + 1, int(item["endline"]) + 1
         value = str(item["value"])
         if keyword == "COMMENT":
-            match = _SUPPRESSION.match(value)
-            if match:
-                pending_suppression.update(i.strip().upper() for i in match.group(1).split(",") if i.strip())
+            pending_suppression.update(ignored_by_comment(value))
             continue
         if pending_suppression:
             suppressions[start] = frozenset(pending_suppression)

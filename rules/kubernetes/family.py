@@ -160,7 +160,8 @@ def analyze(path: str, text: str, options: Options) -> list[Finding]:
             return []  # no workload in it: a broken file is not reported for the object rules alone
         if looks_like_template(text):
             # A chart's Service or ConfigMap mentioning `container` is no workload left unread.
-            return [skipped(path, _TEMPLATE)] if "containers" in text or _templated_workload(text) else []
+            workload = "containers" in text or _WORKLOAD_KIND.search(text)  # a template already, as just seen
+            return [skipped(path, _TEMPLATE)] if workload else []
         return [skipped(path, str(error))]
     objects = [document for document in documents if as_str(value(document, "kind")) in OBJECT_CHECKS]
     if not pods and not objects:

@@ -18,6 +18,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import BaseResolver
 
 from rules.kubernetes.nodes import as_str, children, path, value
+from rules.suppression import rule_ids
 
 # The container lists of a Kubernetes PodSpec, in the order rules see them.
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
@@ -134,7 +135,7 @@ def suppressed_by(*holders: Node | None) -> frozenset[str]:
     for holder in holders:
         text = as_str(path(holder, "metadata", "annotations", "unroot.dev/ignore"))
         if text:
-            ids.update(part.strip().upper() for part in text.split(",") if part.strip())
+            ids.update(rule_ids(text))
     return frozenset(ids)
 
 
