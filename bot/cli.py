@@ -140,13 +140,34 @@ def _with_knowledge(config: RepoConfig, paths: Sequence[str], enabled: bool) -> 
     return replace(config, options=replace(config.options, knowledge=knowledge)), files
 
 
+def _charts(
+    paths: Sequence[str], config: RepoConfig, files: list[Path]
+) -> tuple[list[Path], list[Finding], dict[str, str], int]:
+    """The files left to check one by one, and the findings of the charts the paths hold
+    (a chart's files are judged through what Helm renders, not each on its own)."""
+    from bot.charts import check_charts, find_charts, in_charts
+
+    charts = find_charts(paths)
+    if not charts:
+        return files, [], {}, 0
+    from bot.helm import renderer
+
+    with renderer() as helm:
+        findings, texts, count = check_charts(charts, config, helm)
+    return [f for f in files if not in_charts(f, charts)], findings, texts, count
+
+
 def _check(args: argparse.Namespace) -> int:
     config = _load_config(args.config)
     if args.max_bytes is not None:
         config = replace(config, options=replace(config.options, max_bytes=args.max_bytes))
     config, files = _with_knowledge(config, args.paths, not args.no_repository)
+    files, chart_findings, chart_texts, chart_files = _charts(args.paths, config, files)
     jobs = args.jobs or min(_available_cpus(), 8)
     findings, texts, count = _collect(args.paths, config, jobs, keep_text=args.format == "sarif", files=files)
+    findings = chart_findings + findings
+    texts.update(chart_texts)
+    count += chart_files
     if args.format == "json":
         sys.stdout.write(formats.as_json(findings))
     elif args.format == "sarif":
@@ -189,7 +210,10 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def _fix(args: argparse.Namespace) -> int:
     config, files = _with_knowledge(_load_config(args.config), args.paths, not args.no_repository)
+    files, chart_findings, chart_texts, _chart_files = _charts(args.paths, config, files)
     findings, texts, _count = _collect(args.paths, config, files=files)
+    findings = chart_findings + findings
+    texts.update(chart_texts)
     by_path: dict[str, list[Finding]] = {}
     for finding in findings:
         by_path.setdefault(finding.path, []).append(finding)

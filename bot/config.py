@@ -35,6 +35,12 @@ class RepoConfig:
     options: Options = field(default_factory=Options)
     ignore: tuple[str, ...] = ()
     request_changes: bool = False
+    # chart directory (repository-relative, "" for the root) -> extra values files to render it with
+    helm_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def chart_values(self, chart_root: str) -> tuple[str, ...]:
+        """The values files `helm.charts.<root>.values` names for a chart, chart-relative."""
+        return tuple(self.helm_values.get(chart_root.strip("/"), ()))
 
     @functools.cached_property
     def _ignore_pattern(self) -> re.Pattern[str] | None:
@@ -80,7 +86,29 @@ def parse_config(text: str) -> RepoConfig:
     options = Options(
         uid=uid, gid=gid, max_bytes=max_bytes, disabled=frozenset(disabled), severity_overrides=tuple(overrides)
     )
-    return RepoConfig(options, tuple(ignore), event == "REQUEST_CHANGES")
+    return RepoConfig(options, tuple(ignore), event == "REQUEST_CHANGES", _helm_settings(data.get("helm") or {}))
+
+
+def _helm_settings(helm: object) -> dict[str, tuple[str, ...]]:
+    """The `helm:` section: `charts: {deploy/chart: {values: [values-prod.yaml]}}`."""
+    if not isinstance(helm, dict) or not set(helm) <= {"charts"}:
+        raise ConfigError("helm: must be a mapping with charts: {CHART_DIR: {values: [FILE, ...]}}")
+    charts = helm.get("charts") or {}
+    if not isinstance(charts, dict):
+        raise ConfigError("helm.charts: must map chart directories to {values: [FILE, ...]}")
+    result: dict[str, tuple[str, ...]] = {}
+    for root, settings in charts.items():
+        where = f"helm.charts.{root}"
+        if not isinstance(settings, dict) or not set(settings) <= {"values"}:
+            raise ConfigError(f"{where}: must be a mapping with values: [FILE, ...]")
+        files = settings.get("values") or []
+        if not isinstance(files, list) or not all(isinstance(f, str) and f for f in files):
+            raise ConfigError(f"{where}.values: must be a list of values files, relative to the chart")
+        bad = [f for f in files if f.startswith("/") or ".." in f.split("/")]
+        if bad:
+            raise ConfigError(f"{where}.values: {bad[0]!r} is outside the chart; name files inside it")
+        result[str(root).strip("/")] = tuple(files)
+    return result
 
 
 def _load(text: str) -> dict[Any, Any]:

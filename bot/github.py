@@ -9,8 +9,8 @@ import logging
 import random
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import aiohttp
@@ -185,6 +185,7 @@ class Tree:
 
     paths: tuple[str, ...]
     truncated: bool
+    sizes: Mapping[str, int] = field(default_factory=dict)  # bytes of each path the listing gave a size for
 
 
 def _blob(node: object) -> Blob | None:
@@ -373,12 +374,14 @@ class InstallationClient:
         """Every regular file at commit `sha`, in one call (symlinks and submodules left out)."""
         result = await self._call("GET", "/repos/{+repo}/git/trees/{sha}?recursive=1", repo=repo, sha=sha)
         entries = result.get("tree", []) if isinstance(result, dict) else []
-        paths = tuple(
-            str(entry["path"])
+        files = [
+            entry
             for entry in entries
             if isinstance(entry, dict) and entry.get("type") == "blob" and entry.get("mode") in ("100644", "100755")
-        )
-        return Tree(paths, bool(result.get("truncated")) if isinstance(result, dict) else False)
+        ]
+        paths = tuple(str(entry["path"]) for entry in files)
+        sizes = {str(e["path"]): e["size"] for e in files if isinstance(e.get("size"), int)}
+        return Tree(paths, bool(result.get("truncated")) if isinstance(result, dict) else False, sizes)
 
     async def _check_runs_for(self, repo: str, sha: str) -> list[Json]:
         result = await self._call(

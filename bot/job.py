@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot import render
+from bot.chart_review import RendererFactory, changed_charts, review_charts
 from bot.config import CONFIG_PATH, ConfigError, RepoConfig, parse_config
 from bot.diff import FileChange
 from bot.fingerprint import fingerprints_in
@@ -19,6 +20,8 @@ from bot.outputs import CheckOutput, Conclusion, Plan
 from bot.plan import group_annotations, plan_review
 from bot.queue import IsCurrent, Job, RetryLater
 from rules.analyze import analyze_bytes, file_kind, skipped
+from rules.helm.discover import chart_of, chart_roots
+from rules.helm.render import Renderer
 from rules.model import Finding, Options
 from rules.repository import (
     MAX_BASE_DEPTH,
@@ -158,16 +161,22 @@ async def _analyse(
     config: RepoConfig,
     analyse: Analyse,
     tree_task: asyncio.Task[Tree | None] | None = None,
+    make_renderer: RendererFactory | None = None,
 ) -> tuple[list[Finding], dict[str, str]]:
-    relevant = [
-        change.path
-        for change in changes
-        if change.status != "removed" and file_kind(change.path) is not None and not config.ignored(change.path)
-    ]
-    tree = await tree_task if tree_task is not None and relevant else None
+    considered = [change for change in changes if not config.ignored(change.path)]
+    relevant = [c.path for c in considered if c.status != "removed" and file_kind(c.path) is not None]
+    tree = await tree_task if tree_task is not None and considered else None
+    charts: list[str] = []
+    if tree is not None and not tree.truncated:
+        # A chart's files are judged through what Helm renders of the whole chart, not one by one.
+        charts = changed_charts(tree, considered)
+        every_chart = chart_roots(tree.paths)
+        relevant = [path for path in relevant if chart_of(path, every_chart) is None]
     # The files that say which Dockerfile builds which image come in the same query as the changed files.
     mapping = [p for p in mapping_paths(tree.paths) if p not in relevant] if tree is not None else []
     blobs = await client.blobs(job.repo, job.head_sha, relevant + mapping) if relevant else {}
+    if not relevant and not charts:
+        return [], {}
     findings: list[Finding] = []
     texts: dict[str, str] = {}
     readable: list[tuple[str, bytes]] = []
@@ -202,6 +211,12 @@ async def _analyse(
         known = await _knowledge(client, job, tree, _texts({p: blobs.get(p) for p in mapping}), readable)
         if known is not None and known.images:
             options = dataclasses.replace(options, knowledge=known)
+    if charts and tree is not None:
+        chart_findings, chart_texts = await review_charts(
+            client, job, tree, charts, config, options, make_renderer or _default_renderer
+        )
+        findings.extend(chart_findings)
+        texts.update(chart_texts)
     # Side by side: the analysis pool has several workers, and each file is a round trip to one.
     results = await asyncio.gather(*(analyse(path, data, options) for path, data in readable))
     for (path, data), found in zip(readable, results):
@@ -209,6 +224,12 @@ async def _analyse(
         if not any(f.rule == "UR001" for f in found):
             texts[path] = data.decode("utf-8", errors="replace").lstrip("\ufeff")
     return findings, texts
+
+
+def _default_renderer() -> Renderer:
+    from bot.helm import renderer  # Helm's SDK is loaded in the renderer's child, and only for charts
+
+    return renderer()
 
 
 async def _publish_review(client: InstallationClient, job: Job, plan: Plan, meta: Meta, is_current: IsCurrent) -> bool:
@@ -255,6 +276,7 @@ async def run(
     requeued_on_cancel: bool = False,
     analyse: Analyse = analyse_here,
     resubmit: Callable[[Job], Awaitable[bool]] | None = None,
+    make_renderer: RendererFactory | None = None,
 ) -> Outcome:
     """Run one job to the end; the check run is completed whatever happens.
 
@@ -269,7 +291,7 @@ async def run(
         meta, changes = await asyncio.gather(_meta(client, job), _changes(client, job))
         if resubmit is not None:
             await _follow_head(client, job, meta, resubmit)
-        findings, texts = await _analyse(client, job, changes, meta.config, analyse, tree_task)
+        findings, texts = await _analyse(client, job, changes, meta.config, analyse, tree_task, make_renderer)
         plan = await asyncio.to_thread(
             plan_review,
             findings,

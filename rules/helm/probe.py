@@ -1,0 +1,139 @@
+"""Which value feeds which securityContext, learnt from Helm itself: render with sentinels, see where they land.
+
+Every candidate value (a `securityContext`-like mapping in values.yaml, or a conventional name
+the chart may read without declaring it) gets its own sentinel `runAsUser` in one extra render;
+a rendered securityContext that holds sentinel N is fed by candidate N. No template text is read,
+so `toYaml .Values.x | nindent 8`, Bitnami's `renderSecurityContext`, `with`, `merge` and
+includes all count alike.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from rules.helm.render import ChartSource, Renderer, RenderRequest
+from rules.helm.rendered import Place, all_contexts
+
+ValuePath = tuple[str, ...]
+# Names a chart reads for pod and container securityContexts by convention (helm create,
+# Bitnami, prometheus-community), probed even when values.yaml does not declare them.
+CONVENTIONAL: tuple[ValuePath, ...] = (("podSecurityContext",), ("securityContext",), ("containerSecurityContext",))
+_CANDIDATE = re.compile(r"securitycontext$", re.IGNORECASE)
+_SENTINEL_BASE = 7_340_001  # a UID no chart sets by itself
+_MAX_CANDIDATES = 200
+_MAX_DEPTH = 12
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """The values that feed rendered securityContexts, for one chart and one set of values files."""
+
+    feeds: Mapping[Place, ValuePath]  # a rendered securityContext -> the value it comes from
+    declared: frozenset[ValuePath]  # candidates that values.yaml itself holds
+
+    def source(self, place: Place) -> ValuePath | None:
+        """The value that sets this place's securityContext, if one does."""
+        return self.feeds.get(place)
+
+
+def load_values(text: str) -> object:
+    """values.yaml as plain data, or None when it does not parse (Helm then refuses the chart anyway)."""
+    try:
+        return YAML(typ="safe", pure=True).load(text)
+    except (YAMLError, RecursionError, ValueError):
+        return None
+
+
+def candidates(values: object) -> list[ValuePath]:
+    """securityContext-like mappings (or nulls) declared in the values, then the conventional ones."""
+    found: list[ValuePath] = []
+
+    def walk(node: object, prefix: ValuePath) -> Iterator[ValuePath]:
+        if not isinstance(node, dict) or len(prefix) >= _MAX_DEPTH:
+            return
+        for key, item in node.items():
+            if not isinstance(key, str):
+                continue
+            here = (*prefix, key)
+            if _CANDIDATE.search(key) and (item is None or isinstance(item, dict)):
+                yield here
+            elif isinstance(item, dict):
+                yield from walk(item, here)
+
+    for path in walk(values, ()):
+        if len(found) >= _MAX_CANDIDATES:
+            break
+        found.append(path)
+    for path in CONVENTIONAL:
+        if path not in found and not _declared_otherwise(values, path):
+            found.append(path)
+    return found
+
+
+def _declared_otherwise(values: object, path: ValuePath) -> bool:
+    """The values hold something at `path` that is not a mapping (a string, a list): not ours to probe."""
+    node = values
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return False
+        node = node[key]
+    return node is not None and not isinstance(node, dict)
+
+
+def _lookup(values: object, path: ValuePath) -> object:
+    node = values
+    for key in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node
+
+
+def sentinel_values(values: object, paths: list[ValuePath]) -> dict[str, object]:
+    """The `--set-json`-like overrides that give candidate i the sentinel runAsUser _SENTINEL_BASE + i.
+
+    A Bitnami-style mapping with `enabled` is switched on, or it would render nothing."""
+    overrides: dict[str, object] = {}
+    for index, path in enumerate(paths):
+        node = overrides
+        for key in path[:-1]:
+            child = node.setdefault(key, {})
+            if not isinstance(child, dict):
+                break
+            node = child
+        else:
+            leaf: dict[str, object] = {"runAsUser": _SENTINEL_BASE + index}
+            existing = _lookup(values, path)
+            if isinstance(existing, dict) and "enabled" in existing:
+                leaf["enabled"] = True
+            current = node.get(path[-1])
+            if isinstance(current, dict):
+                current.update(leaf)
+            else:
+                node[path[-1]] = leaf
+    return overrides
+
+
+def provenance(
+    chart: ChartSource, renderer: Renderer, values_text: str, values_files: tuple[str, ...] = ()
+) -> Provenance:
+    """Render once more with every candidate's sentinel and read where each one landed."""
+    values = load_values(values_text)
+    paths = candidates(values)
+    declared = frozenset(p for p in paths if p not in CONVENTIONAL or _lookup(values, p) is not None)
+    if not paths:
+        return Provenance({}, declared)
+    rendered = renderer.render(chart, RenderRequest(values_files=values_files, values=sentinel_values(values, paths)))
+    if rendered.failure is not None:
+        return Provenance({}, declared)  # a chart that refuses the probe: findings go to the templates
+    feeds: dict[Place, ValuePath] = {}
+    for place, context in all_contexts(rendered.manifests).items():
+        user = context.settings.get("runAsUser")
+        if isinstance(user, int) and 0 <= user - _SENTINEL_BASE < len(paths):
+            feeds[place] = paths[user - _SENTINEL_BASE]
+    return Provenance(feeds, declared)
