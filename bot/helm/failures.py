@@ -9,6 +9,7 @@ from bot.helm.manifests import chart_relative
 from rules.helm.render import RenderFailure
 
 MAX_MESSAGE = 500  # characters: Helm's nested include errors run to kilobytes
+MESSAGE_LINES = 4  # a schema violation takes three: the preamble, the chart, the value at fault
 _EXECUTION_ERROR = re.compile(r"execution error at \((?P<path>[^():]+):(?P<line>\d+):(?P<column>\d+)\): (?P<text>.*)")
 _MISSING_DEPENDENCIES = re.compile(r"found in Chart\.yaml, but missing in charts/ directory: (?P<names>.+)")
 MISSING_DEPENDENCIES = "found in Chart.yaml, but missing in charts/ directory: {names}"  # Helm's wording
@@ -16,11 +17,10 @@ _OUT_OF_MEMORY = ("out of memory", "cannot allocate memory", "goroutine stack ex
 
 
 def short(message: str) -> str:
-    """Helm's first non-empty line, without the CLI's "Error: " prefix, within MAX_MESSAGE characters."""
-    lines = [line.strip() for line in message.splitlines() if line.strip()]
-    first = lines[0] if lines else "Helm gave no reason"
-    first = first.removeprefix("Error: ")
-    return first if len(first) <= MAX_MESSAGE else first[: MAX_MESSAGE - 1] + "…"
+    """Helm's first lines as one, without the CLI's "Error: " prefix, within MAX_MESSAGE characters."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()][:MESSAGE_LINES]
+    text = " ".join(lines).removeprefix("Error: ") or "Helm gave no reason"
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
 
 def classify(message: str, chart_dir: Path) -> tuple[RenderFailure, str]:
@@ -59,6 +59,12 @@ def from_crash(stderr_head: str, memory_mb: int) -> tuple[RenderFailure, str]:
     """What a child that died mid-render says about why: Go's fatal error line, never its stack trace."""
     if any(sign in stderr_head for sign in _OUT_OF_MEMORY):
         return RenderFailure.RESOURCES, f"ran out of memory ({memory_mb} MB of address space) and was stopped"
-    fatal = [line for line in stderr_head.splitlines() if line.startswith("fatal error:")]
-    reason = short(fatal[0] if fatal else stderr_head) if stderr_head.strip() else "no message"
+    lines = [line for line in stderr_head.splitlines() if line.strip()]
+    fatal = [line for line in lines if line.startswith("fatal error:")]
+    if fatal:
+        reason = short(fatal[0])
+    elif lines and lines[0].startswith("Traceback"):
+        reason = short(lines[-1])  # a Python error in the child: its last line names it
+    else:
+        reason = short(stderr_head) if lines else "no message"
     return RenderFailure.TEMPLATE, f"Helm stopped unexpectedly: {reason}"

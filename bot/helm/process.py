@@ -141,6 +141,7 @@ class _Child:
         except ProcessLookupError:
             pass  # the group is already gone
         code = self.process.wait()
+        _await_group_end(self.process.pid)
         for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
                 stream.close()
@@ -149,6 +150,18 @@ class _Child:
     def cleanup(self) -> None:
         """Remove the child's directory: its charts, Helm's home, its stderr."""
         self.workdir.cleanup()
+
+
+def _await_group_end(group: int, bound: float = _STOP_GRACE) -> None:
+    """Wait (briefly) until no process of the child's group is left: a `helm` it ran dies of the same
+    SIGKILL, but asynchronously, and is reaped by init rather than by us."""
+    deadline = time.monotonic() + bound
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.01)
 
 
 class ChildRenderer:
