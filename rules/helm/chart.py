@@ -27,6 +27,26 @@ from rules.ur001_file_skipped import skipped
 
 VALUES = "values.yaml"
 _NO_FIX_PREFIX = "(No fix offered: "
+# The securityContext fields each rule reads: a finding of theirs belongs on the value that sets one
+# of them, or on the value that feeds the context where it is missing.
+_RULE_KEYS: dict[str, tuple[str, ...]] = {
+    "UR201": ("runAsNonRoot", "runAsUser"),
+    "UR202": ("runAsUser",),
+    "UR203": ("runAsNonRoot",),
+    "UR204": ("privileged",),
+    "UR205": ("allowPrivilegeEscalation",),
+    "UR206": ("capabilities",),
+    "UR208": ("runAsGroup", "runAsUser"),
+    "UR209": ("seccompProfile",),
+    "UR210": ("allowPrivilegeEscalation", "capabilities", "privileged", "readOnlyRootFilesystem", "procMount"),
+    "UR211": ("readOnlyRootFilesystem",),
+    "UR214": ("procMount",),
+    "UR215": ("seLinuxOptions",),
+    "UR216": ("appArmorProfile",),
+    "UR217": ("sysctls",),
+    "UR218": ("windowsOptions",),
+    "UR220": ("runAsUser", "runAsNonRoot"),
+}
 
 
 def ci_values_files(files: Mapping[str, bytes]) -> tuple[str, ...]:
@@ -89,19 +109,26 @@ def analyse_chart(
     findings = _place_all(state, rendered)
     extra = tuple(dict.fromkeys((*ci_values_files(chart.files), *values_files)))
     notices: list[Finding] = []
-    seen = {(f.rule, f.path, f.line, f.subject) for f in findings}
+    seen = {_same_source(f) for f in findings}
     for values_file in extra:
         more = renderer.render(chart, RenderRequest(values_files=(values_file,)))
         if more.failure is not None:
             notices.append(skipped(chart_yaml, _render_problem(more, values_file)))
             continue
         for found in _extra_context(state, values_file, more):
-            key = (found.rule, found.path, found.line, found.subject)
+            key = _same_source(found)
             if key not in seen:
                 seen.add(key)
                 findings.append(found)
     findings = _verified(state, findings, extra)
     return sorted(findings + notices, key=lambda f: (f.path, f.line, f.rule))
+
+
+def _same_source(finding: Finding) -> tuple[str, str, int, str | None]:
+    """What makes two findings one for the person editing the chart: another values file may rename
+    the objects (`fullnameOverride`), but the same rule at the same source line for the same container is
+    the same finding."""
+    return (finding.rule, finding.path, finding.line, finding.container)
 
 
 def _render_problem(rendered: Rendered, values: str) -> str:
@@ -206,19 +233,25 @@ def _provenance_note(state: _Chart, place: Place, source: ValuePath | None) -> s
     return f" [{where}rendered by {place.template} into {place.workload}{container}]"
 
 
-def _placed(state: _Chart, plan: _Plan) -> Finding:
+def _placed(state: _Chart, plan: _Plan, suffix: str = "") -> Finding:
     """The rendered finding moved to its source line, with its fix rewritten for that source."""
     finding, item = plan.finding, plan.rendered
     primary = _primary(finding, item.template)
     changed = list(plan.changes) or [primary]
     sources = [state.provenance.source(place) for place in changed]
-    lead = next((s for p, s in zip(changed, sources) if s is not None and p == primary), None)
-    lead = lead or next((s for s in sources if s is not None), None)
+    key: str | None = None
+    if plan.changes:
+        lead = next((s for p, s in zip(changed, sources) if s is not None and p == primary), None)
+        lead = lead or next((s for s in sources if s is not None), None)
+        note_place = changed[0]
+    else:
+        found = _context_source(state, finding, item)
+        lead, note_place, key = (found[1], found[0], found[2]) if found else (None, primary, None)
+        sources = [lead]
     subject = f"{finding.subject} [{item.template}]"
-    note_place = changed[0] if plan.changes else primary
-    message = finding.message + _provenance_note(state, note_place, lead)
+    message = finding.message + _provenance_note(state, note_place, lead) + suffix
     if lead is not None:
-        line = values_edit.key_line(state.values_text, lead) or 1
+        line = values_edit.key_line(state.values_text, (*lead, key) if key else lead) or 1
         path = state.repo_path(VALUES)
     else:
         line = _template_line(state, item, finding.line)
@@ -237,6 +270,27 @@ def _placed(state: _Chart, plan: _Plan) -> Finding:
     if reason:
         message = f"{message} {_NO_FIX_PREFIX}{reason}.)"
     return replace(finding, path=path, line=line, end_line=line, fix=fix, subject=subject, message=message)
+
+
+def _context_source(state: _Chart, finding: Finding, item: _Rendered) -> tuple[Place, ValuePath, str | None] | None:
+    """For a finding without a fix: the fed securityContext it is about, and the key it reads there.
+
+    A rule that reads securityContext fields is about the container's context, or the pod's, that
+    sets one of its fields (a container inherits the pod's runAsUser); when neither sets one, about
+    the container's when a value feeds it, else the pod's. Other findings (hostNetwork, a hostPath
+    volume) are about the template that writes them."""
+    keys = _RULE_KEYS.get(finding.rule)
+    if keys is None:
+        return None
+    pod = Place(item.template, finding.workload or "", POD)
+    places = [Place(item.template, finding.workload or "", finding.container), pod] if finding.container else [pod]
+    fed = [(place, source) for place in places if (source := state.provenance.source(place)) is not None]
+    for place, source in fed:
+        context = item.before.get(place)
+        present = [k for k in keys if context is not None and k in context.settings]
+        if present:
+            return place, source, present[0]
+    return (fed[0][0], fed[0][1], None) if fed else None
 
 
 def _template_line(state: _Chart, item: _Rendered, rendered_line: int) -> int:
@@ -313,9 +367,8 @@ def _extra_context(state: _Chart, values_file: str, rendered: Rendered) -> list[
         out: list[Finding] = []
         for item in items:
             for finding in item.findings:
-                plan = _Plan(replace(finding, fix=None), item, {})
-                placed = _placed(state, plan)
-                out.append(replace(placed, message=f"{placed.message} (with {values_file})"))
+                changes = _changes(item, finding.fix) if finding.fix is not None else {}
+                out.append(_placed(state, _Plan(replace(finding, fix=None), item, changes), f" (with {values_file})"))
         return out
     finally:
         state.provenance = saved

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from rules.kubernetes.discovery import pod_specs
-from rules.kubernetes.nodes import as_bool, as_int, as_str, first_line, value
+from rules.kubernetes.nodes import as_bool, as_int, as_str, first_line, get, last_line, value
 from rules.kubernetes.parse import ManifestError, load_documents
 
 POD = ""  # the container name that stands for the pod level in a `Place`
@@ -30,6 +30,11 @@ class Context:
     place: Place
     settings: dict[str, object]  # the securityContext as plain data ({} when absent)
     line: int  # the rendered line of the container's first key, or of the pod spec's first key
+    block: tuple[int, int] | None = None  # rendered lines of the `securityContext:` entry, when there is one
+
+    def holds(self, line: int) -> bool:
+        """True when a rendered line lies in this securityContext's entry."""
+        return self.block is not None and self.block[0] <= line <= self.block[1]
 
 
 def plain(node: Node | None) -> object:
@@ -61,19 +66,16 @@ def contexts(template: str, text: str) -> Iterator[Context]:
         for pod in pods:
             owner = pod.context_owner
             if owner is not None:
-                settings = plain(value(owner, "securityContext"))
-                yield Context(
-                    Place(template, pod.object_label, POD),
-                    settings if isinstance(settings, dict) else {},
-                    first_line(owner),
-                )
+                yield _context(Place(template, pod.object_label, POD), owner)
             for container in pod.containers:
-                settings = plain(value(container.node, "securityContext"))
-                yield Context(
-                    Place(template, pod.object_label, container.name),
-                    settings if isinstance(settings, dict) else {},
-                    first_line(container.node),
-                )
+                yield _context(Place(template, pod.object_label, container.name), container.node)
+
+
+def _context(place: Place, holder: MappingNode) -> Context:
+    pair = get(holder, "securityContext")
+    settings = plain(pair[1]) if pair else None
+    block = (first_line(pair[0]), max(first_line(pair[0]), last_line(pair[1]))) if pair else None
+    return Context(place, settings if isinstance(settings, dict) else {}, first_line(holder), block)
 
 
 def all_contexts(manifests: tuple[tuple[str, str], ...]) -> dict[Place, Context]:
