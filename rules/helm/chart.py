@@ -19,8 +19,8 @@ from dataclasses import dataclass, field, replace
 from rules.fixes import EditConflict, apply, merge_edits
 from rules.helm import values_edit
 from rules.helm.placement import Alignment, align
-from rules.helm.probe import Provenance, ValuePath, provenance
-from rules.helm.render import ChartSource, RenderFailure, Renderer, RenderRequest, Rendered
+from rules.helm.probe import Provenance, ValuePath, load_values, provenance
+from rules.helm.render import ChartSource, Rendered, Renderer, RenderFailure, RenderRequest
 from rules.helm.rendered import POD, Context, Place, contexts
 from rules.model import Finding, Fix, LineEdit, Options
 from rules.ur001_file_skipped import skipped
@@ -53,9 +53,7 @@ def ci_values_files(files: Mapping[str, bytes]) -> tuple[str, ...]:
     """chart-testing's extra values files: `ci/*-values.yaml` (and .yml), in name order."""
     return tuple(
         sorted(
-            path
-            for path in files
-            if posixpath.dirname(path) == "ci" and path.endswith(("-values.yaml", "-values.yml"))
+            path for path in files if posixpath.dirname(path) == "ci" and path.endswith(("-values.yaml", "-values.yml"))
         )
     )
 
@@ -84,11 +82,17 @@ class _Chart:
     renderer: Renderer
     options: Options
     values_text: str
+    values: object = None  # values.yaml as data, read once
+    # the values files of the render findings and fixes are judged on: none (values.yaml alone), or the
+    # first ci/ file that renders when the defaults leave a `required` value out
+    base_values: tuple[str, ...] = ()
     provenance: Provenance = field(default_factory=lambda: Provenance({}, frozenset()))
     # the settings each fed value must hold, merged over every finding that changes it
     values_wanted: dict[ValuePath, dict[str, object]] = field(default_factory=dict)
     # the securityContext each (template, place) without one must get
     template_wanted: dict[tuple[str, Place], dict[str, object]] = field(default_factory=dict)
+    # rendered templates already analysed: most values files change only a few of a chart's templates
+    analysed: dict[tuple[str, str], _Rendered] = field(default_factory=dict)
 
     def repo_path(self, relative: str) -> str:
         return posixpath.join(self.source.root, relative) if self.source.root else relative
@@ -99,16 +103,26 @@ def analyse_chart(
 ) -> list[Finding]:
     """Findings for a whole chart, placed on its values.yaml and templates (one UR001 notice when it cannot be rendered)."""
     options = options or Options()
-    state = _Chart(chart, renderer, options, _text(chart.files, VALUES))
+    values_text = _text(chart.files, VALUES)
+    state = _Chart(chart, renderer, options, values_text, load_values(values_text))
     chart_yaml = state.repo_path("Chart.yaml")
-    base = renderer.render(chart, RenderRequest())
-    if base.failure is not None:
-        return [skipped(chart_yaml, _render_problem(base, "its values.yaml"))]
-    state.provenance = provenance(chart, renderer, state.values_text)
-    rendered = [_analyse_template(state, template, text) for template, text in base.manifests]
-    findings = _place_all(state, rendered)
     extra = tuple(dict.fromkeys((*ci_values_files(chart.files), *values_files)))
     notices: list[Finding] = []
+    base = renderer.render(chart, RenderRequest())
+    if base.failure is RenderFailure.REQUIRED and extra:
+        # The chart needs a value its defaults leave out; chart-testing's values files give one.
+        notices.append(skipped(chart_yaml, _render_problem(base, "its values.yaml")))
+        for candidate in extra:
+            attempt = renderer.render(chart, RenderRequest(values_files=(candidate,)))
+            if attempt.failure is None:
+                state.base_values, base = (candidate,), attempt
+                extra = tuple(name for name in extra if name != candidate)
+                break
+    if base.failure is not None:
+        return [skipped(chart_yaml, _render_problem(base, "its values.yaml"))]
+    state.provenance = provenance(chart, renderer, state.values, state.base_values)
+    rendered = [_analyse_template(state, template, text) for template, text in base.manifests]
+    findings = _place_all(state, rendered)
     seen = {_same_source(f) for f in findings}
     for values_file in extra:
         more = renderer.render(chart, RenderRequest(values_files=(values_file,)))
@@ -140,7 +154,9 @@ def _render_problem(rendered: Rendered, values: str) -> str:
             "that sets it (chart-testing's convention) and the chart is checked with it"
         )
     if rendered.failure is RenderFailure.MISSING_DEPENDENCY:
-        return f"Helm could not render the chart: {message}; vendor the dependency under charts/ (helm dependency build)"
+        return (
+            f"Helm could not render the chart: {message}; vendor the dependency under charts/ (helm dependency build)"
+        )
     if rendered.failure is RenderFailure.UNAVAILABLE:
         return message
     return f"Helm could not render the chart with {values}: {message}"
@@ -149,9 +165,14 @@ def _render_problem(rendered: Rendered, values: str) -> str:
 def _analyse_template(state: _Chart, template: str, text: str) -> _Rendered:
     from rules.analyze import analyze  # the entry point imports the families lazily; so does this
 
+    known = state.analysed.get((template, text))
+    if known is not None:
+        return known
     found = analyze(state.repo_path(template), text, state.options)
     before = {c.place: c for c in contexts(template, text)}
-    return _Rendered(template, text, [f for f in found if f.rule != "UR001"], before)
+    item = _Rendered(template, text, [f for f in found if f.rule != "UR001"], before)
+    state.analysed[(template, text)] = item
+    return item
 
 
 def _changes(rendered: _Rendered, fix: Fix) -> dict[Place, dict[str, object]]:
@@ -302,9 +323,15 @@ def _template_line(state: _Chart, item: _Rendered, rendered_line: int) -> int:
 def _values_fix(state: _Chart, summary: str, sources: list[ValuePath]) -> tuple[Fix | None, str]:
     edits: list[LineEdit] = []
     for source in dict.fromkeys(sources):
-        made = values_edit.set_values(state.values_text, source, state.values_wanted.get(source, {}))
+        wanted = dict(state.values_wanted.get(source, {}))
+        if _switched_off(state.values, source):
+            wanted["enabled"] = True  # Bitnami's convention: the settings render only when enabled
+        made = values_edit.set_values(state.values_text, source, wanted)
         if made is None:
-            return None, f"{'.'.join(source)} in values.yaml cannot be edited safely (an alias, a tag or a flow mapping)"
+            return (
+                None,
+                f"{'.'.join(source)} in values.yaml cannot be edited safely (an alias, a tag or a flow mapping)",
+            )
         edits.extend(made)
     try:
         merge_edits(edits)
@@ -312,6 +339,16 @@ def _values_fix(state: _Chart, summary: str, sources: list[ValuePath]) -> tuple[
         return None, "the values to change overlap in values.yaml"
     where = ", ".join(".".join(s) for s in dict.fromkeys(sources))
     return Fix(f"{summary} (in values.yaml: {where})", tuple(edits)), ""
+
+
+def _switched_off(values: object, source: ValuePath) -> bool:
+    """True for a securityContext value with `enabled: false` (Bitnami's podSecurityContext.enabled)."""
+    node = values
+    for key in source:
+        if not isinstance(node, dict):
+            return False
+        node = node.get(key)
+    return isinstance(node, dict) and node.get("enabled") is False
 
 
 def _template_fix(state: _Chart, item: _Rendered, summary: str, places: list[Place]) -> tuple[Fix | None, str]:
@@ -359,7 +396,7 @@ def _anchor(item: _Rendered, context: Context, rendered_lines: list[str]) -> tup
 def _extra_context(state: _Chart, values_file: str, rendered: Rendered) -> list[Finding]:
     """Findings that only another values file shows: placed like the others, without fixes
     (a fix is checked against the chart's own values.yaml)."""
-    found = provenance(state.source, state.renderer, state.values_text, (values_file,))
+    found = provenance(state.source, state.renderer, state.values, (values_file,))
     saved = state.provenance
     state.provenance = found
     try:
@@ -393,12 +430,12 @@ def _verified(state: _Chart, findings: list[Finding], extra: tuple[str, ...]) ->
         except EditConflict:
             return [_without_fix(f, "the fixes of this chart conflict") for f in findings]
         remaining: set[tuple[str, str | None, str | None]] = set()
-        for values_files in ((), *((name,) for name in extra)):
+        for values_files in (state.base_values, *((name,) for name in extra)):
             again = state.renderer.render(state.source, RenderRequest(values_files=values_files, replace=replaced))
             if again.failure is not None:
                 reason = f"the chart no longer renders with it ({again.message[:120]})"
                 return [_without_fix(f, reason) if f.fix is not None else f for f in findings]
-            if values_files:
+            if values_files != state.base_values:
                 continue  # other values files must still render; their findings were reported without fixes
             for template, text in again.manifests:
                 for after in _analyse_template(state, template, text).findings:
@@ -410,7 +447,9 @@ def _verified(state: _Chart, findings: list[Finding], extra: tuple[str, ...]) ->
             _without_fix(f, "Helm renders the chart so that the finding stays; change it by hand") if f in failed else f
             for f in findings
         ]
-    return [_without_fix(f, "the fixes could not be checked by rendering") if f.fix is not None else f for f in findings]
+    return [
+        _without_fix(f, "the fixes could not be checked by rendering") if f.fix is not None else f for f in findings
+    ]
 
 
 def _without_fix(finding: Finding, reason: str) -> Finding:

@@ -44,7 +44,7 @@ class Provenance:
 def load_values(text: str) -> object:
     """values.yaml as plain data, or None when it does not parse (Helm then refuses the chart anyway)."""
     try:
-        return YAML(typ="safe", pure=True).load(text)
+        return YAML(typ="safe", pure=False).load(text)
     except (YAMLError, RecursionError, ValueError):
         return None
 
@@ -120,10 +120,10 @@ def sentinel_values(values: object, paths: list[ValuePath]) -> dict[str, object]
 
 
 def provenance(
-    chart: ChartSource, renderer: Renderer, values_text: str, values_files: tuple[str, ...] = ()
+    chart: ChartSource, renderer: Renderer, values: object, values_files: tuple[str, ...] = ()
 ) -> Provenance:
-    """Render once more with every candidate's sentinel and read where each one landed."""
-    values = load_values(values_text)
+    """Render once more with every candidate's sentinel and read where each one landed (`values`:
+    the chart's values.yaml as `load_values` reads it)."""
     paths = candidates(values)
     declared = frozenset(p for p in paths if p not in CONVENTIONAL or _lookup(values, p) is not None)
     if not paths:
