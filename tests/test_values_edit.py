@@ -162,6 +162,20 @@ def test_null_value_is_filled_like_an_empty_mapping() -> None:
     assert edited("sc: ~  # none\n", ("sc",), {"a": True}) == "sc:  # none\n  a: true\n"
 
 
+def test_one_line_flow_mapping_is_edited_in_flow_style() -> None:
+    text = "sc: {runAsUser: 0, fsGroup: '1'}  # pod\nnext: 1\n"
+    assert edited(text, ("sc",), {"runAsUser": 1000, "caps": {"drop": ["ALL"]}}) == (
+        "sc: {runAsUser: 1000, fsGroup: '1', caps: {drop: [ALL]}}  # pod\nnext: 1\n"
+    )
+    assert edited(text, ("sc",), {"fsGroup": REMOVE}) == "sc: {runAsUser: 0}  # pod\nnext: 1\n"
+    nested = "sc: {seccompProfile: {type: Unconfined}, a: 1}\n"
+    assert edited(nested, ("sc", "seccompProfile"), {"type": "RuntimeDefault"}) == (
+        "sc: {seccompProfile: {type: RuntimeDefault}, a: 1}\n"
+    )
+    assert set_values(text, ("sc",), {"runAsUser": 0}) == ()
+    assert edited("{}\n", ("sc",), {"a": 1}) == "{sc: {a: 1}}\n"
+
+
 def test_strings_are_quoted_only_when_needed() -> None:
     result = edited("sc: {}\n", ("sc",), {"a": "RuntimeDefault", "b": "yes", "c": "1000", "d": "a: b", "e": ""})
     assert result == 'sc:\n  a: RuntimeDefault\n  b: "yes"\n  c: "1000"\n  d: "a: b"\n  e: ""\n'
@@ -184,7 +198,6 @@ def test_key_line() -> None:
         ("sc: !custom\n  a: 1\n", ("sc",), "tag"),
         ("a: 1\n---\nb: 2\n", ("a",), "several"),
         ("sc: {a: 1,\n  b: 2}\n", ("sc",), "flow"),
-        ("sc: {a: 1}\n", ("sc",), "flow"),
         ("sc: 5\n", ("sc",), "not a mapping"),
         ("sc:\n  - a\n", ("sc", "x"), "not a mapping"),
         ("- a\n", ("sc",), "not a mapping"),
@@ -242,10 +255,11 @@ _DESIRED: st.SearchStrategy[object] = st.recursive(
 )
 
 
-def _dump(data: object, indent: int, flat_lists: bool, comment: bool) -> str:
+def _dump(data: object, indent: int, flat_lists: bool, comment: bool, flow_leaves: bool = False) -> str:
     yaml = YAML()
     yaml.indent(mapping=indent, sequence=indent if flat_lists else indent + 2, offset=0 if flat_lists else indent)
-    yaml.default_flow_style = False
+    yaml.default_flow_style = None if flow_leaves else False  # None: innermost collections as {..} / [..]
+    yaml.width = 4096
     out = io.StringIO()
     yaml.dump(data, out)
     text = out.getvalue()
@@ -300,6 +314,7 @@ def _untouched_lines_kept(text: str, edits: tuple[LineEdit, ...], result: str) -
     indent=st.sampled_from([2, 4]),
     flat_lists=st.booleans(),
     comment=st.booleans(),
+    flow_leaves=st.booleans(),
 )
 def test_edits_mean_the_deep_merge_and_keep_other_lines(
     data: dict[str, object],
@@ -308,12 +323,13 @@ def test_edits_mean_the_deep_merge_and_keep_other_lines(
     indent: int,
     flat_lists: bool,
     comment: bool,
+    flow_leaves: bool,
 ) -> None:
-    text = _dump(data, indent, flat_lists, comment)
+    text = _dump(data, indent, flat_lists, comment, flow_leaves)
     edits = set_values(text, path, desired)
     if edits is None:
-        # Generated documents have no aliases, tags or flow mappings: only a path through a
-        # scalar or list, or a mapping emptied to null, has no edit.
+        # Generated documents have no aliases, tags or multi-line flow mappings: only a path
+        # through a scalar or list, or a mapping emptied to null, has no edit.
         why = refusal(text, path, desired)
         assert why is not None and ("not a mapping" in why or "null" in why), why
         return
