@@ -148,6 +148,10 @@ def test_missing_final_newline_stays_missing() -> None:
     assert edited("x: 1", ("sc",), {"b": 2}) == "x: 1\nsc:\n  b: 2"
 
 
+def test_byte_order_mark_is_kept_and_not_counted_as_a_column() -> None:
+    assert edited("\ufeffsc: {}  # x\nb: 1\n", ("sc",), {"a": 1}) == "\ufeffsc:  # x\n  a: 1\nb: 1\n"
+
+
 def test_four_space_file() -> None:
     text = "pod:\n    spec:\n        x: 1\n    sc: {}\n"
     result = edited(text, ("pod", "sc"), {"capabilities": {"drop": ["ALL"]}})

@@ -63,6 +63,7 @@ class _Document:
     style: Style
     shared: frozenset[int]
     constructor: object
+    bom: bool  # the text starts with a byte order mark, which `lines` leave out
 
 
 @dataclass
@@ -80,7 +81,7 @@ class _Plan:
     def add_after(self, line: int, new_lines: list[str]) -> None:
         self.added.setdefault(line, []).extend(new_lines)
 
-    def edits(self, lines: list[str]) -> tuple[LineEdit, ...]:
+    def edits(self, lines: list[str], bom: bool = False) -> tuple[LineEdit, ...]:
         result: list[LineEdit] = []
         for line in sorted(set(self.replaced) | set(self.added)):
             current = self.replaced.get(line, lines[line - 1])
@@ -88,6 +89,8 @@ class _Plan:
                 continue  # rewritten to what it already was
             body = [] if current is None else [current]
             body += self.added.get(line, [])
+            if line == 1 and bom:
+                body = ["\ufeff" + "".join(item + "\n" for item in body).rstrip("\n")] if body else ["\ufeff"]
             result.append(LineEdit(line, line, "".join(item + "\n" for item in body)))
         return tuple(result)
 
@@ -157,10 +160,10 @@ def _set_values(text: str, path: tuple[str, ...], desired: Mapping[str, object])
         if not document.lines:
             raise Refusal("the file is empty: there is no line to add after")
         _add_entries(plan, document, len(document.lines), "", _nest(path, desired))
-        return plan.edits(document.lines)
+        return plan.edits(document.lines, document.bom)
     node, key_node, depth = _walk(document, path)
     _merge_into(plan, document, node, key_node, _nest(path[depth:], desired))
-    return plan.edits(document.lines)
+    return plan.edits(document.lines, document.bom)
 
 
 def _parse(text: str) -> _Document:
@@ -179,8 +182,11 @@ def _parse(text: str) -> _Document:
     if root is not None and not isinstance(root, MappingNode):
         raise Refusal("the document is not a mapping")
     lines = [line.rstrip("\r\n") for line in split_lines(text)]
+    bom = text.startswith("\ufeff")
+    if bom:
+        lines[0] = lines[0][1:]  # the reader drops it: columns of line 1 count from after it
     nodes = [root] if root is not None else []
-    return _Document(root, lines, _style_of(root, lines), shared_nodes(list(nodes)), yaml.constructor)
+    return _Document(root, lines, _style_of(root, lines), shared_nodes(list(nodes)), yaml.constructor, bom)
 
 
 def _pair(mapping: Node | None, key: str) -> tuple[ScalarNode, Node] | None:
