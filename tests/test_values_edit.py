@@ -148,6 +148,10 @@ def test_missing_final_newline_stays_missing() -> None:
     assert edited("x: 1", ("sc",), {"b": 2}) == "x: 1\nsc:\n  b: 2"
 
 
+def test_byte_order_mark_is_kept_and_not_counted_as_a_column() -> None:
+    assert edited("\ufeffsc: {}  # x\nb: 1\n", ("sc",), {"a": 1}) == "\ufeffsc:  # x\n  a: 1\nb: 1\n"
+
+
 def test_four_space_file() -> None:
     text = "pod:\n    spec:\n        x: 1\n    sc: {}\n"
     result = edited(text, ("pod", "sc"), {"capabilities": {"drop": ["ALL"]}})
@@ -160,6 +164,20 @@ def test_four_space_file() -> None:
 def test_null_value_is_filled_like_an_empty_mapping() -> None:
     assert edited("sc:\nother: 1\n", ("sc",), {"a": True}) == "sc:\n  a: true\nother: 1\n"
     assert edited("sc: ~  # none\n", ("sc",), {"a": True}) == "sc:  # none\n  a: true\n"
+
+
+def test_one_line_flow_mapping_is_edited_in_flow_style() -> None:
+    text = "sc: {runAsUser: 0, fsGroup: '1'}  # pod\nnext: 1\n"
+    assert edited(text, ("sc",), {"runAsUser": 1000, "caps": {"drop": ["ALL"]}}) == (
+        "sc: {runAsUser: 1000, fsGroup: '1', caps: {drop: [ALL]}}  # pod\nnext: 1\n"
+    )
+    assert edited(text, ("sc",), {"fsGroup": REMOVE}) == "sc: {runAsUser: 0}  # pod\nnext: 1\n"
+    nested = "sc: {seccompProfile: {type: Unconfined}, a: 1}\n"
+    assert edited(nested, ("sc", "seccompProfile"), {"type": "RuntimeDefault"}) == (
+        "sc: {seccompProfile: {type: RuntimeDefault}, a: 1}\n"
+    )
+    assert set_values(text, ("sc",), {"runAsUser": 0}) == ()
+    assert edited("{}\n", ("sc",), {"a": 1}) == "{sc: {a: 1}}\n"
 
 
 def test_strings_are_quoted_only_when_needed() -> None:
@@ -184,7 +202,6 @@ def test_key_line() -> None:
         ("sc: !custom\n  a: 1\n", ("sc",), "tag"),
         ("a: 1\n---\nb: 2\n", ("a",), "several"),
         ("sc: {a: 1,\n  b: 2}\n", ("sc",), "flow"),
-        ("sc: {a: 1}\n", ("sc",), "flow"),
         ("sc: 5\n", ("sc",), "not a mapping"),
         ("sc:\n  - a\n", ("sc", "x"), "not a mapping"),
         ("- a\n", ("sc",), "not a mapping"),
@@ -242,10 +259,11 @@ _DESIRED: st.SearchStrategy[object] = st.recursive(
 )
 
 
-def _dump(data: object, indent: int, flat_lists: bool, comment: bool) -> str:
+def _dump(data: object, indent: int, flat_lists: bool, comment: bool, flow_leaves: bool = False) -> str:
     yaml = YAML()
     yaml.indent(mapping=indent, sequence=indent if flat_lists else indent + 2, offset=0 if flat_lists else indent)
-    yaml.default_flow_style = False
+    yaml.default_flow_style = None if flow_leaves else False  # None: innermost collections as {..} / [..]
+    yaml.width = 4096
     out = io.StringIO()
     yaml.dump(data, out)
     text = out.getvalue()
@@ -300,6 +318,7 @@ def _untouched_lines_kept(text: str, edits: tuple[LineEdit, ...], result: str) -
     indent=st.sampled_from([2, 4]),
     flat_lists=st.booleans(),
     comment=st.booleans(),
+    flow_leaves=st.booleans(),
 )
 def test_edits_mean_the_deep_merge_and_keep_other_lines(
     data: dict[str, object],
@@ -308,12 +327,13 @@ def test_edits_mean_the_deep_merge_and_keep_other_lines(
     indent: int,
     flat_lists: bool,
     comment: bool,
+    flow_leaves: bool,
 ) -> None:
-    text = _dump(data, indent, flat_lists, comment)
+    text = _dump(data, indent, flat_lists, comment, flow_leaves)
     edits = set_values(text, path, desired)
     if edits is None:
-        # Generated documents have no aliases, tags or flow mappings: only a path through a
-        # scalar or list, or a mapping emptied to null, has no edit.
+        # Generated documents have no aliases, tags or multi-line flow mappings: only a path
+        # through a scalar or list, or a mapping emptied to null, has no edit.
         why = refusal(text, path, desired)
         assert why is not None and ("not a mapping" in why or "null" in why), why
         return

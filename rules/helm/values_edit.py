@@ -63,6 +63,7 @@ class _Document:
     style: Style
     shared: frozenset[int]
     constructor: object
+    bom: bool  # the text starts with a byte order mark, which `lines` leave out
 
 
 @dataclass
@@ -80,12 +81,16 @@ class _Plan:
     def add_after(self, line: int, new_lines: list[str]) -> None:
         self.added.setdefault(line, []).extend(new_lines)
 
-    def edits(self, lines: list[str]) -> tuple[LineEdit, ...]:
+    def edits(self, lines: list[str], bom: bool = False) -> tuple[LineEdit, ...]:
         result: list[LineEdit] = []
         for line in sorted(set(self.replaced) | set(self.added)):
             current = self.replaced.get(line, lines[line - 1])
+            if current == lines[line - 1] and not self.added.get(line):
+                continue  # rewritten to what it already was
             body = [] if current is None else [current]
             body += self.added.get(line, [])
+            if line == 1 and bom:
+                body = ["\ufeff" + "".join(item + "\n" for item in body).rstrip("\n")] if body else ["\ufeff"]
             result.append(LineEdit(line, line, "".join(item + "\n" for item in body)))
         return tuple(result)
 
@@ -155,10 +160,10 @@ def _set_values(text: str, path: tuple[str, ...], desired: Mapping[str, object])
         if not document.lines:
             raise Refusal("the file is empty: there is no line to add after")
         _add_entries(plan, document, len(document.lines), "", _nest(path, desired))
-        return plan.edits(document.lines)
+        return plan.edits(document.lines, document.bom)
     node, key_node, depth = _walk(document, path)
     _merge_into(plan, document, node, key_node, _nest(path[depth:], desired))
-    return plan.edits(document.lines)
+    return plan.edits(document.lines, document.bom)
 
 
 def _parse(text: str) -> _Document:
@@ -176,11 +181,12 @@ def _parse(text: str) -> _Document:
         root = None
     if root is not None and not isinstance(root, MappingNode):
         raise Refusal("the document is not a mapping")
-    if isinstance(root, MappingNode) and is_flow(root):
-        raise Refusal("the document is a flow mapping")
     lines = [line.rstrip("\r\n") for line in split_lines(text)]
+    bom = text.startswith("\ufeff")
+    if bom:
+        lines[0] = lines[0][1:]  # the reader drops it: columns of line 1 count from after it
     nodes = [root] if root is not None else []
-    return _Document(root, lines, _style_of(root, lines), shared_nodes(list(nodes)), yaml.constructor)
+    return _Document(root, lines, _style_of(root, lines), shared_nodes(list(nodes)), yaml.constructor, bom)
 
 
 def _pair(mapping: Node | None, key: str) -> tuple[ScalarNode, Node] | None:
@@ -218,7 +224,7 @@ def _walk(document: _Document, path: tuple[str, ...]) -> tuple[Node, ScalarNode 
     _check_plain(document, node)
     key_node: ScalarNode | None = None
     for depth, key in enumerate(path):
-        if not isinstance(node, MappingNode) or not node.value:
+        if not isinstance(node, MappingNode) or not node.value or is_flow(node):
             return node, key_node, depth
         pair = _pair(node, key)
         if pair is None:
@@ -240,14 +246,65 @@ def _merge_into(
 ) -> None:
     """Make `node` (the value of `key_node`, or the root) a mapping holding `desired` deep-merged."""
     where = "the document" if key_node is None else repr(str(key_node.value))
-    if isinstance(node, MappingNode) and is_flow(node) and node.value:
-        raise Refusal(f"{where} is a flow mapping ({{...}}) that is not empty")
+    if isinstance(node, MappingNode) and is_flow(node) and (node.value or key_node is None):
+        if first_line(node) != last_line(node) or int(node.end_mark.line) + 1 != first_line(node):
+            raise Refusal(f"{where} is a flow mapping ({{...}}) that is not empty and spans lines")
+        line = first_line(node)
+        text = document.lines[line - 1]
+        start, end = int(node.start_mark.column), int(node.end_mark.column)
+        plan.replace(line, text[:start] + _flow_merged(document, text, node, desired) + text[end:])
+        return
     if isinstance(node, MappingNode) and node.value:
         _merge_block(plan, document, node, desired)
     elif key_node is not None and (is_null(node) or isinstance(node, MappingNode)):
         _fill_empty(plan, document, key_node, node, desired)
     else:
         raise Refusal(f"{where} is not a mapping")
+
+
+def _flow_merged(document: _Document, text: str, mapping: MappingNode, desired: Mapping[str, object]) -> str:
+    """The new text of a one-line flow mapping holding `desired` deep-merged; unchanged entries verbatim."""
+    _check_plain(document, mapping)
+    if not any(_flow_changes(document, mapping, key, wanted) for key, wanted in desired.items()):
+        return text[int(mapping.start_mark.column) : int(mapping.end_mark.column)]
+    entries: list[str] = []
+    for key_node, node in mapping.value:
+        wanted = desired.get(str(key_node.value), node)
+        if wanted is REMOVE:
+            continue
+        key_text = text[int(key_node.start_mark.column) : int(key_node.end_mark.column)]
+        if wanted is node or _same(document, node, wanted):
+            entries.append(text[int(key_node.start_mark.column) : int(node.end_mark.column)])
+        elif isinstance(wanted, Mapping) and isinstance(node, MappingNode):
+            entries.append(f"{key_text}: {_flow_merged(document, text, node, wanted)}")
+        elif isinstance(wanted, Mapping) and not is_null(node):
+            raise Refusal(f"{key_node.value!r} is not a mapping")
+        else:
+            entries.append(f"{key_text}: {_required_flow(wanted)}")
+    present = {str(key_node.value) for key_node, _ in mapping.value}
+    for key, wanted in _without_removals(desired).items():
+        if key not in present:
+            entries.append(f"{_format_key(key, flow=True)}: {_required_flow(wanted)}")
+    return "{" + ", ".join(entries) + "}"
+
+
+def _flow_changes(document: _Document, mapping: MappingNode, key: str, wanted: object) -> bool:
+    pair = _pair(mapping, key)
+    if pair is None:
+        return wanted is not REMOVE
+    _check_plain(document, pair[1])
+    if wanted is REMOVE:
+        return True
+    if isinstance(wanted, Mapping) and isinstance(pair[1], MappingNode):
+        return any(_flow_changes(document, pair[1], k, v) for k, v in wanted.items())
+    return not _same(document, pair[1], wanted)
+
+
+def _required_flow(item: object) -> str:
+    text = _flow_text(item)
+    if text is None:
+        raise Refusal("the value cannot be written in flow style")
+    return text
 
 
 def _merge_block(plan: _Plan, document: _Document, mapping: MappingNode, desired: Mapping[str, object]) -> None:
