@@ -135,7 +135,7 @@ def _with_knowledge(config: RepoConfig, paths: Sequence[str], enabled: bool) -> 
     from bot.knowledge import for_files
 
     knowledge = for_files([path for path in files if not config.ignored(path.as_posix())], paths)
-    if not knowledge.images:
+    if not knowledge.known:
         return config, files
     return replace(config, options=replace(config.options, knowledge=knowledge)), files
 
