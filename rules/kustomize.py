@@ -25,6 +25,8 @@ class Kustomization:
     patches: tuple[str, ...]  # patch files (strategic merge or JSON 6902, decided by content)
     bases: tuple[str, ...]  # resources and components that are directories: other kustomizations
     unsafe: tuple[str, ...]  # UNSAFE_KEYS it uses
+    resources: tuple[str, ...] = ()  # resources that are files
+    remote: bool = False  # it names a remote base or resource (a URL), which a build would fetch
 
     @property
     def directory(self) -> str:
@@ -82,14 +84,26 @@ def read(path: str, text: str) -> Kustomization | None:
             if target:
                 patches.append(target)
     bases: list[str] = []
+    resources: list[str] = []
+    remote = False
     for key in ("resources", "bases", "components"):
         entries = document.get(key)
         for entry in entries if isinstance(entries, list) else []:
             target = _join(directory, entry) if isinstance(entry, str) else ""
-            if target and not target.endswith((".yaml", ".yml", ".json")):
+            remote = remote or (isinstance(entry, str) and not target and ("://" in entry or "github.com/" in entry))
+            if target.endswith((".yaml", ".yml", ".json")):
+                resources.append(target)
+            elif target:
                 bases.append(target)
     unsafe = tuple(key for key in UNSAFE_KEYS if document.get(key))
-    return Kustomization(path, tuple(dict.fromkeys(patches)), tuple(dict.fromkeys(bases)), unsafe)
+    return Kustomization(
+        path,
+        tuple(dict.fromkeys(patches)),
+        tuple(dict.fromkeys(bases)),
+        unsafe,
+        tuple(dict.fromkeys(resources)),
+        remote,
+    )
 
 
 def kustomizations(texts: Mapping[str, str]) -> list[Kustomization]:
@@ -101,6 +115,20 @@ def kustomizations(texts: Mapping[str, str]) -> list[Kustomization]:
 def patch_files(texts: Mapping[str, str]) -> frozenset[str]:
     """The files the kustomizations among `texts` use as patches, from the repository root."""
     return frozenset(patch for k in kustomizations(texts) for patch in k.patches)
+
+
+def closure(top: Kustomization, found: Iterable[Kustomization]) -> list[Kustomization]:
+    """`top` and every kustomization it builds on, through bases and components, each once."""
+    by_directory = {k.directory: k for k in found}
+    seen: dict[str, Kustomization] = {}
+    pending = [top]
+    while pending:
+        current = pending.pop()
+        if current.directory in seen:
+            continue
+        seen[current.directory] = current
+        pending.extend(by_directory[base] for base in current.bases if base in by_directory)
+    return list(seen.values())
 
 
 def overlays(found: Iterable[Kustomization]) -> list[Kustomization]:
