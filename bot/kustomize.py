@@ -63,8 +63,10 @@ class Builder:
             except OSError as error:
                 raise BuildError(f"kustomize could not run: {error}") from None
         if done.returncode != 0:
-            reason = done.stderr.decode("utf-8", errors="replace").strip().splitlines()
-            raise BuildError(f"kustomize build failed: {reason[-1] if reason else f'exit {done.returncode}'}")
+            lines = done.stderr.decode("utf-8", errors="replace").strip().splitlines()
+            reason = lines[-1] if lines else f"exit {done.returncode}"
+            # kubectl logs `E1202 ... run.go:72] "command failed" err="<kustomize's reason>"`.
+            raise BuildError(f"kustomize build failed: {reason.split(' err=', 1)[-1].strip(chr(34))[:300]}")
         if len(done.stdout) > MAX_OUTPUT_BYTES:
             raise BuildError(f"kustomize build output over {MAX_OUTPUT_BYTES:,} bytes")
         return done.stdout.decode("utf-8", errors="replace")
@@ -83,20 +85,22 @@ def find_builder() -> Builder | None:
     return Builder((kubectl, "kustomize")) if kubectl else None
 
 
-Shown = set[tuple[str, str, str, str]]
+Shown = set[tuple[str, str, str, str, str]]
 
 
-def _key(finding: Finding) -> tuple[str, str, str, str]:
-    """What a finding is about, independent of file and line: rule, kind, name, container."""
+def _key(finding: Finding, path: str = "") -> tuple[str, str, str, str, str]:
+    """What a finding is about, independent of line: rule, kind, name, container, and its file."""
     kind, _, name = (finding.workload or "").partition("/")
-    return finding.rule, kind, name, finding.container or ""
+    return finding.rule, kind, name, finding.container or "", path
 
 
-def _shown(finding: Finding, shown: Shown) -> bool:
-    """A source file already shows it: same rule, kind and container, and an object whose name the
-    rendered one ends with (a `namePrefix` only adds to it)."""
-    rule, kind, name, container = _key(finding)
-    return any((r, k, c) == (rule, kind, container) and name.endswith(n) for r, k, n, c in shown)
+def _shown(finding: Finding, shown: Shown, built_from: set[str]) -> bool:
+    """A source file already shows it: same rule, kind and container, in a file the overlay is built
+    from or on an object whose name the rendered one ends with (a `namePrefix` only adds to it)."""
+    rule, kind, name, container, _ = _key(finding)
+    return any(
+        (r, k, c) == (rule, kind, container) and (p in built_from or name.endswith(n)) for r, k, n, c, p in shown
+    )
 
 
 def _setting_at(text: str, line: int) -> tuple[str, str] | None:
@@ -167,10 +171,11 @@ def _overlay_findings(
         sources += [(kustomization.path, t) for t in [_readable(root, kustomization.path)] if t is not None]
         sources += [(p, t) for p in kustomization.resources if (t := _readable(root, p)) is not None]
     built = f"{overlay.directory or '.'} (kustomize build)"
+    built_from = {path for path, _text in sources}
     findings: list[Finding] = []
     unmapped = 0
     for finding in analyze(f"{built}.yaml", rendered, replace(options, knowledge=None)):
-        if finding.rule == "UR001" or _shown(finding, shown):
+        if finding.rule == "UR001" or _shown(finding, shown, built_from):
             continue
         setting = _setting_at(rendered, finding.line)
         place = _source_line(setting, sources) if setting else None
@@ -203,7 +208,8 @@ def overlay_findings(
             continue
     texts = {p: t for p in tree_listing(root) if is_kustomization(p) and (t := _readable(root, p)) is not None}
     found = kustomizations(texts)
-    shown = {_key(f) for f in shown_by_files if f.rule != "UR001"}
+    relative = {shown_as: path for path, shown_as in name_of.items()}
+    shown = {_key(f, relative.get(f.path, f.path)) for f in shown_by_files if f.rule != "UR001"}
     result: list[Finding] = []
     built = refused = unmapped = 0
     for overlay in overlays(found):

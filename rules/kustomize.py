@@ -27,6 +27,7 @@ class Kustomization:
     unsafe: tuple[str, ...]  # UNSAFE_KEYS it uses
     resources: tuple[str, ...] = ()  # resources that are files
     remote: bool = False  # it names a remote base or resource (a URL), which a build would fetch
+    component: bool = False  # `kind: Component`: built only as part of a kustomization that names it
 
     @property
     def directory(self) -> str:
@@ -103,6 +104,7 @@ def read(path: str, text: str) -> Kustomization | None:
         unsafe,
         tuple(dict.fromkeys(resources)),
         remote,
+        kind == "Component",
     )
 
 
@@ -135,4 +137,4 @@ def overlays(found: Iterable[Kustomization]) -> list[Kustomization]:
     """The kustomizations no other one uses as a base or component: the ones a person builds."""
     found = list(found)
     used = {base for k in found for base in k.bases}
-    return [k for k in found if k.directory not in used]
+    return [k for k in found if k.directory not in used and not k.component]

@@ -12,7 +12,7 @@ import pytest
 
 from rules.analyze import analyze
 from rules.kustomize import overlays, patch_files, read
-from rules.model import Options, Severity
+from rules.model import Finding, Options, Severity
 from rules.repository import RepoKnowledge, from_texts
 from tests.gitrepo import GitRepo
 from tests.patience import PATIENCE
@@ -109,8 +109,8 @@ def known(*paths: str) -> Options:
     return Options(knowledge=RepoKnowledge(patches=frozenset(paths)))
 
 
-def rules_at(findings: list[object]) -> list[tuple[int, str, str]]:
-    return [(f.line, f.rule, f.severity.value) for f in findings]  # type: ignore[attr-defined]
+def rules_at(findings: list[Finding]) -> list[tuple[int, str, str]]:
+    return [(f.line, f.rule, f.severity.value) for f in findings]
 
 
 # ---- which files are patches
@@ -322,3 +322,9 @@ def test_an_overlay_with_helm_charts_is_not_built_and_says_so(tmp_path: Path) ->
     result = unroot("check", ".", "--format", "json", cwd=repo.path)
     notices = [f for f in findings_of(result) if f["rule"] == "UR001" and f["path"] == "prod/kustomization.yaml"]
     assert notices and "not built" in str(notices[0]["message"])
+
+
+def test_a_known_patch_without_containers_is_judged_and_the_same_lone_file_is_not() -> None:
+    host = "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent}\nspec:\n  template:\n    spec:\n      hostPID: true\n"
+    assert rules_at(analyze("host.yaml", host, known("host.yaml"))) == [(7, "UR207", "error")]
+    assert analyze("host.yaml", host, Options()) == []

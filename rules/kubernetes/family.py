@@ -171,7 +171,7 @@ def analyze(path: str, text: str, options: Options) -> list[Finding]:
             return [skipped(path, _TEMPLATE)] if workload else []
         return [skipped(path, str(error))]
     # A lone patch (no kustomization here says so): judged as one all the same, on what it sets.
-    lone = [document for document, pods_of in found if patches.looks_like_patch(document, pods_of)]
+    lone = [document for document, pods_of in found if patches.looks_like_patch(pods_of)]
     patch_ids = {id(document) for document in lone}
     pods = [pod for document, pods_of in found if id(document) not in patch_ids for pod in pods_of]
     objects = [document for document in documents if as_str(value(document, "kind")) in OBJECT_CHECKS]

@@ -6,34 +6,24 @@ from collections.abc import Callable
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from rules.kubernetes.nodes import as_str, first_line, path, value
+from rules.kubernetes.nodes import as_str, first_line, value
 from rules.kubernetes.parse import ManifestError, PodSpec, load_nodes
 from rules.kubernetes.patch import judge_document
 from rules.model import Finding
 from rules.ur001_file_skipped import skipped
 
-# Kinds whose API requires `spec.selector`: without one, the object cannot be applied, only merged.
-SELECTOR_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"})
 PATCH_KEYS = ("patches", "patchesStrategicMerge", "patchesJson6902")
 
 
-def looks_like_patch(document: MappingNode, pods: list[PodSpec]) -> bool:
-    """A workload no API server would accept but kustomize merges: containers without any `image`,
-    or a Deployment-like pod template without `selector` and without containers. Operator patches
-    (ECK podTemplate, Tekton steps) are discovery's, judged as merged containers instead."""
+def looks_like_patch(pods: list[PodSpec]) -> bool:
+    """A workload no API server would accept but kustomize merges: containers, none with an `image`.
+    Operator patches (ECK podTemplate, Tekton steps) are discovery's, judged as merged containers
+    instead. (A pod template without containers is judged as a patch only when a kustomization
+    says it is one: such files are not even parsed otherwise.)"""
     if any(pod.patch for pod in pods):
         return False
     containers = [container for pod in pods for container in pod.containers]
-    if containers:
-        return not any(value(container.node, "image") is not None for container in containers)
-    if pods:
-        return False
-    kind = as_str(value(document, "kind"))
-    return (
-        kind in SELECTOR_KINDS
-        and isinstance(path(document, "spec", "template", "spec"), MappingNode)
-        and value(value(document, "spec"), "selector") is None
-    )
+    return bool(containers) and not any(value(container.node, "image") is not None for container in containers)
 
 
 def known_patch(path_: str, text: str) -> list[Finding]:
