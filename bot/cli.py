@@ -135,7 +135,7 @@ def _with_knowledge(config: RepoConfig, paths: Sequence[str], enabled: bool) -> 
     from bot.knowledge import for_files
 
     knowledge = for_files([path for path in files if not config.ignored(path.as_posix())], paths)
-    if not knowledge.images:
+    if not knowledge.known:
         return config, files
     return replace(config, options=replace(config.options, knowledge=knowledge)), files
 
@@ -165,6 +165,11 @@ def _check(args: argparse.Namespace) -> int:
     files, chart_findings, chart_texts, chart_files = _charts(args.paths, config, files)
     jobs = args.jobs or min(_available_cpus(), 8)
     findings, texts, count = _collect(args.paths, config, jobs, keep_text=args.format == "sarif", files=files)
+    if not (args.no_repository or args.no_build):
+        from bot.kustomize import overlay_findings  # only when kustomizations are checked
+
+        built = overlay_findings(args.paths, files, config.options, findings)
+        findings = findings + [f for f in built.findings if not config.ignored(f.path)]
     findings = chart_findings + findings
     texts.update(chart_texts)
     count += chart_files
@@ -320,8 +325,10 @@ def _worker(args: argparse.Namespace) -> int:
 
 _NO_REPOSITORY = (
     "judge manifests without reading which Dockerfiles of the repository build their images "
-    "(skaffold, compose, GitHub workflows, directory names)"
+    "(skaffold, compose, GitHub workflows, directory names) or which files kustomizations use as "
+    "patches; builds no kustomize overlay"
 )
+_NO_BUILD = "do not build kustomize overlays, even when kustomize or kubectl is installed"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -337,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs", type=int, default=0, metavar="N", help="processes to analyse files in (default: the CPUs available)"
     )
     check.add_argument("--no-repository", action="store_true", help=_NO_REPOSITORY)
+    check.add_argument("--no-build", action="store_true", help=_NO_BUILD)
     check.set_defaults(run=_check)
     fix = commands.add_parser("fix", help="apply every available fix in place")
     fix.add_argument("paths", nargs="+", metavar="PATH")

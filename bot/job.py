@@ -22,6 +22,7 @@ from bot.queue import IsCurrent, Job, RetryLater
 from rules.analyze import analyze_bytes, file_kind, skipped
 from rules.helm.discover import chart_of, chart_roots
 from rules.helm.render import Renderer
+from rules.kustomize import patch_files
 from rules.model import Finding, Options
 from rules.repository import (
     MAX_BASE_DEPTH,
@@ -131,15 +132,17 @@ async def _knowledge(
     client: InstallationClient, job: Job, tree: Tree, mapping_texts: dict[str, str], readable: list[tuple[str, bytes]]
 ) -> RepoKnowledge | None:
     """What the repository at the head commit knows of the images the changed files name: its
-    mapping files (read with the changed files) and the Dockerfiles those images map to."""
+    mapping files (read with the changed files) and the Dockerfiles those images map to; and
+    which files its kustomizations use as patches (the kustomizations are mapping files)."""
     texts = dict(mapping_texts)
     wanted: set[str] = set()
     for path, data in readable:
         text = data.decode("utf-8", errors="replace")
         texts.setdefault(path, text)  # a changed Dockerfile is read once, at the head commit
         wanted |= references(path, text)
+    patches = patch_files(texts)  # a changed kustomization counts as it is at the head commit
     if not wanted:
-        return None
+        return RepoKnowledge(patches=patches) if patches else None
     index = build_index(tree.paths, texts, complete=not tree.truncated)
     try:
         for _level in range(MAX_BASE_DEPTH + 1):  # one round trip a level of FROM into the repo's own images
@@ -150,8 +153,8 @@ async def _knowledge(
             texts.update({path: found.get(path, "") for path in needed})  # unreadable: not asked twice
     except GitHubError as error:
         log.warning("Dockerfiles not read, images judged without them: %s", error, extra={"repo": job.repo})
-        return None
-    return knowledge(index, wanted, texts)
+        return RepoKnowledge(patches=patches) if patches else None
+    return dataclasses.replace(knowledge(index, wanted, texts), patches=patches)
 
 
 async def _analyse(
@@ -209,7 +212,7 @@ async def _analyse(
     options = config.options
     if tree is not None:
         known = await _knowledge(client, job, tree, _texts({p: blobs.get(p) for p in mapping}), readable)
-        if known is not None and known.images:
+        if known is not None and known.known:
             options = dataclasses.replace(options, knowledge=known)
     if charts and tree is not None:
         chart_findings, chart_texts = await review_charts(

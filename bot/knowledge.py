@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from rules.analyze import file_kind
@@ -81,12 +82,25 @@ def for_files(files: Sequence[Path], paths: Sequence[str]) -> RepoKnowledge:
     if root is None:
         return RepoKnowledge()
     wanted = wanted_images(files)
-    if not wanted:
-        return RepoKnowledge()
     tree = tree_listing(root)
 
     def read(wanted_paths: list[str]) -> dict[str, str]:
         texts = {p: _read_text(root / p) for p in wanted_paths}
         return {p: t for p, t in texts.items() if t is not None}
 
-    return gather(tree, read, wanted)
+    known = gather(tree, read, wanted)
+    return replace(known, patches=frozenset(_as_named(files, root, known.patches)))
+
+
+def _as_named(files: Iterable[Path], root: Path, patches: frozenset[str]) -> Iterator[str]:
+    """The patch files among `files`, named as the CLI names them to the analyser (as walked, not
+    from the repository root), so that the rules can tell them by path."""
+    if not patches:
+        return
+    for file in files:
+        try:
+            relative = file.resolve().relative_to(root).as_posix()
+        except ValueError:
+            continue  # outside the repository
+        if relative in patches:
+            yield file.as_posix()

@@ -16,6 +16,7 @@ from rules.analyze import file_kind
 from rules.dockerfile.parse import Stage, image_env, parse
 from rules.dockerfile.user import is_root, known_ids, numeric, root_alias, user_steps
 from rules.images import WELL_KNOWN_USERS, default_user, parse_image
+from rules.kustomize import is_kustomization, patch_files
 from rules.model import FileKind
 
 _SKAFFOLD = re.compile(r"^skaffold[\w.-]*\.ya?ml$", re.IGNORECASE)
@@ -124,6 +125,17 @@ class RepoKnowledge:
     """The images of one repository that rules may judge by their Dockerfiles."""
 
     images: tuple[ImageUser, ...] = ()
+    # Files kustomizations use as patches (rules.kustomize), as the caller names files to the analyser.
+    patches: frozenset[str] = frozenset()
+
+    def is_patch(self, path: str) -> bool:
+        """A kustomization uses the file at `path` as a patch: judged on what it sets (rules/docs/kustomize.md)."""
+        return bool(self.patches) and path.replace("\\", "/").removeprefix("./") in self.patches
+
+    @property
+    def known(self) -> bool:
+        """Anything at all is known: worth carrying to the rules."""
+        return bool(self.images or self.patches)
 
     def find(self, reference: str | None) -> ImageUser | None:
         """What the repository knows of the image `reference` names, if it builds it."""
@@ -157,9 +169,10 @@ def _same_image(stated: str, repository: str) -> bool:
 
 
 def is_mapping_file(path: str) -> bool:
-    """A skaffold config, a compose file or a GitHub workflow: files that say which Dockerfile builds what."""
+    """A skaffold config, a compose file or a GitHub workflow: files that say which Dockerfile builds
+    what; or a kustomization, which says which files are patches."""
     name = posixpath.basename(path)
-    return bool(_SKAFFOLD.match(name) or _COMPOSE.match(name) or _WORKFLOW.match(path))
+    return bool(_SKAFFOLD.match(name) or _COMPOSE.match(name) or _WORKFLOW.match(path) or is_kustomization(path))
 
 
 def mapping_paths(tree: Iterable[str]) -> list[str]:
@@ -221,6 +234,8 @@ def _mappings_of(path: str, text: str) -> list[BuildMapping]:
         return [m for doc in _load(text) for m in _skaffold(path, base, doc)] if "artifacts" in text else []
     if _COMPOSE.match(name):
         return [m for doc in _load(text) for m in _compose(path, base, doc)] if "build" in text else []
+    if is_kustomization(path):
+        return []  # states patches, not images (rules.kustomize)
     if "docker/build-push-action" not in text:
         return []
     return [m for doc in _load(text) for m in _workflow(path, doc)]
@@ -482,6 +497,7 @@ def gather(tree: Sequence[str], read: Callable[[list[str]], Mapping[str, str]], 
     """The whole exchange: `read` is handed the paths to read (mapping files, then Dockerfiles, then
     their bases) and gives back the texts it could read; what it cannot read is simply not known."""
     texts: dict[str, str] = dict(read(mapping_paths(tree)))
+    patches = patch_files(texts)
     index = build_index(tree, texts)
     wanted = sorted(set(wanted))
     for _round in range(MAX_BASE_DEPTH + 1):
@@ -494,7 +510,7 @@ def gather(tree: Sequence[str], read: Callable[[list[str]], Mapping[str, str]], 
             break
         for path in needed:
             texts.setdefault(path, "")  # unreadable: asked for once only
-    return knowledge(index, wanted, texts)
+    return replace(knowledge(index, wanted, texts), patches=patches)
 
 
 def from_texts(files: Mapping[str, str], wanted: Iterable[str]) -> RepoKnowledge:

@@ -9,6 +9,7 @@ from dataclasses import replace
 from ruamel.yaml.nodes import MappingNode
 
 from rules.kubernetes import (
+    patches,
     ur201_may_run_as_root,
     ur202_run_as_user_zero,
     ur203_run_as_non_root_conflict,
@@ -47,6 +48,8 @@ from rules.kubernetes.parse import (
     looks_like_template,
     suppressed_by,
 )
+from rules.kubernetes.patch import judge_document
+from rules.kustomize import is_kustomization
 from rules.model import Finding, Options
 from rules.ur001_file_skipped import skipped
 
@@ -146,6 +149,10 @@ def check_objects(path: str, documents: list[MappingNode]) -> list[Finding]:
 
 def analyze(path: str, text: str, options: Options) -> list[Finding]:
     """Findings for one manifest's text: its pod specs and objects checked, or one UR001 notice saying why not."""
+    if options.knowledge is not None and options.knowledge.is_patch(path):
+        return patches.known_patch(path, text)
+    if is_kustomization(path):
+        return patches.inline_patches(path, text)
     if "apiVersion" not in text:
         return []  # cannot hold a workload; skip the parse
     may_hold_pods = bool(_MAY_HOLD_A_POD.search(text))
@@ -154,7 +161,7 @@ def analyze(path: str, text: str, options: Options) -> list[Finding]:
         return [skipped(path, _TEMPLATE)] if _templated_workload(text) else []
     try:
         documents = load_documents(text)
-        pods = [pod for document in documents for pod in pod_specs(document)]
+        found = [(document, pod_specs(document)) for document in documents]
     except ManifestError as error:
         if not may_hold_pods:
             return []  # no workload in it: a broken file is not reported for the object rules alone
@@ -163,7 +170,13 @@ def analyze(path: str, text: str, options: Options) -> list[Finding]:
             workload = "containers" in text or _WORKLOAD_KIND.search(text)  # a template already, as just seen
             return [skipped(path, _TEMPLATE)] if workload else []
         return [skipped(path, str(error))]
+    # A lone patch (no kustomization here says so): judged as one all the same, on what it sets.
+    lone = [document for document, pods_of in found if patches.looks_like_patch(pods_of)]
+    patch_ids = {id(document) for document in lone}
+    pods = [pod for document, pods_of in found if id(document) not in patch_ids for pod in pods_of]
     objects = [document for document in documents if as_str(value(document, "kind")) in OBJECT_CHECKS]
+    if lone and not pods and not objects:
+        return [f for document in lone for f in judge_document(path, document)]
     if not pods and not objects:
         return [skipped(path, _TEMPLATE)] if _templated_workload(text) else []
     lines = tuple(re.split(r"\r\n|\r|\n", text))
@@ -176,6 +189,7 @@ def analyze(path: str, text: str, options: Options) -> list[Finding]:
     # Aliases need an anchor (&) and a reference (*); without both no node is shared.
     shared = shared_nodes(list(documents)) if "&" in text and "*" in text else frozenset()
     findings = check(path, pods, lines, options, shared) + check_objects(path, objects)
+    findings += [f for document in lone for f in judge_document(path, document)]
     if any(char in text for char in YAML_ONLY_BREAKS):
         # A node after such a break sits at one column for YAML and another for an editor:
         # an inserted block could land at the wrong depth, so no edit is offered.

@@ -256,20 +256,25 @@ def _remap_positions(documents: list[Node], text: str) -> None:
 
 def load_documents(text: str) -> list[MappingNode]:
     """Every document of a YAML or JSON stream that is a mapping; raises ManifestError."""
+    return [document for document in load_nodes(text) if isinstance(document, MappingNode)]
+
+
+def load_nodes(text: str) -> list[Node]:
+    """Every document of a YAML or JSON stream (mappings, and lists such as JSON 6902 patches); raises ManifestError."""
     if nesting_bound(text) > MAX_DEPTH:
         raise ManifestError(f"YAML nested more than {MAX_DEPTH} levels deep")
     loader = YAML(typ="safe", pure=False)
     # Tags are not needed (scalars are read the way Kubernetes reads them, in nodes.py);
     # the base resolver skips the versioned implicit-tag regexes, a third of parse time.
     loader.Resolver = _PlainResolver
-    documents: list[MappingNode] = []
+    documents: list[Node] = []
     # Without an anchor there is no alias, so nothing can expand: skip the walk (a fifth of the time).
     has_aliases = "&" in text and "*" in text
     try:
         for document in loader.compose_all(text):
             if has_aliases and _expanded_size(document, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
                 raise ManifestError(f"YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes (an alias bomb?)")
-            if isinstance(document, MappingNode):
+            if isinstance(document, (MappingNode, SequenceNode)):
                 documents.append(document)
     except YAMLError as error:
         mark = getattr(error, "problem_mark", None)
