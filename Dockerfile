@@ -5,7 +5,8 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY rules ./rules
 COPY bot ./bot
-RUN pip install --no-cache-dir --prefix=/install .
+# The helm extra: charts are rendered with Helm's own engine (helm-python-sdk, Apache-2.0).
+RUN pip install --no-cache-dir --prefix=/install '.[helm]'
 
 FROM python:3.12-slim
 COPY --from=build /install /usr/local

@@ -229,3 +229,22 @@ def test_without_helm_the_notice_says_how_to_enable_chart_checks() -> None:
     (notice,) = analyse_chart(source, UnavailableRenderer())
     assert notice.rule == "UR001" and notice.path.endswith("Chart.yaml")
     assert "pip install 'unroot[helm]'" in notice.message
+
+
+def test_chart_check_measures_renders_placement_and_fixes_that_hold(tmp_path: Path) -> None:
+    shutil.copytree(WEB, tmp_path / "web")
+    shutil.copytree(WEB, tmp_path / "broken")
+    (tmp_path / "broken" / "templates" / "broken.yaml").write_text('{{ fail "no" }}\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.chart_check", "--charts", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {line.split(" | ")[0]: line for line in result.stdout.splitlines() if " | " in line}
+    assert rows["broken"].startswith("broken | no: Skipped: Helm could not render the chart")
+    assert rows["web"] == "web | yes | 10 | 2 (2) | 5 | 5 | 8/8"
+    assert "fixes: 8/8 hold after re-rendering" in result.stdout
+    assert "placement: 5 on values.yaml, 5 on templates (50% on values.yaml)" in result.stdout
