@@ -84,9 +84,7 @@ async def review_charts(
     renderer = make_renderer()
     try:
         for source in sources:
-            found = await asyncio.to_thread(
-                analyse_chart, source, renderer, options, config.chart_values(source.root)
-            )
+            found = await asyncio.to_thread(analyse_chart, source, renderer, options, config.chart_values(source.root))
             findings.extend(found)
             for finding in found:
                 data = source.files.get(relative(finding.path, source.root))

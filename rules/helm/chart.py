@@ -20,7 +20,7 @@ from rules.fixes import EditConflict, apply, merge_edits
 from rules.helm import values_edit
 from rules.helm.placement import Alignment, align
 from rules.helm.probe import Provenance, ValuePath, provenance
-from rules.helm.render import ChartSource, RenderFailure, Renderer, RenderRequest, Rendered
+from rules.helm.render import ChartSource, Rendered, Renderer, RenderFailure, RenderRequest
 from rules.helm.rendered import POD, Context, Place, contexts
 from rules.model import Finding, Fix, LineEdit, Options
 from rules.ur001_file_skipped import skipped
@@ -53,9 +53,7 @@ def ci_values_files(files: Mapping[str, bytes]) -> tuple[str, ...]:
     """chart-testing's extra values files: `ci/*-values.yaml` (and .yml), in name order."""
     return tuple(
         sorted(
-            path
-            for path in files
-            if posixpath.dirname(path) == "ci" and path.endswith(("-values.yaml", "-values.yml"))
+            path for path in files if posixpath.dirname(path) == "ci" and path.endswith(("-values.yaml", "-values.yml"))
         )
     )
 
@@ -140,7 +138,9 @@ def _render_problem(rendered: Rendered, values: str) -> str:
             "that sets it (chart-testing's convention) and the chart is checked with it"
         )
     if rendered.failure is RenderFailure.MISSING_DEPENDENCY:
-        return f"Helm could not render the chart: {message}; vendor the dependency under charts/ (helm dependency build)"
+        return (
+            f"Helm could not render the chart: {message}; vendor the dependency under charts/ (helm dependency build)"
+        )
     if rendered.failure is RenderFailure.UNAVAILABLE:
         return message
     return f"Helm could not render the chart with {values}: {message}"
@@ -304,7 +304,10 @@ def _values_fix(state: _Chart, summary: str, sources: list[ValuePath]) -> tuple[
     for source in dict.fromkeys(sources):
         made = values_edit.set_values(state.values_text, source, state.values_wanted.get(source, {}))
         if made is None:
-            return None, f"{'.'.join(source)} in values.yaml cannot be edited safely (an alias, a tag or a flow mapping)"
+            return (
+                None,
+                f"{'.'.join(source)} in values.yaml cannot be edited safely (an alias, a tag or a flow mapping)",
+            )
         edits.extend(made)
     try:
         merge_edits(edits)
@@ -410,7 +413,9 @@ def _verified(state: _Chart, findings: list[Finding], extra: tuple[str, ...]) ->
             _without_fix(f, "Helm renders the chart so that the finding stays; change it by hand") if f in failed else f
             for f in findings
         ]
-    return [_without_fix(f, "the fixes could not be checked by rendering") if f.fix is not None else f for f in findings]
+    return [
+        _without_fix(f, "the fixes could not be checked by rendering") if f.fix is not None else f for f in findings
+    ]
 
 
 def _without_fix(finding: Finding, reason: str) -> Finding:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from rules.kubernetes.discovery import pod_specs
-from rules.kubernetes.nodes import as_bool, as_int, as_str, first_line, get, last_line, value
+from rules.kubernetes.nodes import as_bool, as_int, as_str, first_line, get, last_line
 from rules.kubernetes.parse import ManifestError, load_documents
 
 POD = ""  # the container name that stands for the pod level in a `Place`
