@@ -292,3 +292,39 @@ async def test_a_vendored_subchart_archive_is_read_and_rendered_with_its_parent(
     messages = " ".join(a["message"] for a in run.annotations)
     assert "Deployment/rel-sub" in messages, run.annotations  # the archive's chart rendered
     assert not refused(fake)
+
+
+async def test_a_truncated_listing_still_reviews_the_changed_chart_whole(bot: Bot) -> None:
+    fake = bot.fake
+    make, counts = counting(renderer)
+    use_renderer(bot, make)
+    # The repository's listing (27 entries) is cut within deploy/other; deploy/web's own (12) is whole.
+    fake.tree_entry_limit = 15
+    base = {**web_chart("deploy/web"), **web_chart("deploy/other")}
+    base["deploy/web/values.yaml"] = values_without_security_keys()
+    head = {"deploy/web/values.yaml": (WEB_CHART / "values.yaml").read_text()}
+    head["deploy/web/templates/service.yaml"] = base["deploy/web/templates/service.yaml"] + "# reviewed\n"
+    pr = fake.setup_pull(base, head)
+    pr = await review(bot, pr)
+    (run,) = completed_runs(fake, pr.repo, pr.head_sha)
+    assert run.conclusion == "failure" and "could not finish" not in run.output["title"], run.output
+    assert set(counts) == {"deploy/web"}
+    skipped_templates = [a for a in run.annotations if "placeholders" in a["message"]]
+    assert not skipped_templates, skipped_templates  # not judged file by file as unrenderable templates
+    comments = fake.comments_for(pr.repo, pr.number)
+    assert any(c.path == "deploy/web/values.yaml" and "```suggestion" in c.body for c in comments), comments
+    assert not refused(fake)
+
+
+async def test_a_chart_whose_own_listing_is_cut_short_gets_a_notice_not_silence(bot: Bot) -> None:
+    fake = bot.fake
+    make, counts = counting(renderer)
+    use_renderer(bot, make)
+    fake.tree_entry_limit = 5  # the chart's own listing (12 entries) is cut too
+    pr = fake.setup_pull(web_chart("deploy/web"), {"deploy/web/values.yaml": values_without_security_keys()})
+    pr = await review(bot, pr)
+    (run,) = completed_runs(fake, pr.repo, pr.head_sha)
+    assert run.status == "completed" and "could not finish" not in run.output["title"], run.output
+    (notice,) = [a for a in run.annotations if a["path"] == "deploy/web/Chart.yaml"]
+    assert "listing" in notice["message"] and notice["annotation_level"] == "notice"
+    assert counts == {}
