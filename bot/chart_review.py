@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import posixpath
 from collections.abc import Callable, Sequence
 
 from bot.config import RepoConfig
@@ -26,6 +27,43 @@ def changed_charts(tree: Tree, changes: Sequence[FileChange]) -> list[str]:
     roots = chart_roots(tree.paths)
     touched = {chart_of(change.path, roots) for change in changes}
     return sorted(root for root in touched if root is not None)
+
+
+async def charts_of_truncated_listing(
+    client: InstallationClient, job: Job, changes: Sequence[FileChange]
+) -> tuple[Tree, list[str], list[Finding]]:
+    """When GitHub cut the head commit's listing short, the charts the change touches and a whole
+    listing of each: the folders above each changed file are asked for a Chart.yaml (one batched
+    query), and each chart's own folder is listed (a contents call and a tree call a chart).
+
+    A chart at the repository's root is the truncated listing itself and is not found here; a chart
+    whose own listing is cut short gets a notice (its files are not judged one by one either)."""
+    folders = {posixpath.dirname(change.path) for change in changes}
+    ancestors = {folder for path in folders for folder in _folder_and_parents(path)}
+    candidates = sorted(f"{folder}/{CHART_FILE}" for folder in ancestors)
+    found = await client.blobs(job.repo, job.head_sha, candidates) if candidates else {}
+    roots = chart_roots(path for path, blob in found.items() if blob is not None)
+    touched = sorted({root for change in changes if (root := chart_of(change.path, roots)) is not None})
+    paths: list[str] = []
+    sizes: dict[str, int] = {}
+    listed: list[str] = []
+    notices: list[Finding] = []
+    for root in touched:
+        sha = await client.directory_sha(job.repo, root, job.head_sha)
+        listing = await client.tree(job.repo, sha, prefix=root) if sha is not None else None
+        if listing is None or listing.truncated:
+            notices.append(skipped(f"{root}/{CHART_FILE}", "GitHub's listing of the chart's files is incomplete"))
+        else:
+            paths += listing.paths
+            sizes.update(listing.sizes)
+        listed.append(root)
+    return Tree(tuple(paths), False, sizes), listed, notices
+
+
+def _folder_and_parents(folder: str) -> list[str]:
+    """'a/b/c' -> ['a/b/c', 'a/b', 'a'] (the root, '', is left out)."""
+    parts = folder.split("/") if folder else []
+    return ["/".join(parts[:end]) for end in range(len(parts), 0, -1)]
 
 
 async def fetch_chart(client: InstallationClient, job: Job, tree: Tree, root: str) -> ChartSource | str:

@@ -9,13 +9,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rules.model import Options, Severity
 
 CONFIG_PATH = ".github/unroot.yml"
 # Where each rule's page lives ({id} is the rule ID): linked from the CLI's SARIF and the bot's posts.
 DOCS_URL = "https://github.com/unroot-dev/unroot/blob/main/rules/docs/{id}.md"
+if TYPE_CHECKING:
+    from bot.helm.limits import HelmLimits
+
 _OFF = {"off", "false", "disabled", "ignore"}
 
 
@@ -191,6 +194,19 @@ class AppSettings:
     analysis_workers: int = 2  # processes that analyse files (off the event loop)
     analysis_cpu_seconds: int = 30  # CPU one file's analysis may use before it is stopped with a notice
     analysis_memory_mb: int = 1024  # address space of an analysis process
+    helm_seconds: float = 20.0  # wall-clock time (and CPU seconds) one Helm render of a chart may take
+    helm_memory_mb: int = 2048  # address space of the Helm child (Go reserves far more than it touches)
+
+    @property
+    def helm_limits(self) -> HelmLimits:
+        """The limits of each chart render's Helm child; its CPU allowance is its wall-clock time, rounded up."""
+        from bot.helm.limits import HelmLimits  # the CLI reads this module too: bot.helm only when asked
+
+        return HelmLimits(
+            address_space_mb=self.helm_memory_mb,
+            cpu_seconds=max(1, math.ceil(self.helm_seconds)),
+            wall_seconds=self.helm_seconds,
+        )
 
     @property
     def graphql_url(self) -> str:
@@ -245,6 +261,8 @@ class AppSettings:
         analysis_workers = _env_int(env, "UNROOT_ANALYSIS_WORKERS", 2, 1)
         analysis_cpu = _env_int(env, "UNROOT_ANALYSIS_CPU_SECONDS", 30, 1)
         analysis_memory = _env_int(env, "UNROOT_ANALYSIS_MEMORY_MB", 1024, 256)
+        helm_seconds = _env_float(env, "UNROOT_HELM_SECONDS", 20.0, 1.0)
+        helm_memory = _env_int(env, "UNROOT_HELM_MEMORY_MB", 2048, 512)
         redis_url = env.get("REDIS_URL", "")
         if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError("REDIS_URL must start with redis://, rediss:// or unix://")
@@ -272,6 +290,8 @@ class AppSettings:
             analysis_workers=analysis_workers,
             analysis_cpu_seconds=analysis_cpu,
             analysis_memory_mb=analysis_memory,
+            helm_seconds=helm_seconds,
+            helm_memory_mb=helm_memory,
         )
 
 

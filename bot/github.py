@@ -370,8 +370,28 @@ class InstallationClient:
 
     # Check runs.
 
-    async def tree(self, repo: str, sha: str) -> Tree:
-        """Every regular file at commit `sha`, in one call (symlinks and submodules left out)."""
+    async def directory_sha(self, repo: str, path: str, ref: str) -> str | None:
+        """The git tree SHA of the folder `path` at `ref`, from its parent's contents listing; None
+        when there is no such folder."""
+        parent, _, name = path.rpartition("/")
+        encoded = "/".join(urllib.parse.quote(segment, safe="") for segment in parent.split("/")) if parent else ""
+        try:
+            listing = await self._call(
+                "GET", "/repos/{+repo}/contents/{+path}?ref={ref}", repo=repo, path=encoded, ref=ref
+            )
+        except GitHubError as error:
+            if error.status == 404:
+                return None
+            raise
+        entries = listing if isinstance(listing, list) else []
+        for entry in entries:
+            if isinstance(entry, dict) and entry.get("type") == "dir" and entry.get("name") == name:
+                return str(entry["sha"])
+        return None
+
+    async def tree(self, repo: str, sha: str, prefix: str = "") -> Tree:
+        """Every regular file at commit (or tree) `sha`, in one call (symlinks and submodules left
+        out); for a folder's tree, `prefix` is its path, so that paths are the repository's."""
         result = await self._call("GET", "/repos/{+repo}/git/trees/{sha}?recursive=1", repo=repo, sha=sha)
         entries = result.get("tree", []) if isinstance(result, dict) else []
         files = [
@@ -379,8 +399,9 @@ class InstallationClient:
             for entry in entries
             if isinstance(entry, dict) and entry.get("type") == "blob" and entry.get("mode") in ("100644", "100755")
         ]
-        paths = tuple(str(entry["path"]) for entry in files)
-        sizes = {str(e["path"]): e["size"] for e in files if isinstance(e.get("size"), int)}
+        lead = f"{prefix}/" if prefix else ""
+        paths = tuple(lead + str(entry["path"]) for entry in files)
+        sizes = {lead + str(e["path"]): e["size"] for e in files if isinstance(e.get("size"), int)}
         return Tree(paths, bool(result.get("truncated")) if isinstance(result, dict) else False, sizes)
 
     async def _check_runs_for(self, repo: str, sha: str) -> list[Json]:

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot import render
-from bot.chart_review import RendererFactory, changed_charts, review_charts
+from bot.chart_review import RendererFactory, changed_charts, charts_of_truncated_listing, review_charts
 from bot.config import CONFIG_PATH, ConfigError, RepoConfig, parse_config
 from bot.diff import FileChange
 from bot.fingerprint import fingerprints_in
@@ -170,17 +170,24 @@ async def _analyse(
     relevant = [c.path for c in considered if c.status != "removed" and file_kind(c.path) is not None]
     tree = await tree_task if tree_task is not None and considered else None
     charts: list[str] = []
+    unlisted: list[Finding] = []  # changed charts whose files could not all be listed
+    chart_tree = tree
     if tree is not None and not tree.truncated:
         # A chart's files are judged through what Helm renders of the whole chart, not one by one.
         charts = changed_charts(tree, considered)
         every_chart = chart_roots(tree.paths)
         relevant = [path for path in relevant if chart_of(path, every_chart) is None]
+    elif tree is not None:
+        # A listing cut short may miss a chart's Chart.yaml or files: each changed chart is listed on its own.
+        chart_tree, charts, unlisted = await charts_of_truncated_listing(client, job, considered)
+        relevant = [path for path in relevant if chart_of(path, charts) is None]
+        charts = [root for root in charts if not any(chart_of(n.path, [root]) == root for n in unlisted)]
     # The files that say which Dockerfile builds which image come in the same query as the changed files.
     mapping = [p for p in mapping_paths(tree.paths) if p not in relevant] if tree is not None else []
     blobs = await client.blobs(job.repo, job.head_sha, relevant + mapping) if relevant else {}
     if not relevant and not charts:
-        return [], {}
-    findings: list[Finding] = []
+        return unlisted, {}
+    findings: list[Finding] = list(unlisted)
     texts: dict[str, str] = {}
     readable: list[tuple[str, bytes]] = []
     limit = config.options.max_bytes
@@ -214,9 +221,9 @@ async def _analyse(
         known = await _knowledge(client, job, tree, _texts({p: blobs.get(p) for p in mapping}), readable)
         if known is not None and known.known:
             options = dataclasses.replace(options, knowledge=known)
-    if charts and tree is not None:
+    if charts and chart_tree is not None:
         chart_findings, chart_texts = await review_charts(
-            client, job, tree, charts, config, options, make_renderer or _default_renderer
+            client, job, chart_tree, charts, config, options, make_renderer or _default_renderer
         )
         findings.extend(chart_findings)
         texts.update(chart_texts)

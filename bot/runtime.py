@@ -11,10 +11,12 @@ import aiohttp
 from bot import job
 from bot.analysis import AnalysisPool, Limits
 from bot.auth import TokenCache
+from bot.chart_review import RendererFactory
 from bot.config import AppSettings
 from bot.github import Counters, InstallationClient, RetryPolicy, create_installation_token
 from bot.observability import Metrics, Redactor
 from bot.queue import IsCurrent, Job, JobQueue, MemoryQueue, RetryLater, RetryLaterPolicy
+from rules.helm.render import Renderer
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,8 @@ class Runtime:
         self.analysis = AnalysisPool(
             settings.analysis_workers, Limits(settings.analysis_cpu_seconds, settings.analysis_memory_mb * 1024**2)
         )
+        # Each job that reviews a chart gets its own Helm child with these limits (tests swap the factory).
+        self.make_renderer: RendererFactory = self._helm_renderer
         for secret in (settings.webhook_secret, settings.private_key, *queue.credentials()):
             self.redactor.add(secret)
 
@@ -94,6 +98,11 @@ class Runtime:
             counters=self.counters,
         )
 
+    def _helm_renderer(self) -> Renderer:
+        from bot.helm import renderer  # Helm's SDK is loaded in the renderer's child, and only for charts
+
+        return renderer(self.settings.helm_limits)
+
     async def _fetch_token(self, installation_id: int, app_jwt: str) -> tuple[str, str]:
         assert self.session is not None
         return await create_installation_token(self.session, self.settings.api_url, installation_id, app_jwt)
@@ -122,6 +131,7 @@ class Runtime:
                 requeued_on_cancel=self.queue.requeues_on_cancel,
                 analyse=self.analysis.analyse,
                 resubmit=self.queue.submit,
+                make_renderer=self.make_renderer,
             )
             outcome_name = outcome.conclusion
             log.info(

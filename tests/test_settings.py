@@ -44,6 +44,8 @@ def serve(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
         ("UNROOT_LEASE_SECONDS", "nan"),
         ("UNROOT_JOB_TIMEOUT", "-5"),
         ("UNROOT_ANALYSIS_CPU_SECONDS", "1.5"),
+        ("UNROOT_HELM_SECONDS", "0.5"),
+        ("UNROOT_HELM_MEMORY_MB", "lots"),
     ],
 )
 def test_serve_refuses_a_bad_number_naming_the_variable(tmp_path: Path, name: str, value: str) -> None:
@@ -51,6 +53,18 @@ def test_serve_refuses_a_bad_number_naming_the_variable(tmp_path: Path, name: st
     assert result.returncode == 2, result.stderr[-2000:]
     assert f"cannot start the server: {name} must be" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_helm_limits_come_from_the_environment_and_default_to_the_renderers_own() -> None:
+    from bot.config import AppSettings
+    from bot.helm.limits import HelmLimits
+
+    default = AppSettings.from_env(_app_env(GITHUB_WEBHOOK_SECRET="s")).helm_limits
+    assert default == HelmLimits()
+    tight = AppSettings.from_env(
+        _app_env(GITHUB_WEBHOOK_SECRET="s", UNROOT_HELM_SECONDS="2.5", UNROOT_HELM_MEMORY_MB="1024")
+    ).helm_limits
+    assert (tight.wall_seconds, tight.cpu_seconds, tight.address_space_mb) == (2.5, 3, 1024)
 
 
 def test_a_redis_password_in_the_query_never_reaches_the_output(tmp_path: Path) -> None:
