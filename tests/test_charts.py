@@ -248,3 +248,24 @@ def test_chart_check_measures_renders_placement_and_fixes_that_hold(tmp_path: Pa
     assert rows["web"] == "web | yes | 10 | 2 (2) | 5 | 5 | 8/8"
     assert "fixes: 8/8 hold after re-rendering" in result.stdout
     assert "placement: 5 on values.yaml, 5 on templates (50% on values.yaml)" in result.stdout
+
+
+def test_a_dependency_not_vendored_is_named_and_the_charts_own_templates_are_judged(
+    tmp_path: Path, chart: Path
+) -> None:
+    with (chart / "Chart.yaml").open("a") as out:
+        out.write(
+            "dependencies:\n  - name: redis\n    version: 19.x.x\n    repository: oci://registry-1.docker.io/bitnamicharts\n"
+        )
+    found = findings("deploy", cwd=tmp_path)
+    notice = [f for f in found if f["rule"] == "UR001"]
+    assert (
+        len(notice) == 1
+        and "redis" in str(notice[0]["message"])
+        and "rendered without redis" in str(notice[0]["message"])
+    )
+    assert "vendor the dependency under charts/" in str(notice[0]["message"])
+    assert any(f["rule"] == "UR201" and f["path"] == "deploy/web/values.yaml" for f in found)
+    assert unroot("fix", "deploy", cwd=tmp_path).returncode == 0
+    assert "dependencies:\n  - name: redis\n" in (chart / "Chart.yaml").read_text()  # only ever rendered without it
+    assert not [f for f in findings("deploy", cwd=tmp_path) if f["severity"] == "error"]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 
 from rules.fixes import EditConflict, apply, merge_edits
 from rules.helm import values_edit
+from rules.helm.dependencies import missing, without_missing
 from rules.helm.placement import Alignment, align
 from rules.helm.probe import Provenance, ValuePath, load_values, provenance
 from rules.helm.render import ChartSource, Rendered, Renderer, RenderFailure, RenderRequest
@@ -109,6 +110,18 @@ def analyse_chart(
     extra = tuple(dict.fromkeys((*ci_values_files(chart.files), *values_files)))
     notices: list[Finding] = []
     base = renderer.render(chart, RenderRequest())
+    if base.failure is RenderFailure.MISSING_DEPENDENCY:
+        # Judge the chart's own templates without what is not vendored, and name what was left out.
+        stripped = without_missing(chart.files)
+        if stripped is not None:
+            renderer = state.renderer = _WithFiles(renderer, {"Chart.yaml": stripped})
+            attempt = renderer.render(chart, RenderRequest())
+            if attempt.failure is None:
+                names = ", ".join(missing(chart.files))
+                notices.append(
+                    skipped(chart_yaml, f"{_render_problem(base, 'its values.yaml')} (rendered without {names})")
+                )
+                base = attempt
     if base.failure is RenderFailure.REQUIRED and extra:
         # The chart needs a value its defaults leave out; chart-testing's values files give one.
         notices.append(skipped(chart_yaml, _render_problem(base, "its values.yaml")))
@@ -136,6 +149,18 @@ def analyse_chart(
                 findings.append(found)
     findings = _verified(state, findings, extra)
     return sorted(findings + notices, key=lambda f: (f.path, f.line, f.rule))
+
+
+@dataclass(frozen=True)
+class _WithFiles:
+    """A renderer that renders the chart with some of its files replaced (Chart.yaml without the
+    dependencies that are not vendored), under whatever a request replaces itself."""
+
+    inner: Renderer
+    files: Mapping[str, bytes]
+
+    def render(self, chart: ChartSource, request: RenderRequest) -> Rendered:
+        return self.inner.render(chart, replace(request, replace={**self.files, **request.replace}))
 
 
 def _same_source(finding: Finding) -> tuple[str, str, int, str | None]:
