@@ -20,7 +20,7 @@ from rules.fixes import EditConflict, apply, merge_edits
 from rules.helm import values_edit
 from rules.helm.dependencies import missing, without_missing
 from rules.helm.placement import Alignment, align
-from rules.helm.probe import Provenance, ValuePath, load_values, provenance
+from rules.helm.probe import Provenance, ValuePath, load_values, lookup, provenance
 from rules.helm.render import ChartSource, Rendered, Renderer, RenderFailure, RenderRequest
 from rules.helm.rendered import POD, Context, Place, contexts
 from rules.model import Finding, Fix, LineEdit, Options
@@ -368,11 +368,7 @@ def _values_fix(state: _Chart, summary: str, sources: list[ValuePath]) -> tuple[
 
 def _switched_off(values: object, source: ValuePath) -> bool:
     """True for a securityContext value with `enabled: false` (Bitnami's podSecurityContext.enabled)."""
-    node = values
-    for key in source:
-        if not isinstance(node, dict):
-            return False
-        node = node.get(key)
+    node = lookup(values, source)
     return isinstance(node, dict) and node.get("enabled") is False
 
 

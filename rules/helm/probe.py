@@ -85,7 +85,8 @@ def _declared_otherwise(values: object, path: ValuePath) -> bool:
     return node is not None and not isinstance(node, dict)
 
 
-def _lookup(values: object, path: ValuePath) -> object:
+def lookup(values: object, path: ValuePath) -> object:
+    """What the values hold at `path`, or None."""
     node = values
     for key in path:
         if not isinstance(node, dict):
@@ -108,7 +109,7 @@ def sentinel_values(values: object, paths: list[ValuePath]) -> dict[str, object]
             node = child
         else:
             leaf: dict[str, object] = {"runAsUser": _SENTINEL_BASE + index}
-            existing = _lookup(values, path)
+            existing = lookup(values, path)
             if isinstance(existing, dict) and "enabled" in existing:
                 leaf["enabled"] = True
             current = node.get(path[-1])
@@ -125,7 +126,7 @@ def provenance(
     """Render once more with every candidate's sentinel and read where each one landed (`values`:
     the chart's values.yaml as `load_values` reads it)."""
     paths = candidates(values)
-    declared = frozenset(p for p in paths if p not in CONVENTIONAL or _lookup(values, p) is not None)
+    declared = frozenset(p for p in paths if p not in CONVENTIONAL or lookup(values, p) is not None)
     if not paths:
         return Provenance({}, declared)
     rendered = renderer.render(chart, RenderRequest(values_files=values_files, values=sentinel_values(values, paths)))
