@@ -72,17 +72,32 @@ def _fixed_copy(chart: Path, findings: list[Finding], workdir: Path) -> Path:
     return copy
 
 
-def _validate(source: ChartSource, helm: Renderer) -> tuple[list[str], list[str]]:
-    """Values files that fail to render, and validation errors of what renders."""
+def _values_sets(source: ChartSource) -> list[tuple[str, tuple[str, ...]]]:
+    """Each render the chart gets: values.yaml alone, then each ci/ values file, with its label."""
+    return [("values.yaml", ()), *((name, (name,)) for name in ci_values_files(source.files))]
+
+
+def _failing(source: ChartSource, helm: Renderer) -> set[str]:
+    """The values files (labels) with which the chart does not render."""
+    return {
+        label
+        for label, values_files in _values_sets(source)
+        if helm.render(source, RenderRequest(values_files=values_files)).failure is not None
+    }
+
+
+def _validate(source: ChartSource, helm: Renderer, failed_before: set[str]) -> tuple[list[str], list[str]]:
+    """Values files that rendered before the fixes and fail now, and validation errors of what renders."""
     import kubernetes_validate  # the measurement's own need: the analysis does not validate
 
     failures: list[str] = []
     invalid: list[str] = []
-    for values_files in ((), *((name,) for name in ci_values_files(source.files))):
+    for label, values_files in _values_sets(source):
         rendered = helm.render(source, RenderRequest(values_files=values_files))
-        label = values_files[0] if values_files else "values.yaml"
         if rendered.failure is not None:
-            failures.append(f"{label}: {rendered.message[:160]}")
+            # A required value with no default fails before any fix; only a failure the fixes caused counts.
+            if label not in failed_before:
+                failures.append(f"{label}: {rendered.message[:160]}")
             continue
         for template, text in rendered.manifests:
             try:
@@ -123,7 +138,7 @@ def measure(chart: Path, helm: Renderer) -> ChartResult:
         assert not isinstance(again, str)
         after = {_key(f) for f in analyse_chart(again, helm)}
         result.held = sum(1 for f in fixed if _key(f) not in after)
-        result.render_failures, result.invalid = _validate(again, helm)
+        result.render_failures, result.invalid = _validate(again, helm, _failing(source, helm))
     return result
 
 
