@@ -1,4 +1,4 @@
-"""tools/chart_check on a chart whose values.yaml alone never renders: only failures the fixes cause are counted."""
+"""tools/chart_check counts only what the fixes broke: not a values file or output that failed as shipped."""
 
 from __future__ import annotations
 
@@ -42,4 +42,19 @@ def test_a_required_value_missing_before_the_fixes_is_not_a_render_the_fixes_bro
     assert result.rendered
     assert result.fixed > 0 and result.held == result.fixed
     assert result.render_failures == []
+    assert result.invalid == []
+
+
+def test_output_the_schema_rejects_as_shipped_is_not_blamed_on_the_fixes(tmp_path: Path, helm: Renderer) -> None:
+    chart = tmp_path / "web"
+    shutil.copytree(WEB, chart)
+    # ConfigMap data must be strings: invalid before any fix, and untouched by the fixes.
+    (chart / "templates" / "configmap.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-count\ndata:\n  count: 5\n",
+        encoding="utf-8",
+    )
+
+    result = measure(chart, helm)
+
+    assert result.fixed > 0 and result.held == result.fixed
     assert result.invalid == []
