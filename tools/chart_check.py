@@ -72,17 +72,21 @@ def _fixed_copy(chart: Path, findings: list[Finding], workdir: Path) -> Path:
     return copy
 
 
-def _validate(source: ChartSource, helm: Renderer) -> tuple[list[str], list[str]]:
-    """Values files that fail to render, and validation errors of what renders."""
+def _values_sets(source: ChartSource) -> list[tuple[str, tuple[str, ...]]]:
+    """Each render the chart gets: values.yaml alone, then each ci/ values file, with its label."""
+    return [("values.yaml", ()), *((name, (name,)) for name in ci_values_files(source.files))]
+
+
+def _validate(source: ChartSource, helm: Renderer) -> tuple[dict[str, str], list[str]]:
+    """Values files (label -> Helm's message) that fail to render, and validation errors of what renders."""
     import kubernetes_validate  # the measurement's own need: the analysis does not validate
 
-    failures: list[str] = []
+    failures: dict[str, str] = {}
     invalid: list[str] = []
-    for values_files in ((), *((name,) for name in ci_values_files(source.files))):
+    for label, values_files in _values_sets(source):
         rendered = helm.render(source, RenderRequest(values_files=values_files))
-        label = values_files[0] if values_files else "values.yaml"
         if rendered.failure is not None:
-            failures.append(f"{label}: {rendered.message[:160]}")
+            failures[label] = rendered.message[:160]
             continue
         for template, text in rendered.manifests:
             try:
@@ -123,7 +127,14 @@ def measure(chart: Path, helm: Renderer) -> ChartResult:
         assert not isinstance(again, str)
         after = {_key(f) for f in analyse_chart(again, helm)}
         result.held = sum(1 for f in fixed if _key(f) not in after)
-        result.render_failures, result.invalid = _validate(again, helm)
+        # Only what the fixes broke counts: a required value with no default, or output the schema
+        # rejects as shipped (Bitnami's NetworkPolicy `port: null`), fails before any fix too.
+        failed_before, invalid_before = _validate(source, helm)
+        failed_after, invalid_after = _validate(again, helm)
+        result.render_failures = [
+            f"{label}: {why}" for label, why in failed_after.items() if label not in failed_before
+        ]
+        result.invalid = [problem for problem in invalid_after if problem not in invalid_before]
     return result
 
 
