@@ -27,7 +27,7 @@ from ruamel.yaml.error import YAMLError
 from bot.charts import read_chart
 from bot.helm import renderer
 from rules.fixes import apply
-from rules.helm.chart import analyse_chart, ci_values_files
+from rules.helm.chart import analyse_chart, ci_values_files, stays_as, template_of
 from rules.helm.render import ChartSource, Renderer, RenderRequest
 from rules.model import Finding, LineEdit, Severity
 
@@ -53,8 +53,9 @@ class ChartResult:
         return [f for f in self.findings if f.severity is Severity.ERROR and f.rule != "UR001"]
 
 
-def _key(finding: Finding) -> tuple[str, str | None, str | None]:
-    return (finding.rule, finding.workload, finding.container)
+def _key(finding: Finding) -> tuple[str, str, str, str | None]:
+    """Rule, template, kind and container: what a fix must make go away (object names may be random)."""
+    return stays_as(finding, template_of(finding))
 
 
 def _fixed_copy(chart: Path, findings: list[Finding], workdir: Path) -> Path:

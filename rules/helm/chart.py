@@ -30,6 +30,7 @@ VALUES = "values.yaml"
 _NO_FIX_PREFIX = "(No fix offered: "
 # The securityContext fields each rule reads: a finding of theirs belongs on the value that sets one
 # of them, or on the value that feeds the context where it is missing.
+_CONTAINER_ONLY = frozenset({"UR204", "UR205", "UR206", "UR211", "UR214"})
 _RULE_KEYS: dict[str, tuple[str, ...]] = {
     "UR201": ("runAsNonRoot", "runAsUser"),
     "UR202": ("runAsUser",),
@@ -287,8 +288,12 @@ def _placed(state: _Chart, plan: _Plan, suffix: str = "") -> Finding:
     sources = [state.provenance.source(place) for place in changed]
     key: str | None = None
     if plan.changes:
-        lead = next((s for p, s in zip(changed, sources) if s is not None and p == primary), None)
-        lead = lead or next((s for s in sources if s is not None), None)
+        if primary in plan.changes:
+            # The finding's own container (or pod) changes: where its securityContext comes from decides,
+            # and a context the template writes literally is edited there.
+            lead = state.provenance.source(primary)
+        else:
+            lead = next((s for s in sources if s is not None), None)
         note_place = changed[0]
     else:
         found = _context_source(state, finding, item)
@@ -330,6 +335,8 @@ def _context_source(state: _Chart, finding: Finding, item: _Rendered) -> tuple[P
         return None
     pod = Place(item.template, finding.workload or "", POD)
     places = [Place(item.template, finding.workload or "", finding.container), pod] if finding.container else [pod]
+    if finding.rule in _CONTAINER_ONLY and finding.container:
+        places = places[:1]  # fields the pod's securityContext does not have
     fed = [(place, source) for place in places if (source := state.provenance.source(place)) is not None]
     for place, source in fed:
         context = item.before.get(place)
@@ -450,7 +457,7 @@ def _verified(state: _Chart, findings: list[Finding], extra: tuple[str, ...]) ->
                 replaced[relative] = apply(original, edits).encode("utf-8")
         except EditConflict:
             return [_without_fix(f, "the fixes of this chart conflict") for f in findings]
-        remaining: set[tuple[str, str | None, str | None]] = set()
+        remaining: set[tuple[str, str, str, str | None]] = set()
         for values_files in (state.base_values, *((name,) for name in extra)):
             again = state.renderer.render(state.source, RenderRequest(values_files=values_files, replace=replaced))
             if again.failure is not None:
@@ -460,8 +467,8 @@ def _verified(state: _Chart, findings: list[Finding], extra: tuple[str, ...]) ->
                 continue  # other values files must still render; their findings were reported without fixes
             for template, text in again.manifests:
                 for after in _analyse_template(state, template, text).findings:
-                    remaining.add((after.rule, after.workload, after.container))
-        failed = [f for f in fixed if (f.rule, f.workload, f.container) in remaining]
+                    remaining.add(stays_as(after, template))
+        failed = [f for f in fixed if stays_as(f, template_of(f)) in remaining]
         if not failed:
             return findings
         findings = [
@@ -471,6 +478,21 @@ def _verified(state: _Chart, findings: list[Finding], extra: tuple[str, ...]) ->
     return [
         _without_fix(f, "the fixes could not be checked by rendering") if f.fix is not None else f for f in findings
     ]
+
+
+def stays_as(finding: Finding, template: str) -> tuple[str, str, str, str | None]:
+    """What identifies a finding across renders: rule, template, kind and container. Not the object's
+    name: a chart may name objects with `randAlpha` or the date, and a fix must not look as if it held
+    because the finding's object got a new name (several same-kind objects of one template count as one,
+    so a fix holds only when it holds for all of them)."""
+    kind = (finding.workload or "").split("/", 1)[0]
+    return (finding.rule, template, kind, finding.container)
+
+
+def template_of(finding: Finding) -> str:
+    """The rendered template a placed finding came from (its subject ends with "[templates/x.yaml]")."""
+    start = finding.subject.rfind(" [")
+    return finding.subject[start + 2 : -1] if start >= 0 and finding.subject.endswith("]") else ""
 
 
 def _without_fix(finding: Finding, reason: str) -> Finding:

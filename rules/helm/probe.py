@@ -120,21 +120,46 @@ def sentinel_values(values: object, paths: list[ValuePath]) -> dict[str, object]
     return overrides
 
 
-def provenance(
-    chart: ChartSource, renderer: Renderer, values: object, values_files: tuple[str, ...] = ()
-) -> Provenance:
-    """Render once more with every candidate's sentinel and read where each one landed (`values`:
-    the chart's values.yaml as `load_values` reads it)."""
-    paths = candidates(values)
-    declared = frozenset(p for p in paths if p not in CONVENTIONAL or lookup(values, p) is not None)
+def _declares(values: object, path: ValuePath) -> bool:
+    """True when the values hold the key at `path` (even with a null or empty value)."""
+    node = values
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return False
+        node = node[key]
+    return True
+
+
+def _probe(
+    chart: ChartSource, renderer: Renderer, values: object, paths: list[ValuePath], values_files: tuple[str, ...]
+) -> dict[Place, ValuePath]:
+    """One render with a sentinel in each of `paths`: where each sentinel landed."""
     if not paths:
-        return Provenance({}, declared)
+        return {}
     rendered = renderer.render(chart, RenderRequest(values_files=values_files, values=sentinel_values(values, paths)))
     if rendered.failure is not None:
-        return Provenance({}, declared)  # a chart that refuses the probe: findings go to the templates
+        return {}  # a chart that refuses the probe: its findings go to the templates
     feeds: dict[Place, ValuePath] = {}
     for place, context in all_contexts(rendered.manifests).items():
         user = context.settings.get("runAsUser")
         if isinstance(user, int) and 0 <= user - _SENTINEL_BASE < len(paths):
             feeds[place] = paths[user - _SENTINEL_BASE]
-    return Provenance(feeds, declared)
+    return feeds
+
+
+def provenance(
+    chart: ChartSource, renderer: Renderer, values: object, values_files: tuple[str, ...] = ()
+) -> Provenance:
+    """Where the chart's securityContext-like values land (`values`: values.yaml as `load_values` reads it).
+
+    The values values.yaml declares are probed first, in one render. The conventional names it does not
+    declare come second, in a render of their own, and only for places the first left unexplained: setting
+    an undeclared value can change which branch a template takes (`podSecurityContext | default
+    .Values.daemonset.securityContext`), and the fix must go where the chart as shipped reads."""
+    paths = candidates(values)
+    declared = [p for p in paths if _declares(values, p)]
+    conventional = [p for p in paths if p not in declared]
+    feeds = _probe(chart, renderer, values, declared, values_files)
+    for place, path in _probe(chart, renderer, values, conventional, values_files).items():
+        feeds.setdefault(place, path)
+    return Provenance(feeds, frozenset(declared))
