@@ -24,10 +24,15 @@ def rules_of(text: str) -> list[str]:
     ("base", "expected"),
     [
         ("debian:12", "groupadd --system --gid 10001 appuser && useradd --system --uid 10001"),
-        ("ubuntu:24.04", "useradd --system --uid 10001"),
+        ("ubuntu:22.04", "useradd --system --uid 10001"),
         ("python:3.12-slim", "useradd --system --uid 10001"),
         ("alpine:3.20", "addgroup -S -g 10001 appuser && adduser -S -D -H -u 10001 -G appuser appuser"),
-        ("node:20-alpine", "adduser -S -D -H -u 10001"),
+        ("python:3.12-alpine", "adduser -S -D -H -u 10001"),
+        ("busybox:1.36", "addgroup -g 10001 appuser && adduser -D -H -u 10001 -G appuser appuser"),
+        (
+            "registry.access.redhat.com/ubi9/ubi-minimal:9.4",
+            "microdnf install -y shadow-utils && microdnf clean all && groupadd --system --gid 10001",
+        ),
         ("opensuse/leap:15.6", "zypper --non-interactive install --no-recommends shadow && groupadd"),
         ("registry.access.redhat.com/ubi9/ubi:9.4", "useradd --system --uid 10001"),
     ],
@@ -36,12 +41,18 @@ def test_user_is_created_with_the_base_images_tools(base: str, expected: str) ->
     result = fixed(f'FROM {base}\nCOPY app /srv/app\nCMD ["/srv/app"]\n')
     assert expected in result
     assert result.endswith('USER 10001:10001\nCMD ["/srv/app"]\n')
-    assert "chgrp -R 0 /srv/app && chmod -R g=u /srv/app" in result
+    assert "chown -R 10001:0 /srv/app && chmod -R g=u /srv/app" in result
     assert not [f for f in analyze("Dockerfile", result) if f.severity is Severity.ERROR]
 
 
 @pytest.mark.parametrize(
-    "base", ["scratch", "gcr.io/distroless/static-debian12", "cgr.dev/chainguard/static:latest-root"]
+    "base",
+    [
+        "scratch",
+        "gcr.io/distroless/static-debian12",
+        "cgr.dev/chainguard/static:latest-root",
+        "registry.access.redhat.com/ubi9/ubi-micro:9.4",
+    ],
 )
 def test_images_without_a_shell_get_only_a_numeric_user(base: str) -> None:
     result = fixed(f'FROM {base}\nCOPY app /app\nENTRYPOINT ["/app"]\n')
@@ -141,7 +152,7 @@ def test_sudo_is_dropped_where_the_build_is_root_anyway() -> None:
 def test_only_app_files_are_made_group_writable() -> None:
     text = 'FROM python:3.12\nCOPY --from=build /install /usr/local\nCOPY conf /etc/app/\nWORKDIR /srv\nCOPY . .\nCMD ["x"]\n'
     result = fixed(text)
-    assert "chgrp -R 0 /srv && chmod -R g=u /srv\n" in result
+    assert "chown -R 10001:0 /srv && chmod -R g=u /srv\n" in result
 
 
 def test_suppression_comment_with_reason() -> None:
