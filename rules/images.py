@@ -191,6 +191,7 @@ SHIPPED_USERS: tuple[_ShippedUsers, ...] = (
     ),
 )
 
+
 @dataclass(frozen=True)
 class AppUser:
     """The non-root user an image ships for its application, by number."""

@@ -13,7 +13,7 @@ _PACKAGE_INSTALL = re.compile(
 )
 # pip writes to the interpreter's site-packages (a system path) unless told otherwise.
 _PIP_INSTALL = re.compile(r"\bpip3?\b[^;&|\n]*\binstall\b(?![^;&|\n]*(--user|--target|--prefix|-t\s))")
-_GLOBAL_INSTALL = re.compile(r"\b(npm|yarn|pnpm)\b[^;&|\n]*\b(-g|--global|global)\b|\bgem\s+install\b")
+_GLOBAL_INSTALL = re.compile(r"\b(npm|yarn|pnpm)\b[^;&|\n]*(\s(-g|--global)\b|\bglobal\b)|\bgem\s+install\b")
 _USER_MANAGEMENT = re.compile(r"\b(useradd|adduser|groupadd|addgroup|usermod|groupmod|chpasswd|passwd)\b")
 _OWNERSHIP = re.compile(r"\b(chown|chgrp|chmod|setcap|chattr)\b")
 _SYSTEM_DIR = r"/(etc|usr|var|opt|bin|sbin|lib|lib64|root|srv|run)\b"
@@ -28,7 +28,10 @@ def needs_root(text: str) -> bool:
     """True when a RUN command installs packages, manages users, changes ownership or writes system paths."""
     if _VENV.search(text):
         text = _PIP_INSTALL.sub("", text)  # pip into a fresh virtual environment writes no system path
-    return any(p.search(text) for p in (_PACKAGE_INSTALL, _PIP_INSTALL, _GLOBAL_INSTALL, _USER_MANAGEMENT, _OWNERSHIP, _SYSTEM_WRITE))
+    return any(
+        p.search(text)
+        for p in (_PACKAGE_INSTALL, _PIP_INSTALL, _GLOBAL_INSTALL, _USER_MANAGEMENT, _OWNERSHIP, _SYSTEM_WRITE)
+    )
 
 
 def root_steps(stage: Stage) -> list[Instruction]:

@@ -33,9 +33,7 @@ class Dropper:
 
 
 def _texts(chain: list[Stage], keywords: tuple[str, ...]) -> list[str]:
-    return [
-        "\n".join((i.value, *i.heredocs)) for stage in chain for i in stage.instructions if i.keyword in keywords
-    ]
+    return ["\n".join((i.value, *i.heredocs)) for stage in chain for i in stage.instructions if i.keyword in keywords]
 
 
 def _entrypoint(chain: list[Stage]) -> str | None:

@@ -14,16 +14,27 @@ _USER_NAME = "appuser"
 _SYSTEM_PATHS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/var/lib", "/opt/conda")
 
 
+def _absolute(path: str, workdir: str) -> str:
+    path = path.strip().strip("\"'")
+    if not path.startswith("/"):
+        path = workdir.rstrip("/") + "/" + (path if path not in (".", "./") else "")
+    return path.rstrip("/") or "/"
+
+
+def _is_system(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in _SYSTEM_PATHS)
+
+
 def _copy_destinations(stage: Stage, before_line: int) -> list[str]:
-    """Absolute destinations of COPY/ADD in `stage` before `before_line`."""
+    """Where the app lives in `stage` before `before_line`: absolute COPY/ADD destinations and the
+    WORKDIR in effect (apps write relative paths there), outermost only, system paths left out."""
     destinations: list[str] = []
     workdir = "/"
     for instruction in stage.instructions:
         if instruction.start_line >= before_line:
             break
         if instruction.keyword == "WORKDIR":
-            target = instruction.value.strip().strip("\"'")
-            workdir = target if target.startswith("/") else workdir.rstrip("/") + "/" + target
+            workdir = _absolute(instruction.value, workdir)
         elif instruction.keyword in ("COPY", "ADD") and not instruction.heredocs:
             value = instruction.value.strip()
             if "--from" in value:
@@ -34,14 +45,12 @@ def _copy_destinations(stage: Stage, before_line: int) -> list[str]:
                 tokens = [t for t in value.split() if not t.startswith("--")]
             if len(tokens) < 2 or "$" in tokens[-1]:
                 continue
-            dest = tokens[-1]
-            if not dest.startswith("/"):
-                dest = workdir.rstrip("/") + "/" + (dest if dest not in (".", "./") else "")
-            dest = dest.rstrip("/") or "/"
-            system = any(dest == p or dest.startswith(p + "/") for p in _SYSTEM_PATHS)
-            if dest != "/" and not system and dest not in destinations:
-                destinations.append(dest)
-    return destinations
+            destinations.append(_absolute(tokens[-1], workdir))
+    if workdir != "/" and "$" not in workdir:
+        destinations.append(workdir)
+    kept = [d for d in dict.fromkeys(destinations) if d != "/" and not _is_system(d)]
+    # A path inside another kept path is covered by its `chown -R`.
+    return [d for d in kept if not any(d.startswith(other + "/") for other in kept)]
 
 
 def _create_user(distro: Distro, uid: int, gid: int) -> str | None:
@@ -59,7 +68,9 @@ def _create_user(distro: Distro, uid: int, gid: int) -> str | None:
         return f"addgroup -g {gid} {name} && adduser -D -H -u {uid} -G {name} {name}"
     if distro is Distro.SUSE:
         return f"zypper --non-interactive install --no-recommends shadow && {shadow}"
-    return None  # no shell or no tools (scratch, distroless, ubi-micro) or unknown: a numeric USER needs no passwd entry
+    return (
+        None  # no shell or no tools (scratch, distroless, ubi-micro) or unknown: a numeric USER needs no passwd entry
+    )
 
 
 def switch_user_lines(
