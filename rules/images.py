@@ -19,6 +19,9 @@ class Distro(enum.Enum):
     ALPINE = "alpine"  # BusyBox: addgroup -S / adduser -S
     RHEL = "rhel"  # UBI, CentOS, Fedora, Rocky, Alma, Amazon Linux: groupadd/useradd
     SUSE = "suse"  # openSUSE/SLE: useradd lives in the `shadow` package
+    BUSYBOX = "busybox"  # the busybox image: BusyBox applets without Alpine's apk (adduser -D)
+    RHEL_MINIMAL = "rhel-minimal"  # ubi-minimal: microdnf, but no shadow-utils (no useradd)
+    RHEL_MICRO = "rhel-micro"  # ubi-micro: no package manager: a numeric USER only
     NO_SHELL = "no-shell"  # scratch, distroless, Chainguard static: no RUN possible
     UNKNOWN = "unknown"
 
@@ -188,6 +191,78 @@ SHIPPED_USERS: tuple[_ShippedUsers, ...] = (
     ),
 )
 
+
+@dataclass(frozen=True)
+class AppUser:
+    """The non-root user an image ships for its application, by number."""
+
+    name: str
+    uid: int
+    gid: int
+
+
+@dataclass(frozen=True)
+class _AppUserImage:
+    pattern: re.Pattern[str]  # matched against "repository:tag"
+    user: AppUser
+    source: str
+
+
+# Images that ship a user meant to run their application (without switching to it): a fix
+# switches to that user instead of creating another. First match wins.
+APP_USER_IMAGES: tuple[_AppUserImage, ...] = (
+    _AppUserImage(
+        re.compile(r"^((docker\.io/)?(library/)?)?node:.*$"),
+        AppUser("node", 1000, 1000),
+        "official node images: groupadd --gid 1000 node && useradd --uid 1000 --gid node node",
+    ),
+    _AppUserImage(
+        re.compile(r"^((docker\.io/)?(library/)?)?postgres:.*alpine.*$"),
+        AppUser("postgres", 70, 70),
+        "postgres Alpine images: addgroup -g 70 postgres, adduser -u 70",
+    ),
+    _AppUserImage(
+        re.compile(r"^((docker\.io/)?(library/)?)?postgres:.*$"),
+        AppUser("postgres", 999, 999),
+        "postgres Debian images: groupadd -r --gid=999 postgres && useradd -r --uid=999 --gid=999",
+    ),
+    _AppUserImage(
+        re.compile(r"^((docker\.io/)?(library/)?)?(mysql|mariadb):.*$"),
+        AppUser("mysql", 999, 999),
+        "official mysql and mariadb images: groupadd --gid 999 mysql, useradd --uid 999",
+    ),
+    _AppUserImage(
+        re.compile(r"^((docker\.io/)?(library/)?)?redis:((?!alpine).)*$"),
+        AppUser("redis", 999, 999),
+        "redis Debian images: groupadd -r -g 999 redis && useradd -r -g redis -u 999 redis",
+    ),
+    _AppUserImage(
+        re.compile(r"^((docker\.io/)?(library/)?)?mongo:.*$"),
+        AppUser("mongodb", 999, 999),
+        "official mongo images: groupadd --gid 999 mongodb && useradd --uid 999 --gid mongodb",
+    ),
+    _AppUserImage(
+        re.compile(r"^((docker\.io/)?(library/)?)?nginx:.*$"),
+        AppUser("nginx", 101, 101),
+        "official nginx images: the nginx user and group are 101 (Debian and Alpine)",
+    ),
+    _AppUserImage(
+        re.compile(r"^((docker\.io/)?(library/)?)?ubuntu:(2[4-9]\.|noble|oracular|plucky|questing).*$"),
+        AppUser("ubuntu", 1000, 1000),
+        "Ubuntu images from 23.04 ship the ubuntu user and group, 1000",
+    ),
+)
+
+
+def app_user(image: ImageRef) -> AppUser | None:
+    """The user `image` ships for its application, when its family documents one."""
+    key = f"{image.repository}:{image.tag}"
+    for entry in APP_USER_IMAGES:
+        if entry.pattern.match(key):
+            return entry.user
+    return None
+
+
 # Users that images commonly ship, with their numeric IDs, used to turn `USER name`
 # into a number Kubernetes can verify. Only IDs that are the same across the images
 # that carry the name.
@@ -202,7 +277,10 @@ WELL_KNOWN_USERS: dict[str, int] = {
 _NO_SHELL = re.compile(
     r"^(scratch|(.*/)?distroless/.*|cgr\.dev/chainguard/(static|go|rust|python|node|glibc-dynamic)(-[a-z]+)?)$"
 )
-_ALPINE = re.compile(r"alpine|(^|/)(busybox)$")
+_ALPINE = re.compile(r"alpine")
+_BUSYBOX = re.compile(r"(^|/)busybox$")
+_RHEL_MINIMAL = re.compile(r"(^|/)ubi\d*-minimal$")
+_RHEL_MICRO = re.compile(r"(^|/)ubi\d*-micro$")
 _SUSE = re.compile(r"(open)?suse|sles|bci/")
 _RHEL = re.compile(
     r"(^|/)(ubi\d*(-[a-z]+)?|centos|fedora|rockylinux|almalinux|amazonlinux|oraclelinux|rhel\d*)$|/ubi\d+/"
@@ -240,6 +318,12 @@ def distro_of(image: ImageRef) -> Distro:
     repo, tag = image.repository, image.tag
     if _NO_SHELL.match(repo) and not tag.endswith(("-dev", "debug", "debug-nonroot")):
         return Distro.NO_SHELL
+    if _BUSYBOX.search(repo):
+        return Distro.BUSYBOX
+    if _RHEL_MICRO.search(repo):
+        return Distro.RHEL_MICRO
+    if _RHEL_MINIMAL.search(repo):
+        return Distro.RHEL_MINIMAL
     if _ALPINE.search(repo) or "alpine" in tag:
         return Distro.ALPINE
     if _SUSE.search(repo):

@@ -176,7 +176,19 @@ CASES: tuple[Case, ...] = (
     ),
     Case("UR101", "Dockerfile", "FROM debian:12\nRUN useradd -u 1000 app\nUSER app\n", False),
     Case("UR101", "Dockerfile", "FROM debian:12\nUSER 10001\nRUN <<EOF\nuser root\nUSER root\nEOF\n", False),
+    # UR101 without a fix: the entrypoint drops root itself (gosu), so a second user is no fix.
+    Case(
+        "UR101",
+        "Dockerfile",
+        'FROM debian:12\nRUN apt-get install -y gosu\nUSER root\nENTRYPOINT ["gosu", "app", "server"]\n',
+        True,
+        3,
+    ),
     # UR102: no USER and a root base image.
+    # The official postgres entrypoint starts as root and execs gosu: reported, without a fix.
+    Case("UR102", "Dockerfile", "FROM postgres:16\nCOPY init.sql /docker-entrypoint-initdb.d/\n", True, 2),
+    # A base other Dockerfiles extend: reported, the fix belongs to the application images.
+    Case("UR102", "python-base/Dockerfile", "FROM python:3.12\nRUN pip install numpy\n", True, 2),
     Case("UR102", "Dockerfile", 'FROM python:3.12-slim\nCOPY . /app\nCMD ["python", "/app/main.py"]\n', True, 3),
     Case("UR102", "Containerfile", 'FROM scratch\nCOPY app /app\nENTRYPOINT ["/app"]\n', True, 3),
     Case("UR102", "api.dockerfile", "FROM alpine:3.20\n", True, 1),

@@ -6,9 +6,11 @@ import pytest
 
 from rules.analyze import analyze
 from rules.dockerfile.parse import parse
+from rules.dockerfile.root_steps import needs_root
 from rules.dockerfile.ur103_non_numeric_user import Ur103
 from rules.fixes import apply
-from rules.model import Severity
+from rules.model import Finding, Options, Severity
+from rules.repository import from_texts, references
 
 
 def fixed(text: str) -> str:
@@ -24,10 +26,15 @@ def rules_of(text: str) -> list[str]:
     ("base", "expected"),
     [
         ("debian:12", "groupadd --system --gid 10001 appuser && useradd --system --uid 10001"),
-        ("ubuntu:24.04", "useradd --system --uid 10001"),
+        ("ubuntu:22.04", "useradd --system --uid 10001"),
         ("python:3.12-slim", "useradd --system --uid 10001"),
         ("alpine:3.20", "addgroup -S -g 10001 appuser && adduser -S -D -H -u 10001 -G appuser appuser"),
-        ("node:20-alpine", "adduser -S -D -H -u 10001"),
+        ("python:3.12-alpine", "adduser -S -D -H -u 10001"),
+        ("busybox:1.36", "addgroup -g 10001 appuser && adduser -D -H -u 10001 -G appuser appuser"),
+        (
+            "registry.access.redhat.com/ubi9/ubi-minimal:9.4",
+            "microdnf install -y shadow-utils && microdnf clean all && groupadd --system --gid 10001",
+        ),
         ("opensuse/leap:15.6", "zypper --non-interactive install --no-recommends shadow && groupadd"),
         ("registry.access.redhat.com/ubi9/ubi:9.4", "useradd --system --uid 10001"),
     ],
@@ -36,12 +43,18 @@ def test_user_is_created_with_the_base_images_tools(base: str, expected: str) ->
     result = fixed(f'FROM {base}\nCOPY app /srv/app\nCMD ["/srv/app"]\n')
     assert expected in result
     assert result.endswith('USER 10001:10001\nCMD ["/srv/app"]\n')
-    assert "chgrp -R 0 /srv/app && chmod -R g=u /srv/app" in result
+    assert "chown -R 10001:0 /srv/app && chmod -R g=u /srv/app" in result
     assert not [f for f in analyze("Dockerfile", result) if f.severity is Severity.ERROR]
 
 
 @pytest.mark.parametrize(
-    "base", ["scratch", "gcr.io/distroless/static-debian12", "cgr.dev/chainguard/static:latest-root"]
+    "base",
+    [
+        "scratch",
+        "gcr.io/distroless/static-debian12",
+        "cgr.dev/chainguard/static:latest-root",
+        "registry.access.redhat.com/ubi9/ubi-micro:9.4",
+    ],
 )
 def test_images_without_a_shell_get_only_a_numeric_user(base: str) -> None:
     result = fixed(f'FROM {base}\nCOPY app /app\nENTRYPOINT ["/app"]\n')
@@ -141,7 +154,7 @@ def test_sudo_is_dropped_where_the_build_is_root_anyway() -> None:
 def test_only_app_files_are_made_group_writable() -> None:
     text = 'FROM python:3.12\nCOPY --from=build /install /usr/local\nCOPY conf /etc/app/\nWORKDIR /srv\nCOPY . .\nCMD ["x"]\n'
     result = fixed(text)
-    assert "chgrp -R 0 /srv && chmod -R g=u /srv\n" in result
+    assert "chown -R 10001:0 /srv && chmod -R g=u /srv\n" in result
 
 
 def test_suppression_comment_with_reason() -> None:
@@ -194,3 +207,117 @@ def test_an_instruction_continued_past_the_end_of_the_file_is_read_as_docker_rea
 
 def test_a_non_root_user_continued_past_the_end_of_the_file_still_counts() -> None:
     assert analyze("Dockerfile", "FROM debian:12\nUSER 10001:10001 \\\n\n") == []
+
+
+def only_finding(path: str, text: str, options: Options | None = None) -> Finding:
+    (finding,) = [f for f in analyze(path, text, options or Options()) if f.rule in ("UR101", "UR102")]
+    return finding
+
+
+def test_switch_goes_below_a_root_step_after_cmd() -> None:
+    text = 'FROM debian:12\nCOPY . /app\nCMD ["/app/run"]\nRUN apt-get install -y curl\n'
+    result = fixed(text)
+    assert result.index("RUN apt-get install -y curl") < result.index("USER 10001:10001")
+    assert result.endswith("USER 10001:10001\n")
+
+
+def test_a_later_step_that_needs_no_root_keeps_the_switch_before_cmd() -> None:
+    result = fixed('FROM debian:12\nCOPY . /app\nCMD ["/app/run"]\nRUN echo built > /app/stamp\n')
+    assert 'USER 10001:10001\nCMD ["/app/run"]' in result
+
+
+@pytest.mark.parametrize(
+    ("command", "needs"),
+    [
+        ("apt-get update && apt-get install -y curl", True),
+        ("microdnf install -y jq", True),
+        ("pip install -r requirements.txt", True),
+        ("python -m venv /venv && /venv/bin/pip install -r requirements.txt", False),
+        ("pip install --user httpie", False),
+        ("npm install -g pnpm", True),
+        ("npm ci", False),
+        ("sed -i 's/a/b/' /etc/nginx/nginx.conf", True),
+        ("mkdir -p /app/data", False),
+        ("useradd -u 1000 app", True),
+        ("chown -R app /data", True),
+    ],
+)
+def test_which_steps_need_root(command: str, needs: bool) -> None:
+    assert needs_root(command) is needs
+
+
+@pytest.mark.parametrize(
+    ("base", "ids", "name"),
+    [
+        ("node:20-slim", "1000:1000", "node"),
+        ("nginx:1.27", "101:101", "nginx"),
+        ("ubuntu:24.04", "1000:1000", "ubuntu"),
+    ],
+)
+def test_the_images_own_user_is_used(base: str, ids: str, name: str) -> None:
+    finding = only_finding("Dockerfile", f'FROM {base}\nWORKDIR /app\nCOPY . .\nCMD ["x"]\n')
+    assert finding.fix is not None
+    assert name in finding.fix.summary
+    result = fixed(f'FROM {base}\nWORKDIR /app\nCOPY . .\nCMD ["x"]\n')
+    assert "useradd" not in result and "adduser" not in result
+    assert f"RUN chown -R {ids.split(':')[0]}:0 /app && chmod -R g=u /app\nUSER {ids}\n" in result
+
+
+def test_configured_ids_win_over_the_images_user() -> None:
+    text = 'FROM node:20\nCOPY . /app\nCMD ["node", "/app/s.js"]\n'
+    finding = only_finding("Dockerfile", text, Options(uid=2000, gid=2000))
+    assert finding.fix is not None
+    assert "USER 2000:2000" in finding.fix.edits[0].replacement
+    assert "useradd --system --uid 2000" in finding.fix.edits[0].replacement
+
+
+@pytest.mark.parametrize(
+    ("text", "how"),
+    [
+        ("FROM postgres:16\nCOPY init.sql /docker-entrypoint-initdb.d/\n", "docker-entrypoint.sh"),
+        ("FROM redis:7\nCOPY redis.conf /etc/redis.conf\n", "docker-entrypoint.sh"),
+        ('FROM debian:12\nRUN apt-get install -y gosu\nENTRYPOINT ["gosu", "app", "/run"]\n', "gosu"),
+        ('FROM alpine:3.20\nRUN apk add su-exec\nCOPY e.sh /entrypoint.sh\nENTRYPOINT ["/entrypoint.sh"]\n', "su-exec"),
+        ('FROM debian:12\nADD s6-overlay-noarch.tar.xz /\nENTRYPOINT ["/init"]\n', "/init"),
+        ('FROM debian:12\nCMD ["setpriv", "--reuid=1000", "--init-groups", "/run"]\n', "setpriv"),
+    ],
+)
+def test_entrypoints_that_drop_root_get_no_second_user(text: str, how: str) -> None:
+    finding = only_finding("Dockerfile", text)
+    assert finding.fix is None
+    assert "drops root itself" in finding.message and how in finding.message
+
+
+def test_postgres_message_names_its_own_user() -> None:
+    assert "USER 999:999" in only_finding("Dockerfile", "FROM postgres:16\n").message
+
+
+def test_postgres_with_its_own_entrypoint_replaced_is_fixed() -> None:
+    finding = only_finding("Dockerfile", 'FROM postgres:16\nENTRYPOINT ["/usr/local/bin/my-start"]\n')
+    assert finding.fix is not None and "USER 999:999" in finding.fix.edits[0].replacement
+
+
+@pytest.mark.parametrize("path", ["python-base/Dockerfile", "docker/Dockerfile.base", "images/base/Dockerfile"])
+def test_a_base_image_by_name_gets_the_explanation_not_a_fix(path: str) -> None:
+    finding = only_finding(path, "FROM python:3.12\nRUN pip install numpy\n")
+    assert finding.fix is None
+    assert "USER root" in finding.message and "base image" in finding.message
+
+
+def test_a_base_the_repository_builds_from_gets_no_fix_and_its_app_does() -> None:
+    base = "FROM python:3.12-slim\nRUN pip install flask\n"
+    app = 'FROM ghcr.io/acme/platform:1\nCOPY . /srv\nCMD ["python", "/srv/app.py"]\n'
+    repo = {"platform/Dockerfile": base, "app/Dockerfile": app}
+    wanted = references("app/Dockerfile", app)
+    # ghcr.io/acme/platform is found by its directory name, platform/.
+    options = Options(knowledge=from_texts(repo, wanted))
+    assert options.knowledge is not None and options.knowledge.images
+    assert only_finding("platform/Dockerfile", base, options).fix is None
+    assert only_finding("app/Dockerfile", app, options).fix is not None
+
+
+def test_docker_socket_clients_get_a_note_about_the_group() -> None:
+    text = 'FROM debian:12\nRUN apt-get install -y docker-ce-cli\nCMD ["docker", "ps"]\n'
+    finding = only_finding("Dockerfile", text)
+    assert "socket's group" in finding.message and finding.fix is not None
+    assert "socket" not in only_finding("Dockerfile", 'FROM debian:12\nCMD ["x"]\n').message

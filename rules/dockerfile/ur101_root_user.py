@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from rules.dockerfile.start_hints import start_notes
 from rules.dockerfile.user import FinalStage, is_root, stage_label
 from rules.dockerfile.user_fix import root_fix
-from rules.model import FileKind, Finding, Rule, Severity
+from rules.model import FileKind, Finding, FixAvailability, Rule, Severity
 
 RULE = Rule(
     "UR101",
@@ -14,6 +15,9 @@ RULE = Rule(
     "The final stage runs as root",
     "The last USER of the image's final stage is root (or UID 0), so every process in the "
     "container runs as root: a breakout or a writable host mount is then root on the node.",
+    FixAvailability.SOMETIMES,
+    "No fix when the entrypoint drops root itself (gosu, su-exec, setpriv, s6-overlay, official "
+    "docker-entrypoint.sh) or the Dockerfile is a base other images extend: the message says what to do.",
 )
 
 MESSAGE = "The final {label} runs as {user}{where}; switch to a numeric non-root user before CMD/ENTRYPOINT."
@@ -30,7 +34,7 @@ def check(final: FinalStage) -> list[Finding]:
     where = "" if setting.stage is final.stage else INHERITED.format(stage=stage_label(setting.stage))
     if not is_root(setting.user):
         where += ROOT_ALIAS
-    message = MESSAGE.format(label=final.label, user=setting.user, where=where)
+    message = MESSAGE.format(label=final.label, user=setting.user, where=where) + start_notes(final)
     return [
         RULE.finding(
             final.path,

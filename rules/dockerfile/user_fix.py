@@ -3,25 +3,38 @@
 from __future__ import annotations
 
 from rules.dockerfile.parse import Dockerfile, Stage, parse
+from rules.dockerfile.root_steps import last_root_step
+from rules.dockerfile.start_hints import extension_base, privilege_dropper
 from rules.dockerfile.user import FinalStage, UserSetting, distro, known_ids, numeric
-from rules.images import Distro, parse_image, shipped_uid
-from rules.model import Fix, LineEdit
+from rules.images import AppUser, Distro, app_user, parse_image, shipped_uid
+from rules.model import Fix, LineEdit, Options
 
 _USER_NAME = "appuser"
 # Copying into these system paths is installing, not app files: never chgrp them.
 _SYSTEM_PATHS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/var/lib", "/opt/conda")
 
 
+def _absolute(path: str, workdir: str) -> str:
+    path = path.strip().strip("\"'")
+    if not path.startswith("/"):
+        path = workdir.rstrip("/") + "/" + (path if path not in (".", "./") else "")
+    return path.rstrip("/") or "/"
+
+
+def _is_system(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in _SYSTEM_PATHS)
+
+
 def _copy_destinations(stage: Stage, before_line: int) -> list[str]:
-    """Absolute destinations of COPY/ADD in `stage` before `before_line`."""
+    """Where the app lives in `stage` before `before_line`: absolute COPY/ADD destinations and the
+    WORKDIR in effect (apps write relative paths there), outermost only, system paths left out."""
     destinations: list[str] = []
     workdir = "/"
     for instruction in stage.instructions:
         if instruction.start_line >= before_line:
             break
         if instruction.keyword == "WORKDIR":
-            target = instruction.value.strip().strip("\"'")
-            workdir = target if target.startswith("/") else workdir.rstrip("/") + "/" + target
+            workdir = _absolute(instruction.value, workdir)
         elif instruction.keyword in ("COPY", "ADD") and not instruction.heredocs:
             value = instruction.value.strip()
             if "--from" in value:
@@ -32,43 +45,64 @@ def _copy_destinations(stage: Stage, before_line: int) -> list[str]:
                 tokens = [t for t in value.split() if not t.startswith("--")]
             if len(tokens) < 2 or "$" in tokens[-1]:
                 continue
-            dest = tokens[-1]
-            if not dest.startswith("/"):
-                dest = workdir.rstrip("/") + "/" + (dest if dest not in (".", "./") else "")
-            dest = dest.rstrip("/") or "/"
-            system = any(dest == p or dest.startswith(p + "/") for p in _SYSTEM_PATHS)
-            if dest != "/" and not system and dest not in destinations:
-                destinations.append(dest)
-    return destinations
+            destinations.append(_absolute(tokens[-1], workdir))
+    if workdir != "/" and "$" not in workdir:
+        destinations.append(workdir)
+    kept = [d for d in dict.fromkeys(destinations) if d != "/" and not _is_system(d)]
+    # A path inside another kept path is covered by its `chown -R`.
+    return [d for d in kept if not any(d.startswith(other + "/") for other in kept)]
 
 
-def switch_user_lines(distro: Distro, uid: int, gid: int, writable: list[str]) -> list[str]:
-    """Lines that create a non-root user with the image's own tools and switch to it."""
+def _create_user(distro: Distro, uid: int, gid: int) -> str | None:
+    """The command that creates the user with the image's own tools; None where there are none."""
     name = _USER_NAME
-    create: str | None
+    shadow = f"groupadd --system --gid {gid} {name} && useradd --system --uid {uid} --gid {gid} --no-create-home {name}"
     if distro in (Distro.DEBIAN, Distro.RHEL):
-        create = (
-            f"groupadd --system --gid {gid} {name} && useradd --system --uid {uid} --gid {gid} --no-create-home {name}"
-        )
-    elif distro is Distro.ALPINE:
-        create = f"addgroup -S -g {gid} {name} && adduser -S -D -H -u {uid} -G {name} {name}"
-    elif distro is Distro.SUSE:
-        create = (
-            "zypper --non-interactive install --no-recommends shadow && "
-            f"groupadd --system --gid {gid} {name} && useradd --system --uid {uid} --gid {gid} --no-create-home {name}"
-        )
-    else:
-        create = None  # no shell (scratch, distroless) or unknown: a numeric USER needs no passwd entry
-    lines: list[str] = []
-    if create is not None:
-        commands = [create]
-        if writable:
-            paths = " ".join(writable)
-            # OpenShift runs images as an arbitrary UID in group 0: let group 0 write the app files.
-            commands.append(f"chgrp -R 0 {paths} && chmod -R g=u {paths}")
-        lines.append("RUN " + " \\\n    && ".join(commands))
+        return shadow
+    if distro is Distro.RHEL_MINIMAL:
+        # ubi-minimal ships microdnf but not shadow-utils, so useradd must be installed first.
+        return f"microdnf install -y shadow-utils && microdnf clean all && {shadow}"
+    if distro is Distro.ALPINE:
+        return f"addgroup -S -g {gid} {name} && adduser -S -D -H -u {uid} -G {name} {name}"
+    if distro is Distro.BUSYBOX:
+        return f"addgroup -g {gid} {name} && adduser -D -H -u {uid} -G {name} {name}"
+    if distro is Distro.SUSE:
+        return f"zypper --non-interactive install --no-recommends shadow && {shadow}"
+    return (
+        None  # no shell or no tools (scratch, distroless, ubi-micro) or unknown: a numeric USER needs no passwd entry
+    )
+
+
+def switch_user_lines(
+    distro: Distro, uid: int, gid: int, writable: list[str], shipped: AppUser | None = None
+) -> list[str]:
+    """Lines that switch to a non-root user: the image's own (`shipped`), else one created with the
+    image's tools; the app files copied in become the user's, with group 0 given the same rights."""
+    commands: list[str] = []
+    has_shell = distro not in (Distro.NO_SHELL, Distro.RHEL_MICRO, Distro.UNKNOWN)
+    if shipped is None:
+        create = _create_user(distro, uid, gid)
+        if create is not None:
+            commands.append(create)
+    if writable and has_shell:
+        paths = " ".join(writable)
+        # The user owns them, so it can write them; group 0 gets the owner's rights for
+        # platforms such as OpenShift that run the image as an arbitrary UID in group 0.
+        commands.append(f"chown -R {uid}:0 {paths} && chmod -R g=u {paths}")
+    lines = ["RUN " + " \\\n    && ".join(commands)] if commands else []
     lines.append(f"USER {uid}:{gid}")
     return lines
+
+
+def fix_user(final: FinalStage) -> tuple[int, int, AppUser | None]:
+    """The UID:GID a fix switches to: the base image's own user when it ships one and the
+    configuration keeps the default IDs, else the configured (default 10001:10001)."""
+    options = final.options
+    shipped = app_user(parse_image(final.chain[0].base))
+    defaults = Options()
+    if shipped is not None and (options.uid, options.gid) == (defaults.uid, defaults.gid):
+        return shipped.uid, shipped.gid, shipped
+    return options.uid, options.gid, None
 
 
 def anchor(stage: Stage) -> tuple[int, bool]:
@@ -126,31 +160,37 @@ def _insert_fix(df: Dockerfile, stage: Stage, block: list[str], summary: str, af
     return Fix(summary, (LineEdit(line, line, replacement),))
 
 
-def _switch_summary(uid: int, gid: int, block: list[str]) -> str:
-    created = " (user created with the image's own tools)" if len(block) > 1 else ""
+def _switch_summary(uid: int, gid: int, block: list[str], shipped: AppUser | None) -> str:
+    if shipped is not None:
+        return f"Run as the image's own {shipped.name} user, UID {uid}:{gid}"
+    created = " (user created with the image's own tools)" if "useradd" in block[0] or "adduser" in block[0] else ""
     return f"Run as UID {uid}:{gid}{created}"
 
 
 def root_fix(final: FinalStage) -> Fix | None:
-    """Create a non-root user and switch to it: in place of a final `USER root`, else before CMD."""
+    """Switch to a non-root user: in place of a final `USER root`, else before CMD, but never above a
+    RUN that needs root. None for images whose entrypoint drops root itself or that other images extend
+    (start_hints), whose findings say what to do instead."""
     df, chain, stage, setting = final.df, final.chain, final.stage, final.setting
+    if privilege_dropper(final) is not None or extension_base(final) is not None:
+        return None
     found = distro(chain)
-    uid, gid = final.options.uid, final.options.gid
+    uid, gid, shipped = fix_user(final)
     root_line = setting.instruction if setting is not None and setting.stage is stage else None
     # Replacing `USER root` is only safe when no RUN after it needs root.
     if root_line is not None and not any(
         i.keyword == "RUN" and i.start_line > root_line.start_line for i in stage.instructions
     ):
-        block = switch_user_lines(found, uid, gid, _copy_destinations(stage, root_line.start_line))
-        summary = _switch_summary(uid, gid, block)
+        block = switch_user_lines(found, uid, gid, _copy_destinations(stage, root_line.start_line), shipped)
+        summary = _switch_summary(uid, gid, block, shipped)
         return Fix(summary, (LineEdit(root_line.start_line, root_line.end_line, "\n".join(block) + "\n"),))
     line, before = anchor(stage)
-    # A `USER root` after CMD must be followed, not preceded, by the switch.
-    after = root_line.start_line if root_line is not None else 0
+    # A `USER root`, or a RUN that needs root, after CMD must be followed, not preceded, by the switch.
+    after = max(root_line.start_line if root_line is not None else 0, last_root_step(stage))
     if not before or line < after:
         line, before = _stage_end(df, stage), False
-    block = switch_user_lines(found, uid, gid, _copy_destinations(stage, line if before else line + 1))
-    return _insert_fix(df, stage, block, _switch_summary(uid, gid, block), after)
+    block = switch_user_lines(found, uid, gid, _copy_destinations(stage, line if before else line + 1), shipped)
+    return _insert_fix(df, stage, block, _switch_summary(uid, gid, block, shipped), after)
 
 
 def numeric_fix(final: FinalStage, setting: UserSetting) -> Fix | None:
