@@ -1,6 +1,6 @@
 """Fixed Dockerfiles built for real with podman: the new user can read the app and write where it writes.
 
-Each case is a Dockerfile FROM a local Debian base (`.ci/base-image` makes it with debootstrap;
+Each case is a Dockerfile FROM a local Debian base (`.ci/base-image` makes it with mmdebstrap;
 no registry). `unroot fix` is applied, then a smoke `RUN` is appended: in a chroot build it runs
 as the image's final USER, so the build succeeds only when that user can do what the app does.
 """
