@@ -357,18 +357,22 @@ class PodChecker:
         if not made:
             return
         change = self.pod_change
+        added = False
         binders = [c for c in made if any(not sets_port_sysctl(self.pod_sc, p) for p in c.low_ports)]
         if binders and as_bool(value(self.pod.spec, "hostNetwork")) is not True:
             change.port_start = min(p for c in binders for p in c.low_ports)
             change.ports_for = labels(binders)
+            added = True
         volumes = writable_volumes(self.pod.spec, self.pod.object_node)
         if volumes and not self.options.openshift and self.pod_setting("fsGroup") is None:
             group = change.scalars.get("runAsGroup") or as_int(value(self.pod_sc, "runAsGroup")) or self.options.gid
             change.scalars["fsGroup"] = group
             if self.pod_setting("fsGroupChangePolicy") is None:
                 change.scalars["fsGroupChangePolicy"] = "OnRootMismatch"
-        if not change.wanted:
+            added = True
+        if not added:
             return
+        # The findings whose fix makes them non-root are fixed only with these additions.
         names = {c.container.name for c in made}
         for item in self.pending:
             identity = item.rule.id in ("UR201", "UR202", "UR203")
