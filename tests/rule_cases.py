@@ -324,7 +324,13 @@ CASES: tuple[Case, ...] = (
     Case("UR202", "pod.yaml", pod("      runAsUser: 0\n" + RESTRICTED_CONTAINER, RESTRICTED_POD), True, 14),
     Case("UR202", "pod.yaml", pod("      runAsUser: 1000\n" + RESTRICTED_CONTAINER, RESTRICTED_POD), False),
     # A privileged container keeps root (no fix): a non-root process would not hold the power.
-    Case("UR202", "pod.yaml", pod("      runAsUser: 0\n      privileged: true\n", "    seccompProfile:\n      type: RuntimeDefault\n"), True, 13),
+    Case(
+        "UR202",
+        "pod.yaml",
+        pod("      runAsUser: 0\n      privileged: true\n", "    seccompProfile:\n      type: RuntimeDefault\n"),
+        True,
+        13,
+    ),
     # A pod-level 0 that every container overrides still breaks the standard, as a warning.
     Case(
         "UR202",

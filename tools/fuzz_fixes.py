@@ -4,7 +4,9 @@ The property (issue 9 item 18): after `fix` the file parses, has the same stages
 pods and containers, has no new error-level finding and no error left where a fix was
 offered, keeps its BOM and line endings, and a second `fix` changes nothing. Fixes
 that take away a power the workload asked for (a capability add, `privileged`, a host
-namespace, a hostPath) are counted apart: that policy is issue 13's.
+namespace, a hostPath), that make a container non-root which then cannot bind its port
+below 1024, or that leave a pod's volumes without fsGroup are counted apart (issue 13's
+"semantic changes"; `--real` reports them, and tests/test_fix_policy.py holds them at zero).
 
     python tools/fuzz_fixes.py --count 30000 --seed 1 --jobs 2
 """
@@ -37,8 +39,9 @@ from rules.compose.parse import services  # noqa: E402
 from rules.dockerfile.parse import parse as parse_dockerfile  # noqa: E402
 from rules.fixes import EditConflict  # noqa: E402
 from rules.kubernetes.discovery import pod_specs  # noqa: E402
-from rules.kubernetes.nodes import as_bool, get, path, strings, value  # noqa: E402
-from rules.kubernetes.parse import ManifestError, load_documents  # noqa: E402
+from rules.kubernetes.nodes import as_bool, as_int, get, path, strings, value  # noqa: E402
+from rules.kubernetes.parse import ManifestError, PodSpec, load_documents  # noqa: E402
+from rules.kubernetes.powers import low_ports, root_powers, sets_port_sysctl, writable_volumes  # noqa: E402
 from rules.model import FileKind, Finding, Severity  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
@@ -57,8 +60,15 @@ KINDS = (
     "bom",
     "line_endings",
 )
-# Powers a fix takes away (issue 13's policy; counted, not yet violations).
-POWERS = ("capability_add", "privileged", "host_namespace", "host_path")
+# What a fix may not change about how the workload works (issue 13's policy, rules/docs/fix-policy.md).
+POWERS = (
+    "capability_add",
+    "privileged",
+    "host_namespace",
+    "host_path",
+    "low_port_unbindable",
+    "volume_without_fs_group",
+)
 
 # Hand-written seeds for shapes the shipped files lack: aliases, one-line JSON, heredocs.
 EXTRA_SEEDS: tuple[tuple[str, str], ...] = (
@@ -499,6 +509,54 @@ def _power_counts(name: str, text: str) -> Counter[str]:
     return counts
 
 
+def _pods(name: str, text: str) -> list[PodSpec]:
+    if file_kind(name) is not FileKind.KUBERNETES:
+        return []
+    try:
+        return [pod for document in load_documents(text.lstrip(BOM)) for pod in pod_specs(document)]
+    except ManifestError:
+        return []
+
+
+def _non_root(pod: PodSpec, container: MappingNode) -> bool:
+    """The container runs as non-root: a non-zero UID or runAsNonRoot: true applies to it."""
+    own, pod_sc = value(container, "securityContext"), value(pod.context_node or pod.spec, "securityContext")
+    uid = as_int(value(own, "runAsUser")) if get(own, "runAsUser") else as_int(value(pod_sc, "runAsUser"))
+    flag = value(own, "runAsNonRoot") if get(own, "runAsNonRoot") else value(pod_sc, "runAsNonRoot")
+    return (uid is not None and uid != 0) or as_bool(flag) is True
+
+
+def working_losses(name: str, text: str, fixed: str) -> Counter[str]:
+    """Containers the fix made non-root that so lose their added capabilities or privileged mode, or cannot
+    bind their port below 1024 (no port sysctl), and pods with fsGroup volumes it made non-root without an
+    fsGroup."""
+    losses: Counter[str] = Counter()
+    before, after = _pods(name, text), _pods(name, fixed)
+    if len(before) != len(after):
+        return losses
+    for old, new in zip(before, after):
+        made = [
+            c_new
+            for c_old, c_new in zip(old.containers, new.containers)
+            if not _non_root(old, c_old.node) and _non_root(new, c_new.node)
+        ]
+        pod_sc = value(new.context_node or new.spec, "securityContext")
+        for container in made:
+            # Made non-root, it holds none of its added capabilities (no ambient capabilities).
+            powers = root_powers(value(container.node, "securityContext"))
+            losses["capability_add"] += any(p.startswith("capabilities") for p in powers)
+            losses["privileged"] += "privileged: true" in powers
+            losses["low_port_unbindable"] += any(not sets_port_sysctl(pod_sc, p) for p in low_ports(container.node))
+        if made and writable_volumes(new.spec, new.object_node) and get(pod_sc, "fsGroup") is None:
+            losses["volume_without_fs_group"] += 1
+    return losses
+
+
+def semantic_losses(name: str, text: str, fixed: str) -> Counter[str]:
+    """Every change of issue 13's policy that the fix from `text` to `fixed` makes, by kind."""
+    return (_power_counts(name, text) - _power_counts(name, fixed)) + working_losses(name, text, fixed)
+
+
 def violations(name: str, text: str) -> tuple[list[str], list[str], int]:
     """The property's broken parts for one file, the powers its fix removes, and its fix count."""
     try:
@@ -532,8 +590,8 @@ def violations(name: str, text: str) -> tuple[list[str], list[str], int]:
         broken.append("bom")
     if not _endings(fixed) <= _endings(text):
         broken.append("line_endings")
-    lost = _power_counts(name, text) - _power_counts(name, fixed)
-    return broken, sorted(lost), sum(f.fix is not None for f in before)
+    lost = semantic_losses(name, text, fixed)
+    return broken, sorted(lost.elements()), sum(f.fix is not None for f in before)
 
 
 def run_batch(job: tuple[list[tuple[str, str]], int, int, int]) -> Tally:
@@ -631,7 +689,10 @@ def real_check(corpus: Path) -> dict[str, object]:
         broken.update(kinds)
         for kind in kinds:
             examples.setdefault(kind, []).append(name)
-        lost.update(sorted(_power_counts(name, text) - _power_counts(name, fixed)))
+        losses = semantic_losses(name, text, fixed)
+        lost.update(losses)
+        for kind in losses:
+            examples.setdefault(kind, []).append(name)
     return {
         "files": len(before),
         "fixed_files": changed,

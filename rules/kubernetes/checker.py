@@ -80,6 +80,12 @@ class ContainerFacts:
         return get(self.sc, name)
 
 
+def is_flow_context(owner: MappingNode) -> bool:
+    """The owner's securityContext is written in flow style (`{...}`), where no key is deleted."""
+    context = value(owner, "securityContext")
+    return context is not None and bool(getattr(context, "flow_style", False))
+
+
 def labels(containers: list[ContainerFacts]) -> str:
     """How a message names several containers: "container 'a', init container 'b'"."""
     return ", ".join(c.container.label for c in containers)
@@ -219,6 +225,16 @@ class PodChecker:
         """Ask for the capabilities repair (drop ALL, add at most NET_BIND_SERVICE) on behalf of `rule`."""
         if not self.muted(rule):
             change.capabilities = True
+
+    def want_uid_fixed(self, change: ContextEdit, rule: Rule) -> None:
+        """Ask for a runAsUser: 0 to go: to the configured UID, or on OpenShift away (its SCC assigns one)."""
+        if self.muted(rule):
+            return
+        if self.options.openshift and not is_flow_context(change.owner):
+            if "runAsUser" not in change.unset:
+                change.unset.append("runAsUser")
+        else:  # a flow mapping cannot lose a key here, so it gets the configured UID even on OpenShift
+            change.scalars["runAsUser"] = self.options.uid
 
     def want_removed(self, change: ContextEdit, rule: Rule, key: str) -> None:
         """Ask for `key` to be deleted from a securityContext on behalf of `rule`."""

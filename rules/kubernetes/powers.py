@@ -21,7 +21,7 @@ PORT_SYSCTL = "net.ipv4.ip_unprivileged_port_start"
 # Volume sources whose files a non-root process can write only with the pod's fsGroup.
 FS_GROUP_VOLUMES = ("persistentVolumeClaim", "emptyDir", "ephemeral")
 SUPPRESS_HINT = (
-    'If the power is intended (a CNI plugin, a node agent, a service-mesh init container), say so with the '
+    "If the power is intended (a CNI plugin, a node agent, a service-mesh init container), say so with the "
     'object annotation `unroot.dev/ignore: "{rule}"` and a comment giving the reason.'
 )
 KEPT_ROOT = (

@@ -53,6 +53,7 @@ class ContextEdit:
     seccomp: bool = False  # make seccompProfile RuntimeDefault
     capabilities: bool = False  # drop ALL; what `add` lists stays (a fix never removes a power)
     deletes: list[str] = field(default_factory=list)  # keys to remove (ignored pod-level fields)
+    unset: list[str] = field(default_factory=list)  # settings to remove that OpenShift's SCC assigns (runAsUser)
     # The lowest port a non-root container must bind: the pod's net.ipv4.ip_unprivileged_port_start.
     port_start: int | None = None
     ports_for: str = ""  # which containers need it, for the summary
@@ -60,7 +61,9 @@ class ContextEdit:
     @property
     def wanted(self) -> bool:
         """True when some rule asked for a change."""
-        return bool(self.scalars or self.seccomp or self.capabilities or self.deletes or self.port_start)
+        return bool(
+            self.scalars or self.seccomp or self.capabilities or self.deletes or self.unset or self.port_start
+        )
 
 
 @dataclass(frozen=True)
@@ -275,7 +278,7 @@ def _amend_context(
     if change.port_start is not None and get(sc, "sysctls") is not None:
         _append_sysctl(rewriter, change, sc, style)
     if not flow:
-        for name in change.deletes:
+        for name in change.deletes + change.unset:
             pair = get(sc, name)
             if pair is not None:
                 _delete_pair(rewriter, *pair)
@@ -384,6 +387,8 @@ def summary(change: ContextEdit) -> str:
     sentences = [f"Set {', '.join(parts)} in {where}"] if parts else []
     if change.deletes:
         sentences.append(f"remove the ignored pod-level {', '.join(change.deletes)}")
+    if change.unset:
+        sentences.append(f"remove {', '.join(change.unset)}: 0 (OpenShift's restricted-v2 SCC assigns the UID)")
     if change.port_start is not None:
         sentences.append(
             f"the sysctl lets {change.ports_for or 'the container'} bind port {change.port_start} as non-root "

@@ -52,8 +52,8 @@ def check_pod(pod: PodChecker) -> None:
         message += kept_root(RULE.id, f"{stays_root.container.label} {stays_root.keeps_root}")
         pod.report_pod(RULE, first_line(pair[0]), message, None, variant=Ur202.POD)
         return
-    pod.want(pod.pod_change, RULE, "runAsUser", pod.options.uid)
-    if pod.pod_setting("runAsGroup") is None:
+    pod.want_uid_fixed(pod.pod_change, RULE)
+    if pod.pod_setting("runAsGroup") is None and not pod.options.openshift:
         pod.want(pod.pod_change, RULE, "runAsGroup", pod.options.gid)
     line = first_line(pair[0])
     if inheriting or pod.pod.patch:  # an operator's patch: the operator's own containers inherit it
@@ -77,8 +77,8 @@ def check_container(pod: PodChecker, container: ContainerFacts) -> None:
             pod.report_container(RULE, container, first_line(own[0]), message, None, variant=Ur202.CONTAINER)
         return
     if own and as_int(own[1]) == 0:
-        pod.want(container.change, RULE, "runAsUser", pod.options.uid)
-        if pod.effective(container, "runAsGroup") is None:
+        pod.want_uid_fixed(container.change, RULE)
+        if pod.effective(container, "runAsGroup") is None and not pod.options.openshift:
             pod.want(container.change, RULE, "runAsGroup", pod.options.gid)
         message = MESSAGES[Ur202.CONTAINER].format(subject=container.subject)
         pod.report_container(RULE, container, first_line(own[0]), message, container.change, variant=Ur202.CONTAINER)

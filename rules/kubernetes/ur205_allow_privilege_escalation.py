@@ -23,7 +23,7 @@ RULE = Rule(
 # (kubernetes pkg/apis/core/validation/validation.go; it compares the capability as written).
 CONTRADICTS = (
     " No fix offered: the API server rejects allowPrivilegeEscalation: false beside {power} "
-    "(\"cannot set `allowPrivilegeEscalation` to false and ...\"), and a fix never removes that power."
+    '("cannot set `allowPrivilegeEscalation` to false and ..."), and a fix never removes that power.'
 )
 
 
