@@ -6,6 +6,7 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
@@ -38,21 +39,15 @@ def fixed(path: str, text: str, options: Options | None = None) -> tuple[str, li
     return apply(text, [edit for f in findings if f.fix for edit in f.fix.edits]), findings
 
 
-def load(text: str) -> dict[str, object]:
-    data = YAML(typ="safe", pure=True).load(text)
-    assert isinstance(data, dict)
-    return data
+def load(text: str) -> Any:
+    """The fixed manifest as plain data (its first document)."""
+    return YAML(typ="safe", pure=True).load(text)
 
 
-def pod_of(data: dict[str, object]) -> dict[str, object]:
+def pod_of(data: Any) -> Any:
+    """The pod spec of a Pod or of a workload's template."""
     spec = data["spec"]
-    assert isinstance(spec, dict)
-    template = spec.get("template")
-    if isinstance(template, dict):
-        inner = template["spec"]
-        assert isinstance(inner, dict)
-        return inner
-    return spec
+    return spec["template"]["spec"] if "template" in spec else spec
 
 
 LINKERD = """\
@@ -81,12 +76,12 @@ spec:
 
 def test_capability_adds_stay_and_their_container_stays_root() -> None:
     text, findings = fixed("deploy.yaml", LINKERD)
-    init, web = pod_of(load(text))["initContainers"][0], pod_of(load(text))["containers"][0]  # type: ignore[index]
+    init, web = pod_of(load(text))["initContainers"][0], pod_of(load(text))["containers"][0]
     assert init["securityContext"]["capabilities"] == {"add": ["NET_ADMIN", "NET_RAW"], "drop": ["ALL"]}
     assert "runAsUser" not in init["securityContext"] and "runAsNonRoot" not in init["securityContext"]
     # The identity goes on the other container alone, so the pod-level settings never reach the init container.
     assert web["securityContext"]["runAsNonRoot"] is True and web["securityContext"]["runAsUser"] == 10001
-    assert "runAsNonRoot" not in pod_of(load(text)).get("securityContext", {})  # type: ignore[operator]
+    assert "runAsNonRoot" not in pod_of(load(text)).get("securityContext", {})
     kept = [f for f in findings if f.container == "linkerd-init" and f.severity is Severity.ERROR]
     assert {f.rule for f in kept} == {"UR201", "UR206"} and all(f.fix is None for f in kept)
     for finding in kept:
@@ -97,7 +92,7 @@ def test_capability_adds_stay_and_their_container_stays_root() -> None:
 def test_privileged_stays_without_allow_privilege_escalation_false() -> None:
     source = LINKERD.replace("capabilities:\n            add: [NET_ADMIN, NET_RAW]", "privileged: true")
     text, findings = fixed("deploy.yaml", source)
-    init = pod_of(load(text))["initContainers"][0]["securityContext"]  # type: ignore[index]
+    init = pod_of(load(text))["initContainers"][0]["securityContext"]
     assert init["privileged"] is True and "allowPrivilegeEscalation" not in init
     ur205 = [f for f in findings if f.rule == "UR205" and f.container == "linkerd-init"]
     assert ur205 and ur205[0].fix is None and "rejects allowPrivilegeEscalation: false" in ur205[0].message
@@ -143,7 +138,7 @@ spec:
 def test_a_low_port_gets_the_unprivileged_port_sysctl_and_the_summary_says_so() -> None:
     text, findings = fixed("pod.yaml", NGINX)
     sc = pod_of(load(text))["securityContext"]
-    assert sc["sysctls"] == [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "80"}]  # type: ignore[index]
+    assert sc["sysctls"] == [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "80"}]
     summary = next(f.fix.summary for f in findings if f.rule == "UR201" and f.fix)
     assert "bind port 80 as non-root" in summary and "NET_BIND_SERVICE would not" in summary
     assert_valid_after_fix("pod.yaml", NGINX, text)
@@ -155,7 +150,7 @@ def test_an_existing_sysctl_list_gains_the_port_sysctl() -> None:
         "spec:\n  securityContext:\n    sysctls:\n    - name: net.ipv4.tcp_syncookies\n      value: '1'\n  containers:",
     )
     text, _ = fixed("pod.yaml", source)
-    names = [item["name"] for item in pod_of(load(text))["securityContext"]["sysctls"]]  # type: ignore[index]
+    names = [item["name"] for item in pod_of(load(text))["securityContext"]["sysctls"]]
     assert names == ["net.ipv4.tcp_syncookies", "net.ipv4.ip_unprivileged_port_start"]
 
 
@@ -202,16 +197,16 @@ spec:
 def test_volumes_of_a_pod_made_non_root_get_the_fix_gid_as_fs_group(source: str) -> None:
     text, _ = fixed("w.yaml", source, Options(uid=2000, gid=3000))
     sc = pod_of(load(text))["securityContext"]
-    assert sc["fsGroup"] == 3000 and sc["fsGroupChangePolicy"] == "OnRootMismatch"  # type: ignore[index]
-    assert sc["runAsGroup"] == 3000  # type: ignore[index]
+    assert sc["fsGroup"] == 3000 and sc["fsGroupChangePolicy"] == "OnRootMismatch"
+    assert sc["runAsGroup"] == 3000
     assert_valid_after_fix("w.yaml", source, text)
 
 
 def test_openshift_mode_sets_run_as_non_root_without_ids() -> None:
     text, _ = fixed("deploy.yaml", STATEFUL, Options(openshift=True))
     sc = pod_of(load(text))["securityContext"]
-    assert sc["runAsNonRoot"] is True  # type: ignore[index]
-    assert not {"runAsUser", "runAsGroup", "fsGroup"} & set(sc)  # type: ignore[arg-type]
+    assert sc["runAsNonRoot"] is True
+    assert not {"runAsUser", "runAsGroup", "fsGroup"} & set(sc)
 
 
 def test_openshift_mode_removes_run_as_user_zero_and_is_detected_from_a_route() -> None:
