@@ -475,6 +475,14 @@ def _shape(name: str, text: str) -> tuple[object, ...] | None:
     return tuple(sorted((pod.object_label, len(pod.containers)) for pod in pods))
 
 
+def _fixed_error_left(before: list[Finding], errors_after: Counter[tuple[str, str]]) -> bool:
+    """An error that had a fix is still there: more errors of a (rule, subject) that had a fix remain than
+    had none (two containers of one name may differ: one fixed, one keeping a power it asked for)."""
+    offered = {(f.rule, f.subject) for f in before if f.fix is not None and f.severity is Severity.ERROR}
+    unfixed = Counter((f.rule, f.subject) for f in before if f.fix is None and f.severity is Severity.ERROR)
+    return any(errors_after[key] > unfixed[key] for key in offered)
+
+
 def _strict_loads(text: str) -> bool:
     try:
         list(YAML(typ="safe", pure=True).load_all(text[1:] if text.startswith(BOM) else text))
@@ -581,8 +589,7 @@ def violations(name: str, text: str) -> tuple[list[str], list[str], int]:
     errors_before, errors_after = _errors(before), _errors(after)
     if errors_after - errors_before:
         broken.append("new_error")
-    offered = {(f.rule, f.subject) for f in before if f.fix is not None and f.severity is Severity.ERROR}
-    if offered & set(errors_after):
+    if _fixed_error_left(before, errors_after):
         broken.append("error_left")
     if again != fixed:
         broken.append("not_idempotent")
@@ -721,8 +728,7 @@ def _file_violations(name: str, text: str, fixed: str, again: str) -> list[str]:
         broken.append("duplicate_keys")
     if _errors(after) - _errors(before):
         broken.append("new_error")
-    offered = {(f.rule, f.subject) for f in before if f.fix is not None and f.severity is Severity.ERROR}
-    if offered & set(_errors(after)):
+    if _fixed_error_left(before, _errors(after)):
         broken.append("error_left")
     if again != fixed:
         broken.append("not_idempotent")
