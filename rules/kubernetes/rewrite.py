@@ -61,9 +61,7 @@ class ContextEdit:
     @property
     def wanted(self) -> bool:
         """True when some rule asked for a change."""
-        return bool(
-            self.scalars or self.seccomp or self.capabilities or self.deletes or self.unset or self.port_start
-        )
+        return bool(self.scalars or self.seccomp or self.capabilities or self.deletes or self.unset or self.port_start)
 
 
 @dataclass(frozen=True)
