@@ -78,7 +78,10 @@ def parse_config(text: str) -> RepoConfig:
         raise ConfigError(f"ignore: lists {len(ignore):,} globs; the limit is {MAX_IGNORE_PATTERNS:,}")
     fix = data.get("fix") or {}
     if not isinstance(fix, dict):
-        raise ConfigError("fix: must be a mapping with uid and gid")
+        raise ConfigError("fix: must be a mapping with uid, gid and openshift")
+    openshift = fix.get("openshift", False)
+    if not isinstance(openshift, bool):
+        raise ConfigError(f"fix.openshift must be true or false, not {openshift!r}")
     uid = _int(fix.get("uid", 10001), "fix.uid", 1, 2**31 - 1)
     gid = _int(fix.get("gid", uid if "uid" in fix else 10001), "fix.gid", 1, 2**31 - 1)
     max_bytes = _int(data.get("max_bytes", 1_000_000), "max_bytes", 1, 100_000_000)
@@ -87,7 +90,12 @@ def parse_config(text: str) -> RepoConfig:
     if event not in ("COMMENT", "REQUEST_CHANGES"):
         raise ConfigError("review.event: use COMMENT or REQUEST_CHANGES")
     options = Options(
-        uid=uid, gid=gid, max_bytes=max_bytes, disabled=frozenset(disabled), severity_overrides=tuple(overrides)
+        uid=uid,
+        gid=gid,
+        max_bytes=max_bytes,
+        disabled=frozenset(disabled),
+        severity_overrides=tuple(overrides),
+        openshift=openshift,
     )
     return RepoConfig(options, tuple(ignore), event == "REQUEST_CHANGES", _helm_settings(data.get("helm") or {}))
 

@@ -173,3 +173,6 @@ class Options:
     severity_overrides: tuple[tuple[str, Severity], ...] = ()
     # The images the repository builds and who they run as (rules.repository); None: not known.
     knowledge: RepoKnowledge | None = None
+    # OpenShift: fixes set runAsNonRoot: true and leave runAsUser, runAsGroup and fsGroup to the
+    # restricted-v2 SCC, which assigns them from the namespace's range.
+    openshift: bool = False

@@ -335,6 +335,14 @@ CASES: tuple[Case, ...] = (
     # UR202: runAsUser 0.
     Case("UR202", "pod.yaml", pod("      runAsUser: 0\n" + RESTRICTED_CONTAINER, RESTRICTED_POD), True, 14),
     Case("UR202", "pod.yaml", pod("      runAsUser: 1000\n" + RESTRICTED_CONTAINER, RESTRICTED_POD), False),
+    # A privileged container keeps root (no fix): a non-root process would not hold the power.
+    Case(
+        "UR202",
+        "pod.yaml",
+        pod("      runAsUser: 0\n      privileged: true\n", "    seccompProfile:\n      type: RuntimeDefault\n"),
+        True,
+        13,
+    ),
     # A pod-level 0 that every container overrides still breaks the standard, as a warning.
     Case(
         "UR202",
@@ -355,6 +363,8 @@ CASES: tuple[Case, ...] = (
     Case("UR205", "pod.yaml", pod("      allowPrivilegeEscalation: true\n", RESTRICTED_POD), True, 14, "error"),
     Case("UR205", "pod.yaml", pod("      capabilities:\n        drop: [ALL]\n", RESTRICTED_POD), True, 12, "warning"),
     Case("UR205", "pod.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD), False),
+    # Beside privileged: true the API server rejects allowPrivilegeEscalation: false: no fix.
+    Case("UR205", "pod.yaml", pod("      privileged: true\n", RESTRICTED_POD), True, 12, "warning"),
     # UR206: capabilities.
     Case(
         "UR206",

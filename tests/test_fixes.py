@@ -109,17 +109,16 @@ spec:
     securityContext:
       runAsNonRoot: false   # legacy
       runAsUser: 0
-      privileged: true
       allowPrivilegeEscalation: true
       capabilities:
-        add: ["SYS_ADMIN", "NET_BIND_SERVICE"]
+        add: ["NET_BIND_SERVICE"]
         drop: ["NET_RAW"]
 """
     fixed = fix_all("pod.yaml", text)
     YAML(typ="rt").load(fixed)  # raises on duplicate keys
     assert "runAsNonRoot: true   # legacy" in fixed
-    assert "privileged: false" in fixed
-    assert '"SYS_ADMIN"' not in fixed and '"NET_BIND_SERVICE"' in fixed
+    assert "runAsUser: 10001" in fixed and "allowPrivilegeEscalation: false" in fixed
+    assert 'add: ["NET_BIND_SERVICE"]' in fixed and 'drop: [ALL, "NET_RAW"]' in fixed
     assert warnings_and_errors("pod.yaml", fixed) == []
     assert_valid_after_fix("pod.yaml", text, fixed)
 
@@ -152,7 +151,7 @@ def test_json_manifest_fix_stays_json() -> None:
             "template": {
                 "metadata": {"labels": {"app": "api"}},
                 "spec": {
-                    "containers": [{"name": "api", "image": "example/api:1", "securityContext": {"privileged": True}}]
+                    "containers": [{"name": "api", "image": "example/api:1", "securityContext": {"runAsUser": 0}}]
                 },
             },
         },
@@ -161,7 +160,7 @@ def test_json_manifest_fix_stays_json() -> None:
     fixed = fix_all("api.json", text)
     parsed = json.loads(fixed)
     container = parsed["spec"]["template"]["spec"]["containers"][0]
-    assert container["securityContext"]["privileged"] is False
+    assert container["securityContext"]["runAsUser"] == 10001
     assert warnings_and_errors("api.json", fixed) == []
 
 
@@ -208,7 +207,7 @@ def test_misplaced_pod_fields_are_removed_and_set_on_containers() -> None:
         (
             "pod.yaml",
             "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: x\n"
-            "    securityContext:\n      privileged: true\n  securityContext:\n",
+            "    securityContext:\n      allowPrivilegeEscalation: true\n  securityContext:\n",
         ),
     ],
 )
@@ -230,13 +229,13 @@ def test_edits_that_cannot_be_composed_are_dropped_not_half_applied() -> None:
 
 def test_suppressed_and_disabled_rules_change_nothing_through_shared_fixes() -> None:
     text = (
-        'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    unroot.dev/ignore: "UR204"\n'
-        "spec:\n  containers:\n  - name: a\n    image: x\n    securityContext:\n      privileged: true\n"
+        'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    unroot.dev/ignore: "UR205"\n'
+        "spec:\n  containers:\n  - name: a\n    image: x\n    securityContext:\n      allowPrivilegeEscalation: true\n"
     )
-    assert "privileged: true" in fix_all("pod.yaml", text)
-    plain = text.replace('    unroot.dev/ignore: "UR204"\n', "").replace("  annotations:\n", "")
-    assert "privileged: true" in fix_all("pod.yaml", plain, Options(disabled=frozenset({"UR204"})))
-    assert "privileged: false" in fix_all("pod.yaml", plain)
+    assert "allowPrivilegeEscalation: true" in fix_all("pod.yaml", text)
+    plain = text.replace('    unroot.dev/ignore: "UR205"\n', "").replace("  annotations:\n", "")
+    assert "allowPrivilegeEscalation: true" in fix_all("pod.yaml", plain, Options(disabled=frozenset({"UR205"})))
+    assert "allowPrivilegeEscalation: false" in fix_all("pod.yaml", plain)
 
 
 def test_windows_pods_get_no_uid_in_the_fix() -> None:

@@ -642,7 +642,7 @@ def test_invalid_utf8_is_one_notice_naming_the_byte(path: str, data: bytes, offs
 
 BOM = "\ufeff"
 DOCKERFILE = 'FROM debian:12\nRUN apt-get update\nUSER root\nCMD ["app"]\n'
-POD = POD_HEAD + "    securityContext:\n      privileged: true\n"
+POD = POD_HEAD + "    securityContext:\n      allowPrivilegeEscalation: true\n"
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
@@ -677,7 +677,7 @@ spec:
       - name: a
         image: x
         securityContext:
-          capabilities: {add: [SYS_ADMIN]}
+          capabilities: {drop: [NET_RAW]}
       - {name: b, image: y}
 """
 
@@ -766,7 +766,8 @@ def test_lone_surrogates_do_not_raise(path: str, text: str) -> None:
 
 def big_pod(count: int) -> str:
     containers = "".join(
-        f"  - name: c{n}\n    image: img{n}:1\n    securityContext:\n      privileged: true\n" for n in range(count)
+        f"  - name: c{n}\n    image: img{n}:1\n    securityContext:\n      allowPrivilegeEscalation: true\n"
+        for n in range(count)
     )
     return (
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: big\nspec:\n  securityContext:\n    runAsNonRoot: true\n"

@@ -182,9 +182,9 @@ def test_a_patch_that_makes_the_container_root_is_an_error_at_its_line_without_f
 
 
 def test_the_same_object_as_a_whole_manifest_is_judged_in_full() -> None:
-    whole = BASE_DEPLOYMENT.replace("allowPrivilegeEscalation: false", "privileged: true")
+    whole = BASE_DEPLOYMENT.replace("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true")
     findings = analyze("d.yaml", whole, Options())
-    assert ("UR204", Severity.ERROR) in [(f.rule, f.severity) for f in findings]
+    assert ("UR205", Severity.ERROR) in [(f.rule, f.severity) for f in findings]
     assert any(f.fix is not None for f in findings)
 
 

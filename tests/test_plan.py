@@ -63,9 +63,9 @@ spec:
         - name: log-shipper
           image: fluent/fluent-bit:3.1
           securityContext:
-            privileged: true
+            allowPrivilegeEscalation: true
             capabilities:
-              add: ["SYS_ADMIN"]
+              drop: ["NET_RAW"]
 """
 
 POD = """\

@@ -155,6 +155,8 @@ def test_fixing_any_pod_meets_the_restricted_standard(text: str) -> None:
 
     findings = analyze("pod.yaml", text)
     fixed = apply(text, [edit for f in findings if f.fix for edit in f.fix.edits])
+    # What is left is only what had no fix (a power the workload asked for, rules/docs/fix-policy.md).
+    unfixed = {(f.rule, f.subject, f.variant) for f in findings if f.fix is None}
     left = [f for f in analyze("pod.yaml", fixed) if f.severity.value in ("error", "warning")]
-    assert left == [], (text, fixed, [f.message for f in left])
+    assert all((f.rule, f.subject, f.variant) in unfixed for f in left), (text, fixed, [f.message for f in left])
     assert_valid_after_fix("pod.yaml", text, fixed)

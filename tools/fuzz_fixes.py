@@ -4,7 +4,9 @@ The property (issue 9 item 18): after `fix` the file parses, has the same stages
 pods and containers, has no new error-level finding and no error left where a fix was
 offered, keeps its BOM and line endings, and a second `fix` changes nothing. Fixes
 that take away a power the workload asked for (a capability add, `privileged`, a host
-namespace, a hostPath) are counted apart: that policy is issue 13's.
+namespace, a hostPath), that make a container non-root which then cannot bind its port
+below 1024, or that leave a pod's volumes without fsGroup are counted apart (issue 13's
+"semantic changes"; `--real` reports them, and tests/test_fix_policy.py holds them at zero).
 
     python tools/fuzz_fixes.py --count 30000 --seed 1 --jobs 2
 """
@@ -37,8 +39,9 @@ from rules.compose.parse import services  # noqa: E402
 from rules.dockerfile.parse import parse as parse_dockerfile  # noqa: E402
 from rules.fixes import EditConflict  # noqa: E402
 from rules.kubernetes.discovery import pod_specs  # noqa: E402
-from rules.kubernetes.nodes import as_bool, get, path, strings, value  # noqa: E402
-from rules.kubernetes.parse import ManifestError, load_documents  # noqa: E402
+from rules.kubernetes.nodes import as_bool, as_int, get, path, strings, value  # noqa: E402
+from rules.kubernetes.parse import ManifestError, PodSpec, load_documents  # noqa: E402
+from rules.kubernetes.powers import low_ports, root_powers, sets_port_sysctl, writable_volumes  # noqa: E402
 from rules.model import FileKind, Finding, Severity  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
@@ -57,8 +60,15 @@ KINDS = (
     "bom",
     "line_endings",
 )
-# Powers a fix takes away (issue 13's policy; counted, not yet violations).
-POWERS = ("capability_add", "privileged", "host_namespace", "host_path")
+# What a fix may not change about how the workload works (issue 13's policy, rules/docs/fix-policy.md).
+POWERS = (
+    "capability_add",
+    "privileged",
+    "host_namespace",
+    "host_path",
+    "low_port_unbindable",
+    "volume_without_fs_group",
+)
 
 # Hand-written seeds for shapes the shipped files lack: aliases, one-line JSON, heredocs.
 EXTRA_SEEDS: tuple[tuple[str, str], ...] = (
@@ -465,6 +475,14 @@ def _shape(name: str, text: str) -> tuple[object, ...] | None:
     return tuple(sorted((pod.object_label, len(pod.containers)) for pod in pods))
 
 
+def _fixed_error_left(before: list[Finding], errors_after: Counter[tuple[str, str]]) -> bool:
+    """An error that had a fix is still there: more errors of a (rule, subject) that had a fix remain than
+    had none (two containers of one name may differ: one fixed, one keeping a power it asked for)."""
+    offered = {(f.rule, f.subject) for f in before if f.fix is not None and f.severity is Severity.ERROR}
+    unfixed = Counter((f.rule, f.subject) for f in before if f.fix is None and f.severity is Severity.ERROR)
+    return any(errors_after[key] > unfixed[key] for key in offered)
+
+
 def _strict_loads(text: str) -> bool:
     try:
         list(YAML(typ="safe", pure=True).load_all(text[1:] if text.startswith(BOM) else text))
@@ -499,6 +517,54 @@ def _power_counts(name: str, text: str) -> Counter[str]:
     return counts
 
 
+def _pods(name: str, text: str) -> list[PodSpec]:
+    if file_kind(name) is not FileKind.KUBERNETES:
+        return []
+    try:
+        return [pod for document in load_documents(text.lstrip(BOM)) for pod in pod_specs(document)]
+    except ManifestError:
+        return []
+
+
+def _non_root(pod: PodSpec, container: MappingNode) -> bool:
+    """The container runs as non-root: a non-zero UID or runAsNonRoot: true applies to it."""
+    own, pod_sc = value(container, "securityContext"), value(pod.context_node or pod.spec, "securityContext")
+    uid = as_int(value(own, "runAsUser")) if get(own, "runAsUser") else as_int(value(pod_sc, "runAsUser"))
+    flag = value(own, "runAsNonRoot") if get(own, "runAsNonRoot") else value(pod_sc, "runAsNonRoot")
+    return (uid is not None and uid != 0) or as_bool(flag) is True
+
+
+def working_losses(name: str, text: str, fixed: str) -> Counter[str]:
+    """Containers the fix made non-root that so lose their added capabilities or privileged mode, or cannot
+    bind their port below 1024 (no port sysctl), and pods with fsGroup volumes it made non-root without an
+    fsGroup."""
+    losses: Counter[str] = Counter()
+    before, after = _pods(name, text), _pods(name, fixed)
+    if len(before) != len(after):
+        return losses
+    for old, new in zip(before, after):
+        made = [
+            c_new
+            for c_old, c_new in zip(old.containers, new.containers)
+            if not _non_root(old, c_old.node) and _non_root(new, c_new.node)
+        ]
+        pod_sc = value(new.context_node or new.spec, "securityContext")
+        for container in made:
+            # Made non-root, it holds none of its added capabilities (no ambient capabilities).
+            powers = root_powers(value(container.node, "securityContext"))
+            losses["capability_add"] += any(p.startswith("capabilities") for p in powers)
+            losses["privileged"] += "privileged: true" in powers
+            losses["low_port_unbindable"] += any(not sets_port_sysctl(pod_sc, p) for p in low_ports(container.node))
+        if made and writable_volumes(new.spec, new.object_node) and get(pod_sc, "fsGroup") is None:
+            losses["volume_without_fs_group"] += 1
+    return losses
+
+
+def semantic_losses(name: str, text: str, fixed: str) -> Counter[str]:
+    """Every change of issue 13's policy that the fix from `text` to `fixed` makes, by kind."""
+    return (_power_counts(name, text) - _power_counts(name, fixed)) + working_losses(name, text, fixed)
+
+
 def violations(name: str, text: str) -> tuple[list[str], list[str], int]:
     """The property's broken parts for one file, the powers its fix removes, and its fix count."""
     try:
@@ -523,8 +589,7 @@ def violations(name: str, text: str) -> tuple[list[str], list[str], int]:
     errors_before, errors_after = _errors(before), _errors(after)
     if errors_after - errors_before:
         broken.append("new_error")
-    offered = {(f.rule, f.subject) for f in before if f.fix is not None and f.severity is Severity.ERROR}
-    if offered & set(errors_after):
+    if _fixed_error_left(before, errors_after):
         broken.append("error_left")
     if again != fixed:
         broken.append("not_idempotent")
@@ -532,8 +597,8 @@ def violations(name: str, text: str) -> tuple[list[str], list[str], int]:
         broken.append("bom")
     if not _endings(fixed) <= _endings(text):
         broken.append("line_endings")
-    lost = _power_counts(name, text) - _power_counts(name, fixed)
-    return broken, sorted(lost), sum(f.fix is not None for f in before)
+    lost = semantic_losses(name, text, fixed)
+    return broken, sorted(lost.elements()), sum(f.fix is not None for f in before)
 
 
 def run_batch(job: tuple[list[tuple[str, str]], int, int, int]) -> Tally:
@@ -631,7 +696,10 @@ def real_check(corpus: Path) -> dict[str, object]:
         broken.update(kinds)
         for kind in kinds:
             examples.setdefault(kind, []).append(name)
-        lost.update(sorted(_power_counts(name, text) - _power_counts(name, fixed)))
+        losses = semantic_losses(name, text, fixed)
+        lost.update(losses)
+        for kind in losses:
+            examples.setdefault(kind, []).append(name)
     return {
         "files": len(before),
         "fixed_files": changed,
@@ -660,8 +728,7 @@ def _file_violations(name: str, text: str, fixed: str, again: str) -> list[str]:
         broken.append("duplicate_keys")
     if _errors(after) - _errors(before):
         broken.append("new_error")
-    offered = {(f.rule, f.subject) for f in before if f.fix is not None and f.severity is Severity.ERROR}
-    if offered & set(_errors(after)):
+    if _fixed_error_left(before, _errors(after)):
         broken.append("error_left")
     if again != fixed:
         broken.append("not_idempotent")

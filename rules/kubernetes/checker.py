@@ -14,6 +14,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
 from rules.kubernetes.nodes import as_bool, as_int, as_str, children, first_line, get, path, value
 from rules.kubernetes.parse import Container, PodSpec
+from rules.kubernetes.powers import kept_root_reason, low_ports, sets_port_sysctl, writable_volumes
 from rules.kubernetes.rewrite import ContextEdit, joined, render, style_of
 from rules.model import Finding, Fix, Options, Rule, Severity, Variant
 
@@ -64,6 +65,9 @@ class ContainerFacts:
     uid: int | None  # effective runAsUser
     non_root: bool | None  # effective runAsNonRoot
     image: ImageUser | None = None  # who the image runs as: built by the repository, or a known published image
+    low_ports: tuple[int, ...] = ()  # the containerPorts below 1024 it declares
+    # Why a fix must not make it non-root (a power only root holds), or None; see powers.py.
+    keeps_root: str | None = None
 
     @property
     def merged(self) -> bool:
@@ -74,6 +78,12 @@ class ContainerFacts:
     def own(self, name: str) -> tuple[ScalarNode, Node] | None:
         """The (key, value) the container's own securityContext sets for `name`."""
         return get(self.sc, name)
+
+
+def is_flow_context(owner: MappingNode) -> bool:
+    """The owner's securityContext is written in flow style (`{...}`), where no key is deleted."""
+    context = value(owner, "securityContext")
+    return context is not None and bool(getattr(context, "flow_style", False))
 
 
 def labels(containers: list[ContainerFacts]) -> str:
@@ -133,15 +143,22 @@ class PodChecker:
         node = container.node
         sc = over_defaults(security_context(node), security_context(container.defaults))
         image_pair = get(node, "image")
+        uid = as_int(effective(sc, self.pod_sc, "runAsUser"))
+        non_root = as_bool(effective(sc, self.pod_sc, "runAsNonRoot"))
+        ports = low_ports(node)
+        runs_as_root = non_root is not True and (uid is None or uid == 0)
+        host_network = as_bool(value(self.pod.spec, "hostNetwork")) is True
         return ContainerFacts(
             container,
             sc,
             self._change(node, False),
             f"{container.label} in {self.pod.label}",
             first_line(image_pair[0]) if image_pair else first_line(node),
-            as_int(effective(sc, self.pod_sc, "runAsUser")),
-            as_bool(effective(sc, self.pod_sc, "runAsNonRoot")),
+            uid,
+            non_root,
             self._image(image_pair[1] if image_pair else None),
+            ports,
+            kept_root_reason(sc, ports, host_network) if runs_as_root else None,
         )
 
     def _image(self, node: Node | None) -> ImageUser | None:
@@ -157,6 +174,15 @@ class PodChecker:
         from rules.repository import published_image_user
 
         return published_image_user(reference)
+
+    def identity_change(self, container: ContainerFacts) -> ContextEdit:
+        """Where a fix writes who `container` runs as: the pod's securityContext, for every container at
+        once, unless a container of the pod must stay root (see powers.py); then the container's own."""
+        return container.change if any(c.keeps_root for c in self.containers) else self.pod_change
+
+    def kept_root(self, containers: list[ContainerFacts] | tuple[ContainerFacts, ...]) -> ContainerFacts | None:
+        """The first of `containers` no fix may make non-root."""
+        return next((c for c in containers if c.keeps_root), None)
 
     def _change(self, owner: MappingNode, is_pod: bool) -> ContextEdit:
         return self.changes.setdefault(id(owner), ContextEdit(owner, is_pod))
@@ -199,6 +225,16 @@ class PodChecker:
         """Ask for the capabilities repair (drop ALL, add at most NET_BIND_SERVICE) on behalf of `rule`."""
         if not self.muted(rule):
             change.capabilities = True
+
+    def want_uid_fixed(self, change: ContextEdit, rule: Rule) -> None:
+        """Ask for a runAsUser: 0 to go: to the configured UID, or on OpenShift away (its SCC assigns one)."""
+        if self.muted(rule):
+            return
+        if self.options.openshift and not is_flow_context(change.owner):
+            if "runAsUser" not in change.unset:
+                change.unset.append("runAsUser")
+        else:  # a flow mapping cannot lose a key here, so it gets the configured UID even on OpenShift
+            change.scalars["runAsUser"] = self.options.uid
 
     def want_removed(self, change: ContextEdit, rule: Rule, key: str) -> None:
         """Ask for `key` to be deleted from a securityContext on behalf of `rule`."""
@@ -317,8 +353,52 @@ class PodChecker:
                 kept = [c for c in item.changes if c is not wish]
                 item.changes = kept + [c for c in receivers if all(c is not k for k in kept)]
 
+    def _made_non_root(self, container: ContainerFacts) -> bool:
+        """The fixes asked for make `container`, which may run as root today, run as non-root."""
+        if container.non_root is True or (container.uid is not None and container.uid != 0):
+            return False
+        own, pod = container.change.scalars, self.pod_change.scalars
+        if own.get("runAsNonRoot") is True or own.get("runAsUser", 0) != 0:
+            return True
+        inherits_flag = container.own("runAsNonRoot") is None
+        inherits_uid = container.own("runAsUser") is None
+        return (inherits_flag and pod.get("runAsNonRoot") is True) or (inherits_uid and pod.get("runAsUser", 0) != 0)
+
+    def _keep_working(self) -> None:
+        """What the fixes must add so that the containers they make non-root still work: the port sysctl
+        for ports below 1024, fsGroup for the volumes they write (rules/docs/fix-policy.md)."""
+        if self.fans_out or self.windows:
+            return
+        made = [c for c in self.containers if c.keeps_root is None and self._made_non_root(c)]
+        if not made:
+            return
+        change = self.pod_change
+        added = False
+        binders = [c for c in made if any(not sets_port_sysctl(self.pod_sc, p) for p in c.low_ports)]
+        if binders and as_bool(value(self.pod.spec, "hostNetwork")) is not True:
+            change.port_start = min(p for c in binders for p in c.low_ports)
+            change.ports_for = labels(binders)
+            added = True
+        volumes = writable_volumes(self.pod.spec, self.pod.object_node)
+        if volumes and not self.options.openshift and self.pod_setting("fsGroup") is None:
+            group = change.scalars.get("runAsGroup") or as_int(value(self.pod_sc, "runAsGroup")) or self.options.gid
+            change.scalars["fsGroup"] = group
+            if self.pod_setting("fsGroupChangePolicy") is None:
+                change.scalars["fsGroupChangePolicy"] = "OnRootMismatch"
+            added = True
+        if not added:
+            return
+        # The findings whose fix makes them non-root are fixed only with these additions.
+        names = {c.container.name for c in made}
+        for item in self.pending:
+            identity = item.rule.id in ("UR201", "UR202", "UR203")
+            about_made = item.container in names or item.subject == self.pod_subject
+            if identity and about_made and item.changes and all(c is not change for c in item.changes):
+                item.changes.append(change)
+
     def findings(self) -> list[Finding]:
         """Every reported finding not suppressed on the object, with its fix rendered."""
+        self._keep_working()
         if self.fans_out and self.pod_change.wanted:
             self._spread_pod_wishes()
         fixes: dict[int, Fix | None] = {}

@@ -136,6 +136,15 @@ def _templated_workload(text: str) -> bool:
     return looks_like_template(text) and bool(_WORKLOAD_KIND.search(text))
 
 
+def _on_openshift(documents: list[MappingNode]) -> bool:
+    """The file holds a DeploymentConfig or a Route of OpenShift's API groups."""
+    for document in documents:
+        api = as_str(value(document, "apiVersion")) or ""
+        if as_str(value(document, "kind")) in ("DeploymentConfig", "Route") and ".openshift.io/" in api:
+            return True
+    return False
+
+
 def check_objects(path: str, documents: list[MappingNode]) -> list[Finding]:
     """Findings of the object rules, less those the object's `unroot.dev/ignore` switches off."""
     findings: list[Finding] = []
@@ -180,6 +189,8 @@ def analyze(path: str, text: str, options: Options) -> list[Finding]:
     if not pods and not objects:
         return [skipped(path, _TEMPLATE)] if _templated_workload(text) else []
     lines = tuple(re.split(r"\r\n|\r|\n", text))
+    if not options.openshift and "openshift.io" in text and _on_openshift(documents):
+        options = replace(options, openshift=True)
     for node in [pod.object_node for pod in pods] + objects:
         kind = as_str(value(node, "kind"))
         body = lines[first_line(node) - 1 : last_line(node)]

@@ -23,7 +23,8 @@ from rules.kubernetes.nodes import (
     value,
 )
 from rules.kubernetes.parse import PodSpec
-from rules.kubernetes.standard import GOOD_SECCOMP, RESTRICTED_CAPABILITIES
+from rules.kubernetes.powers import PORT_SYSCTL
+from rules.kubernetes.standard import GOOD_SECCOMP
 from rules.model import Fix
 
 # The order in which inserted keys are written (and named in a fix's summary).
@@ -31,10 +32,13 @@ _KEY_ORDER = (
     "runAsNonRoot",
     "runAsUser",
     "runAsGroup",
+    "fsGroup",
+    "fsGroupChangePolicy",
     "allowPrivilegeEscalation",
     "privileged",
     "capabilities",
     "seccompProfile",
+    "sysctls",
 )
 
 
@@ -45,15 +49,19 @@ class ContextEdit:
 
     owner: MappingNode  # the pod spec or the container
     is_pod: bool
-    scalars: dict[str, bool | int] = field(default_factory=dict)  # `key: value` settings to write
+    scalars: dict[str, bool | int | str] = field(default_factory=dict)  # `key: value` settings to write
     seccomp: bool = False  # make seccompProfile RuntimeDefault
-    capabilities: bool = False  # drop ALL, and add nothing beyond NET_BIND_SERVICE
+    capabilities: bool = False  # drop ALL; what `add` lists stays (a fix never removes a power)
     deletes: list[str] = field(default_factory=list)  # keys to remove (ignored pod-level fields)
+    unset: list[str] = field(default_factory=list)  # settings to remove that OpenShift's SCC assigns (runAsUser)
+    # The lowest port a non-root container must bind: the pod's net.ipv4.ip_unprivileged_port_start.
+    port_start: int | None = None
+    ports_for: str = ""  # which containers need it, for the summary
 
     @property
     def wanted(self) -> bool:
         """True when some rule asked for a change."""
-        return bool(self.scalars or self.seccomp or self.capabilities or self.deletes)
+        return bool(self.scalars or self.seccomp or self.capabilities or self.deletes or self.unset or self.port_start)
 
 
 @dataclass(frozen=True)
@@ -100,7 +108,18 @@ def _flow_value(name: str, change: ContextEdit, json: bool) -> str:
         return "{" + f"{_key('type', json)}: {_scalar_text('RuntimeDefault', json)}" + "}"
     if name == "capabilities":
         return "{" + f"{_key('drop', json)}: [{_scalar_text('ALL', json)}]" + "}"
+    if name == "sysctls":
+        return f"[{_sysctl_flow(change, json)}]"
     return _scalar_text(change.scalars[name], json)
+
+
+def _sysctl_flow(change: ContextEdit, json: bool) -> str:
+    name = _key("name", json) + ": " + _scalar_text(PORT_SYSCTL, json)
+    return "{" + name + ", " + _key("value", json) + f': "{change.port_start}"' + "}"
+
+
+def _sysctl_item(change: ContextEdit, indent: str, style: Style) -> list[str]:
+    return [f"{indent}{style.dash}- name: {PORT_SYSCTL}", f'{indent}{style.dash}  value: "{change.port_start}"']
 
 
 def _block_lines(name: str, change: ContextEdit, indent: str, style: Style) -> list[str]:
@@ -108,6 +127,8 @@ def _block_lines(name: str, change: ContextEdit, indent: str, style: Style) -> l
         return [f"{indent}seccompProfile:", f"{indent}{style.unit}type: RuntimeDefault"]
     if name == "capabilities":
         return [f"{indent}capabilities:", f"{indent}{style.unit}drop:", f"{indent}{style.unit}{style.dash}- ALL"]
+    if name == "sysctls":
+        return [f"{indent}sysctls:", *_sysctl_item(change, indent, style)]
     return [f"{indent}{name}: {_scalar_text(change.scalars[name], False)}"]
 
 
@@ -117,6 +138,8 @@ def _missing(change: ContextEdit, sc: MappingNode | None) -> list[str]:
         names.append("capabilities")
     if change.seccomp and get(sc, "seccompProfile") is None:
         names.append("seccompProfile")
+    if change.port_start is not None and get(sc, "sysctls") is None:
+        names.append("sysctls")
     return sorted(names, key=_KEY_ORDER.index)
 
 
@@ -157,7 +180,7 @@ def _fix_seccomp(rewriter: Rewriter, sc: MappingNode, json: bool) -> bool:
 
 
 def _fix_capabilities(rewriter: Rewriter, sc: MappingNode, style: Style, json: bool) -> bool:
-    """Drop ALL and keep only NET_BIND_SERVICE in add; False when the key must be re-added."""
+    """Drop ALL, keeping `add` as it is; False when the key must be re-added."""
     pair = get(sc, "capabilities")
     assert pair is not None
     key, caps = pair
@@ -168,7 +191,6 @@ def _fix_capabilities(rewriter: Rewriter, sc: MappingNode, style: Style, json: b
         _delete_pair(rewriter, key, caps)
         return False
     _fix_drop(rewriter, key, caps, style, json)
-    _fix_add(rewriter, caps)
     return True
 
 
@@ -199,32 +221,6 @@ def _fix_drop(rewriter: Rewriter, key: ScalarNode, caps: MappingNode, style: Sty
         indent = " " * int(drop_key.start_mark.column)
         _delete_pair(rewriter, drop_key, drop)
         rewriter.insert_lines_after(first_line(key), [f"{indent}drop:", f"{indent}{style.dash}- ALL"])
-
-
-def _fix_add(rewriter: Rewriter, caps: MappingNode) -> None:
-    """Keep only NET_BIND_SERVICE in `add` (remove the key when nothing is left)."""
-    add_pair = get(caps, "add")
-    if add_pair is None:
-        return
-    add_key, add = add_pair
-    items = strings(add)
-    bad = [node for name, node in items if name not in RESTRICTED_CAPABILITIES]
-    if bad and len(bad) == len(items) or (not isinstance(add, SequenceNode) and not is_null(add)):
-        if is_flow(caps):
-            rewriter.replace_span(add, "[]")
-        else:
-            _delete_pair(rewriter, add_key, add)
-    elif bad:
-        if is_flow(add) or is_flow(caps):
-            kept = [
-                rewriter.lines[first_line(n) - 1][n.start_mark.column : n.end_mark.column]
-                for name, n in items
-                if name in RESTRICTED_CAPABILITIES
-            ]
-            rewriter.replace_span(add, "[" + ", ".join(kept) + "]")
-        else:
-            for node in bad:
-                rewriter.delete_lines(first_line(node), last_line(node))
 
 
 def render(change: ContextEdit, lines: tuple[str, ...], style: Style) -> Fix | None:
@@ -277,8 +273,10 @@ def _amend_context(
         readd.append("seccompProfile")
     if change.capabilities and get(sc, "capabilities") is not None and not _fix_capabilities(rewriter, sc, style, json):
         readd.append("capabilities")
+    if change.port_start is not None and get(sc, "sysctls") is not None:
+        _append_sysctl(rewriter, change, sc, style)
     if not flow:
-        for name in change.deletes:
+        for name in change.deletes + change.unset:
             pair = get(sc, name)
             if pair is not None:
                 _delete_pair(rewriter, *pair)
@@ -291,6 +289,23 @@ def _amend_context(
         indent = _child_indent(sc)
         new_lines = [text for n in names for text in _block_lines(n, change, indent, style)]
         rewriter.insert_lines_after(first_line(key), new_lines)
+
+
+def _append_sysctl(rewriter: Rewriter, change: ContextEdit, sc: MappingNode, style: Style) -> None:
+    """Add the port sysctl as the last item of an existing block `sysctls:` list (a flow list or one that
+    names it already is left alone: the proof in tests/test_fix_policy.py reports what stays unbindable)."""
+    pair = get(sc, "sysctls")
+    assert pair is not None
+    key, items = pair
+    if not isinstance(items, SequenceNode) or is_flow(items) or not items.value:
+        return
+    if any(as_str(value(item, "name")) == PORT_SYSCTL for item in items.value):
+        return
+    line_text = rewriter.lines[first_line(items.value[0]) - 1]
+    dash_col = line_text.rfind("-", 0, int(items.value[0].start_mark.column))
+    indent = " " * max(dash_col, 0)
+    new = [f"{indent}- name: {PORT_SYSCTL}", f'{indent}  value: "{change.port_start}"']
+    rewriter.insert_lines_after(last_line(items.value[-1]), new)
 
 
 def _insertion_point(
@@ -364,9 +379,18 @@ def summary(change: ContextEdit) -> str:
         parts.append("capabilities.drop: [ALL]")
     if change.seccomp:
         parts.append("seccompProfile: RuntimeDefault")
+    if change.port_start is not None:
+        parts.append(f"sysctl {PORT_SYSCTL}={change.port_start}")
     where = "the pod's securityContext" if change.is_pod else "the container's securityContext"
     sentences = [f"Set {', '.join(parts)} in {where}"] if parts else []
     if change.deletes:
         sentences.append(f"remove the ignored pod-level {', '.join(change.deletes)}")
+    if change.unset:
+        sentences.append(f"remove {', '.join(change.unset)}: 0 (OpenShift's restricted-v2 SCC assigns the UID)")
+    if change.port_start is not None:
+        sentences.append(
+            f"the sysctl lets {change.ports_for or 'the container'} bind port {change.port_start} as non-root "
+            "(Kubernetes grants no ambient capabilities, so NET_BIND_SERVICE would not)"
+        )
     text = "; ".join(sentences)
     return text[:1].upper() + text[1:]

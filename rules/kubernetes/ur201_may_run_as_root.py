@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rules.kubernetes.checker import ContainerFacts, PodChecker, labels
 from rules.kubernetes.nodes import as_bool, first_line
+from rules.kubernetes.powers import kept_root
 from rules.model import FileKind, FixAvailability, Rule, Severity, Variant
 
 RULE = Rule(
@@ -16,7 +17,9 @@ RULE = Rule(
     "image's user, which is root for most images; `runAsNonRoot: false` says so outright.",
     FixAvailability.SOMETIMES,
     "An image the repository builds with a named user whose UID no Dockerfile states gets no fix: "
-    "runAsNonRoot: true would stop it from starting, and another UID might not read its files.",
+    "runAsNonRoot: true would stop it from starting, and another UID might not read its files. Nor does a "
+    "container that is privileged or adds capabilities (a non-root process does not hold them), or one that "
+    "binds a port below 1024 on the node's network: a fix never removes a power the workload asked for.",
 )
 
 
@@ -76,9 +79,15 @@ def check_pod(pod: PodChecker) -> None:
     pair = pod.pod_setting("runAsNonRoot")
     if not pair or as_bool(pair[1]) is not False or pod.user_namespaced:
         return
-    pod.want(pod.pod_change, RULE, "runAsNonRoot", True)
     exposed = [c for c in pod.containers if c.own("runAsNonRoot") is None and not _non_zero(c.uid)]
     line = first_line(pair[0])
+    stays_root = pod.kept_root(exposed)
+    if stays_root is not None and stays_root.keeps_root is not None:
+        message = MESSAGES[Ur201.POD_ALLOWS_ROOT].format(label=pod.label, names=labels(exposed))
+        message += kept_root(RULE.id, f"{stays_root.container.label} {stays_root.keeps_root}")
+        pod.report_pod(RULE, line, message, None, variant=Ur201.POD_ALLOWS_ROOT)
+        return
+    pod.want(pod.pod_change, RULE, "runAsNonRoot", True)
     if exposed or pod.pod.patch:  # an operator's patch: the operator's own containers inherit it
         message = MESSAGES[Ur201.POD_ALLOWS_ROOT].format(label=pod.label, names=labels(exposed) or OPERATOR_CONTAINERS)
         pod.report_pod(RULE, line, message, pod.pod_change, variant=Ur201.POD_ALLOWS_ROOT)
@@ -98,8 +107,17 @@ def check_container(pod: PodChecker, container: ContainerFacts) -> None:
     sets_false = own is not None and as_bool(own[1]) is False
     if container.merged and not sets_false:
         return  # an operator's container: who it runs as is the operator's default unless set here
+    if container.keeps_root is not None:
+        if sets_false or (container.non_root is not True and container.uid != 0):
+            line = first_line(own[0]) if own and sets_false else container.anchor
+            variant = Ur201.CONTAINER_ALLOWS_ROOT if sets_false else Ur201.IMAGE_USER
+            message = MESSAGES[variant].format(subject=container.subject, uid=container.uid)
+            pod.report_container(
+                RULE, container, line, message + kept_root(RULE.id, container.keeps_root), None, variant=variant
+            )
+        return
     if not pod.windows and container.non_root is not True and container.uid is None and not _image_non_root(container):
-        _give_the_pod_a_uid(pod)
+        _give_a_uid(pod, container)
     if own and sets_false:
         _sets_false(pod, container, first_line(own[0]))
     elif container.non_root is not True and container.uid != 0:
@@ -111,13 +129,20 @@ def _image_non_root(container: ContainerFacts) -> bool:
     return container.image is not None and container.image.non_root
 
 
-def _give_the_pod_a_uid(pod: PodChecker) -> None:
+def _give_a_uid(pod: PodChecker, container: ContainerFacts) -> None:
     """So that runAsNonRoot: true does not stop a root image from starting (Windows pods may not
-    set one: Kubernetes rejects runAsUser there)."""
-    if pod.pod_setting("runAsUser") is None:
-        pod.want(pod.pod_change, RULE, "runAsUser", pod.options.uid)
+    set one: Kubernetes rejects runAsUser there). On OpenShift the SCC assigns it."""
+    if pod.options.openshift:
+        return
+    target = pod.identity_change(container)
+    if target is pod.pod_change and pod.pod_setting("runAsUser") is None:
+        pod.want(target, RULE, "runAsUser", pod.options.uid)
         if pod.pod_setting("runAsGroup") is None:
-            pod.want(pod.pod_change, RULE, "runAsGroup", pod.options.gid)
+            pod.want(target, RULE, "runAsGroup", pod.options.gid)
+    elif target is not pod.pod_change and container.own("runAsUser") is None and pod.pod_setting("runAsUser") is None:
+        pod.want(target, RULE, "runAsUser", pod.options.uid)
+        if pod.effective(container, "runAsGroup") is None:
+            pod.want(target, RULE, "runAsGroup", pod.options.gid)
 
 
 def _sets_false(pod: PodChecker, container: ContainerFacts, line: int) -> None:
@@ -144,8 +169,9 @@ def _not_kept_non_root(pod: PodChecker, container: ContainerFacts) -> None:
             RULE, container, container.anchor, message, None, severity=Severity.WARNING, variant=Ur201.IMAGE_NAME_ONLY
         )
         return
-    if pod_setting is None:
-        pod.want(pod.pod_change, RULE, "runAsNonRoot", True)
+    target = pod.identity_change(container)
+    if pod_setting is None or target is not pod.pod_change:
+        pod.want(target, RULE, "runAsNonRoot", True)
     if image is not None and image.uid is not None:
         # The image's own UID, pinned on the container: a pod-level runAsUser (another container's
         # fix) would otherwise move it to a UID its files may not belong to.
@@ -156,7 +182,7 @@ def _not_kept_non_root(pod: PodChecker, container: ContainerFacts) -> None:
             container,
             container.anchor,
             message,
-            pod.pod_change,
+            target,
             severity=Severity.WARNING,
             variant=Ur201.IMAGE_NON_ROOT,
         )
@@ -167,4 +193,4 @@ def _not_kept_non_root(pod: PodChecker, container: ContainerFacts) -> None:
     else:
         variant, severity = Ur201.UID_ONLY, Severity.WARNING
     message = MESSAGES[variant].format(subject=container.subject, uid=container.uid)
-    pod.report_container(RULE, container, container.anchor, message, pod.pod_change, severity=severity, variant=variant)
+    pod.report_container(RULE, container, container.anchor, message, target, severity=severity, variant=variant)

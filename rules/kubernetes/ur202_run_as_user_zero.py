@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rules.kubernetes.checker import ContainerFacts, PodChecker, labels
 from rules.kubernetes.nodes import as_bool, as_int, first_line, value
-from rules.model import FileKind, Rule, Severity, Variant
+from rules.kubernetes.powers import kept_root
+from rules.model import FileKind, FixAvailability, Rule, Severity, Variant
 
 RULE = Rule(
     "UR202",
@@ -14,6 +15,9 @@ RULE = Rule(
     "runAsUser is 0 (root)",
     "`runAsUser: 0` runs the container as root whatever the image says. At pod level Pod "
     "Security Admission forbids it even when every container overrides it.",
+    FixAvailability.SOMETIMES,
+    "A container that is privileged or adds capabilities keeps root: a non-root process does not hold "
+    "them, and a fix never removes a power the workload asked for.",
 )
 
 
@@ -41,10 +45,16 @@ def check_pod(pod: PodChecker) -> None:
     pair = pod.pod_setting("runAsUser")
     if not pair or as_int(pair[1]) != 0 or pod.user_namespaced:
         return
-    pod.want(pod.pod_change, RULE, "runAsUser", pod.options.uid)
-    if pod.pod_setting("runAsGroup") is None:
-        pod.want(pod.pod_change, RULE, "runAsGroup", pod.options.gid)
     inheriting = [c for c in pod.containers if c.own("runAsUser") is None]
+    stays_root = pod.kept_root(inheriting)
+    if stays_root is not None and stays_root.keeps_root is not None:
+        message = MESSAGES[Ur202.POD].format(label=pod.label, names=labels(inheriting))
+        message += kept_root(RULE.id, f"{stays_root.container.label} {stays_root.keeps_root}")
+        pod.report_pod(RULE, first_line(pair[0]), message, None, variant=Ur202.POD)
+        return
+    pod.want_uid_fixed(pod.pod_change, RULE)
+    if pod.pod_setting("runAsGroup") is None and not pod.options.openshift:
+        pod.want(pod.pod_change, RULE, "runAsGroup", pod.options.gid)
     line = first_line(pair[0])
     if inheriting or pod.pod.patch:  # an operator's patch: the operator's own containers inherit it
         message = MESSAGES[Ur202.POD].format(label=pod.label, names=labels(inheriting) or OPERATOR_CONTAINERS)
@@ -60,9 +70,15 @@ def check_container(pod: PodChecker, container: ContainerFacts) -> None:
     if pod.user_namespaced:
         return  # UID 0 in the container is an unprivileged UID on the node
     own = container.own("runAsUser")
+    if container.keeps_root is not None:
+        if own and as_int(own[1]) == 0:
+            message = MESSAGES[Ur202.CONTAINER].format(subject=container.subject)
+            message += kept_root(RULE.id, container.keeps_root)
+            pod.report_container(RULE, container, first_line(own[0]), message, None, variant=Ur202.CONTAINER)
+        return
     if own and as_int(own[1]) == 0:
-        pod.want(container.change, RULE, "runAsUser", pod.options.uid)
-        if pod.effective(container, "runAsGroup") is None:
+        pod.want_uid_fixed(container.change, RULE)
+        if pod.effective(container, "runAsGroup") is None and not pod.options.openshift:
             pod.want(container.change, RULE, "runAsGroup", pod.options.gid)
         message = MESSAGES[Ur202.CONTAINER].format(subject=container.subject)
         pod.report_container(RULE, container, first_line(own[0]), message, container.change, variant=Ur202.CONTAINER)
@@ -70,6 +86,7 @@ def check_container(pod: PodChecker, container: ContainerFacts) -> None:
     if container.uid == 0 and container.non_root is not True and not sets_non_root_false:
         # Also make runAsNonRoot true, at pod level for every container at once, so that one
         # run of the fixes is enough.
-        if pod.pod_setting("runAsNonRoot") is None:
-            pod.want(pod.pod_change, RULE, "runAsNonRoot", True)
-        pod.also_fixed_by(RULE, container.subject, pod.pod_change)
+        target = pod.identity_change(container)
+        if pod.pod_setting("runAsNonRoot") is None or target is not pod.pod_change:
+            pod.want(target, RULE, "runAsNonRoot", True)
+        pod.also_fixed_by(RULE, container.subject, target)

@@ -27,5 +27,5 @@ def check_container(pod: PodChecker, container: ContainerFacts) -> None:
     where = own or pod.pod_setting("runAsUser")
     assert where is not None
     target = container.change if own else pod.pod_change
-    pod.want(target, RULE, "runAsUser", pod.options.uid)
+    pod.want_uid_fixed(target, RULE)
     pod.report_container(RULE, container, first_line(where[0]), MESSAGE.format(subject=container.subject), target)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from rules.kubernetes.checker import ContainerFacts, PodChecker
-from rules.kubernetes.nodes import as_bool, first_line
-from rules.model import FileKind, Rule, Severity, Variant
+from rules.kubernetes.nodes import as_bool, first_line, path, strings, value
+from rules.model import FileKind, FixAvailability, Rule, Severity, Variant
 
 RULE = Rule(
     "UR205",
@@ -14,6 +14,16 @@ RULE = Rule(
     "allowPrivilegeEscalation is not false",
     "Unless `allowPrivilegeEscalation: false` is set, setuid binaries and file capabilities "
     "let a process gain more privileges than its parent (no_new_privs is off).",
+    FixAvailability.SOMETIMES,
+    "A privileged container (or one adding CAP_SYS_ADMIN) gets no fix: the API server rejects "
+    "allowPrivilegeEscalation: false beside it (ValidateSecurityContext in kubernetes "
+    "pkg/apis/core/validation/validation.go), and a fix never removes the power itself.",
+)
+# The API server's ValidateSecurityContext refuses allowPrivilegeEscalation: false beside these
+# (kubernetes pkg/apis/core/validation/validation.go; it compares the capability as written).
+CONTRADICTS = (
+    " No fix offered: the API server rejects allowPrivilegeEscalation: false beside {power} "
+    '("cannot set `allowPrivilegeEscalation` to false and ..."), and a fix never removes that power.'
 )
 
 
@@ -36,21 +46,33 @@ def check_container(pod: PodChecker, container: ContainerFacts) -> None:
     if pod.windows:
         return
     escalation = container.own("allowPrivilegeEscalation")
+    power = contradicted_by(container)
+    fixed_by = None if power else container.change
+    suffix = CONTRADICTS.format(power=power) if power else ""
     if escalation and as_bool(escalation[1]) is True:
-        pod.want(container.change, RULE, "allowPrivilegeEscalation", False)
-        message = MESSAGES[Ur205.SET_TRUE].format(subject=container.subject)
-        pod.report_container(
-            RULE, container, first_line(escalation[0]), message, container.change, variant=Ur205.SET_TRUE
-        )
+        if not power:
+            pod.want(container.change, RULE, "allowPrivilegeEscalation", False)
+        message = MESSAGES[Ur205.SET_TRUE].format(subject=container.subject) + suffix
+        pod.report_container(RULE, container, first_line(escalation[0]), message, fixed_by, variant=Ur205.SET_TRUE)
     elif (escalation is None and not container.merged) or (escalation and as_bool(escalation[1]) is not False):
-        pod.want(container.change, RULE, "allowPrivilegeEscalation", False)
-        message = MESSAGES[Ur205.NOT_FALSE].format(subject=container.subject)
+        if not power:
+            pod.want(container.change, RULE, "allowPrivilegeEscalation", False)
+        message = MESSAGES[Ur205.NOT_FALSE].format(subject=container.subject) + suffix
         pod.report_container(
             RULE,
             container,
             container.anchor,
             message,
-            container.change,
+            fixed_by,
             severity=Severity.WARNING,
             variant=Ur205.NOT_FALSE,
         )
+
+
+def contradicted_by(container: ContainerFacts) -> str | None:
+    """What the container asks for that the API server will not accept allowPrivilegeEscalation: false beside."""
+    if as_bool(value(container.sc, "privileged")) is True:
+        return "privileged: true"
+    if any(name == "CAP_SYS_ADMIN" for name, _ in strings(path(container.sc, "capabilities", "add"))):
+        return "capabilities.add CAP_SYS_ADMIN"
+    return None

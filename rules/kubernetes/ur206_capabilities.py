@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from rules.kubernetes.checker import ContainerFacts, PodChecker
 from rules.kubernetes.nodes import first_line, strings, value
+from rules.kubernetes.powers import SUPPRESS_HINT
 from rules.kubernetes.standard import BASELINE_CAPABILITIES, RESTRICTED_CAPABILITIES
-from rules.model import FileKind, Rule, Severity, Variant
+from rules.model import FileKind, FixAvailability, Rule, Severity, Variant
 
 RULE = Rule(
     "UR206",
@@ -15,6 +16,13 @@ RULE = Rule(
     "Capabilities are not dropped, or dangerous ones are added",
     "The restricted standard requires `drop: [ALL]` and allows adding only NET_BIND_SERVICE; "
     "adding anything outside the baseline set (SYS_ADMIN, NET_RAW, ...) is root-equivalent.",
+    FixAvailability.SOMETIMES,
+    "Only `drop: [ALL]` is fixed; capabilities the workload adds by name stay (a fix never removes a "
+    "power the workload asked for), so those findings carry a reason instead of a fix.",
+)
+KEPT = (
+    " No fix offered: a fix never removes a capability the workload asked for. If it does not need them, "
+    "delete them from `add` by hand. " + SUPPRESS_HINT
 )
 
 
@@ -35,7 +43,7 @@ LOWERCASE_ALL = " ('all' must be written 'ALL')"
 
 
 def check_container(pod: PodChecker, container: ContainerFacts) -> None:
-    """Reported at the container's `capabilities:` (else its image); one fix repairs both add and drop.
+    """Reported at the container's `capabilities:` (else its image); the fix drops ALL and keeps what `add` lists.
     An operator's merged container that writes no `drop` gets the operator's default."""
     caps = value(container.sc, "capabilities")
     caps_pair = container.own("capabilities")
@@ -43,17 +51,16 @@ def check_container(pod: PodChecker, container: ContainerFacts) -> None:
     added = strings(value(caps, "add"))
     dangerous = [name for name, _ in added if name not in BASELINE_CAPABILITIES]
     extra = [name for name, _ in added if name in BASELINE_CAPABILITIES and name not in RESTRICTED_CAPABILITIES]
+    kept = KEPT.format(rule=RULE.id)
     if dangerous:
-        pod.want_capabilities(container.change, RULE)
         message = MESSAGES[Ur206.ADDS_DANGEROUS].format(subject=container.subject, names=", ".join(dangerous))
-        pod.report_container(RULE, container, line, message, container.change, variant=Ur206.ADDS_DANGEROUS)
+        pod.report_container(RULE, container, line, message + kept, None, variant=Ur206.ADDS_DANGEROUS)
     if pod.windows:
         return  # the restricted controls are Linux-only, as in the Pod Security Standards
     if extra and not dangerous:
-        pod.want_capabilities(container.change, RULE)
         message = MESSAGES[Ur206.ADDS_BASELINE].format(subject=container.subject, names=", ".join(extra))
         pod.report_container(
-            RULE, container, line, message, container.change, severity=Severity.WARNING, variant=Ur206.ADDS_BASELINE
+            RULE, container, line, message + kept, None, severity=Severity.WARNING, variant=Ur206.ADDS_BASELINE
         )
     dropped = [name for name, _ in strings(value(caps, "drop"))]
     if "ALL" not in dropped and not (container.merged and value(caps, "drop") is None):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from rules.kubernetes.checker import PodChecker
-from rules.kubernetes.nodes import Rewriter, as_bool, first_line, get
-from rules.model import FileKind, Fix, Rule, Severity, Variant
+from rules.kubernetes.nodes import as_bool, first_line, get
+from rules.kubernetes.powers import SUPPRESS_HINT
+from rules.model import FileKind, FixAvailability, Rule, Severity, Variant
 
 RULE = Rule(
     "UR207",
@@ -14,6 +15,9 @@ RULE = Rule(
     "The pod shares the host's PID, IPC or network namespace",
     "hostPID, hostIPC and hostNetwork let the pod see and signal host processes, read host "
     "shared memory, or sniff and bind the node's network: root-equivalent on the node.",
+    FixAvailability.NEVER,
+    "The workload asked for the node's namespace by name (a node exporter reads the node's processes and "
+    "network, a CNI plugin configures it); setting it false changes what it sees, so a fix never removes it.",
 )
 
 
@@ -26,22 +30,24 @@ class Ur207(Variant):
 
 
 MESSAGES = {
-    Ur207.HOST_PID: "{label} sets hostPID: true, sharing the node's process namespace.",
-    Ur207.HOST_IPC: "{label} sets hostIPC: true, sharing the node's IPC namespace.",
-    Ur207.HOST_NETWORK: "{label} sets hostNetwork: true, sharing the node's network namespace.",
+    Ur207.HOST_PID: "{label} sets hostPID: true, sharing the node's process namespace: it sees and can signal "
+    "every process on the node.",
+    Ur207.HOST_IPC: "{label} sets hostIPC: true, sharing the node's IPC namespace: it reads and writes the "
+    "node's shared memory.",
+    Ur207.HOST_NETWORK: "{label} sets hostNetwork: true, sharing the node's network namespace: it binds and "
+    "sniffs the node's interfaces and reaches services listening on localhost there.",
 }
-FIX_SUMMARY = "Set {field}: false"
+NO_FIX = (
+    " No fix offered: a fix never removes a power the workload asked for. If it does not need the node's "
+    "namespace, delete `{field}: true` by hand. " + SUPPRESS_HINT
+)
 
 
 def check_pod(pod: PodChecker) -> None:
-    """Each of hostPID, hostIPC and hostNetwork set true; its fix sets it false in place."""
+    """Each of hostPID, hostIPC and hostNetwork set true; no fix (rules/docs/fix-policy.md)."""
     for variant in Ur207:
         pair = get(pod.pod.spec, variant.value)
         if not pair or as_bool(pair[1]) is not True:
             continue
-        rewriter = Rewriter(pod.lines)
-        rewriter.replace_span(pair[1], "false")
-        edit = rewriter.edit()
-        fix = Fix(FIX_SUMMARY.format(field=variant.value), (edit,)) if edit else None
-        message = MESSAGES[variant].format(label=pod.label)
-        pod.report(RULE, first_line(pair[0]), message, pod.label, None, variant=variant, fix=fix)
+        message = MESSAGES[variant].format(label=pod.label) + NO_FIX.format(field=variant.value, rule=RULE.id)
+        pod.report(RULE, first_line(pair[0]), message, pod.label, None, variant=variant)

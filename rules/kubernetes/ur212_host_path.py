@@ -23,6 +23,11 @@ RULE = Rule(
     "What replaces a host directory (an emptyDir, a PersistentVolumeClaim, a CSI driver, a Service "
     "instead of a socket) depends on what the workload does with it; removing it breaks the workload.",
 )
+# Why fsGroup (which a fix adds for other volumes) does not help here.
+OWNER_NOTE = (
+    " The files' owner on the node decides who may write them: Kubernetes never changes a hostPath's "
+    "ownership, so a non-root container writes it only if the node's owner or mode allows."
+)
 
 
 class Ur212(Variant):
@@ -166,6 +171,7 @@ def check_pod(pod: PodChecker) -> None:
             )
         subject = f"volume '{name}' in {pod.label}"
         message = MESSAGES[variant].format(subject=subject, path=host_path or "(no path)", mounted=mounted, why=why)
+        message += OWNER_NOTE
         line = first_line(path_pair[0]) if path_pair else first_line(host[0])
         severity = Severity.ERROR if why else Severity.WARNING
         pod.report(RULE, line, message, subject, None, severity=severity, variant=variant)
