@@ -9,8 +9,9 @@ from collections.abc import Callable, Sequence
 
 from bot.config import RepoConfig
 from bot.diff import FileChange
-from bot.github import GitHubError, InstallationClient, Tree
+from bot.github import GitHubError, Tree
 from bot.queue import Job
+from bot.reading import CommitReader
 from rules.helm.chart import analyse_chart
 from rules.helm.discover import CHART_FILE, MAX_CHART_BYTES, MAX_CHART_FILES, chart_of, chart_roots, relative
 from rules.helm.render import ChartSource, Renderer
@@ -30,7 +31,7 @@ def changed_charts(tree: Tree, changes: Sequence[FileChange]) -> list[str]:
 
 
 async def charts_of_truncated_listing(
-    client: InstallationClient, job: Job, changes: Sequence[FileChange]
+    client: CommitReader, job: Job, changes: Sequence[FileChange]
 ) -> tuple[Tree, list[str], list[Finding]]:
     """When GitHub cut the head commit's listing short, the charts the change touches and a whole
     listing of each: the folders above each changed file are asked for a Chart.yaml (one batched
@@ -66,7 +67,7 @@ def _folder_and_parents(folder: str) -> list[str]:
     return ["/".join(parts[:end]) for end in range(len(parts), 0, -1)]
 
 
-async def fetch_chart(client: InstallationClient, job: Job, tree: Tree, root: str) -> ChartSource | str:
+async def fetch_chart(client: CommitReader, job: Job, tree: Tree, root: str) -> ChartSource | str:
     """Every file of the chart at the head commit (one batched query, raw reads for binaries such
     as a vendored subchart's .tgz), or why it is not read."""
     paths = [path for path in tree.paths if chart_of(path, [root]) == root]
@@ -91,7 +92,7 @@ async def fetch_chart(client: InstallationClient, job: Job, tree: Tree, root: st
 
 
 async def review_charts(
-    client: InstallationClient,
+    client: CommitReader,
     job: Job,
     tree: Tree,
     roots: Sequence[str],

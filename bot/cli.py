@@ -1,4 +1,4 @@
-"""The `unroot` command: check and fix files locally."""
+"""The `unroot` command: check and fix files locally, review a branch as the App would, run the App."""
 
 from __future__ import annotations
 
@@ -9,13 +9,18 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import formats
 from bot.config import CONFIG_PATH, ConfigError, RepoConfig, parse_config
+from bot.limits import DEFAULT_INLINE_COMMENTS
 from rules.analyze import analyze, decode, file_kind, skipped
 from rules.fixes import EditConflict, apply
 from rules.model import Finding, LineEdit, Severity
 from rules.ur001_file_skipped import too_large
+
+if TYPE_CHECKING:
+    from bot.review_local import Review
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 _BOM = "\ufeff"
@@ -267,6 +272,43 @@ def _fix(args: argparse.Namespace) -> int:
     return EXIT_USAGE if refused else EXIT_OK
 
 
+def _review(args: argparse.Namespace) -> int:
+    from bot.review_formats import FORMATS
+    from bot.review_local import ReviewError, choose_refs, open_repository, review
+
+    if args.max_comments < 0:
+        raise UsageError("--max-comments must be 0 or more")
+    try:
+        if args.sample:
+            if args.base or args.head or args.repo != ".":
+                raise UsageError("--sample makes its own repository: it takes no --base, --head or --repo")
+            found = _review_sample(args.max_comments)
+        else:
+            git = open_repository(Path(args.repo))
+            refs = choose_refs(git, args.base, args.head)
+            if args.head is None and git.text("status", "--porcelain", "--untracked-files=no").strip():
+                print("unroot: uncommitted changes are not reviewed (a pull request holds commits)", file=sys.stderr)
+            found = review(git, refs, args.max_comments)
+    except ReviewError as error:
+        raise UsageError(str(error)) from None
+    sys.stdout.write(FORMATS[args.format](found))
+    return EXIT_FINDINGS if found.plan.conclusion == "failure" else EXIT_OK
+
+
+def _review_sample(max_comments: int) -> Review:
+    """The review of the sample pull request, in a throw-away repository."""
+    import tempfile
+
+    from bot.review_local import Git, choose_refs, review
+    from bot.review_sample import SAMPLE_BRANCH, make_sample_repository
+
+    with tempfile.TemporaryDirectory(prefix="unroot-sample-") as folder:
+        root = Path(folder)
+        make_sample_repository(root)
+        git = Git(root)
+        return review(git, choose_refs(git, "main", SAMPLE_BRANCH), max_comments)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from bot.config import AppSettings, SettingsError
 
@@ -331,6 +373,37 @@ _NO_REPOSITORY = (
 _NO_BUILD = "do not build kustomize overlays, even when kustomize or kubectl is installed"
 
 
+def add_review(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`unroot review`: the App's review of a branch, computed locally."""
+    review = commands.add_parser(
+        "review",
+        help="show the review and check run the App would post on a pull request of this branch",
+        description="Compare --head with its merge base with --base, as GitHub compares a pull request, "
+        "and print what the App would post. Exits 1 when the check run fails, as `unroot check` does.",
+    )
+    review.add_argument(
+        "--base", help="the branch the pull request goes to (default: origin/HEAD, else main, else master)"
+    )
+    review.add_argument(
+        "--head", help="the pull request's last commit (default: HEAD; uncommitted changes are left out)"
+    )
+    review.add_argument("--repo", default=".", metavar="DIR", help="the git repository (default: the current folder)")
+    review.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    review.add_argument(
+        "--max-comments",
+        type=int,
+        default=DEFAULT_INLINE_COMMENTS,
+        metavar="N",
+        help=f"inline comments before the rest go to the review body (default: {DEFAULT_INLINE_COMMENTS}, as the App)",
+    )
+    review.add_argument(
+        "--sample",
+        action="store_true",
+        help="review the sample pull request the package ships (a Dockerfile and a Deployment that run as root)",
+    )
+    review.set_defaults(run=_review)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line grammar."""
     parser = argparse.ArgumentParser(prog="unroot", description="Keep containers from running as root.")
@@ -352,6 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("--config", help=f"configuration file (default: {CONFIG_PATH} if present)")
     fix.add_argument("--no-repository", action="store_true", help=_NO_REPOSITORY)
     fix.set_defaults(run=_fix)
+    add_review(commands)
     serve = commands.add_parser("serve", help="run the GitHub App webhook server (settings from the environment)")
     serve.add_argument("--host", help="address to listen on (default: $HOST or 0.0.0.0)")
     serve.add_argument("--port", type=int, help="port (default: $PORT or 8080)")

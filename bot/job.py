@@ -19,6 +19,7 @@ from bot.limits import DEFAULT_INLINE_COMMENTS
 from bot.outputs import CheckOutput, Conclusion, Plan
 from bot.plan import group_annotations, plan_review
 from bot.queue import IsCurrent, Job, RetryLater
+from bot.reading import CommitReader
 from rules.analyze import analyze_bytes, file_kind, skipped
 from rules.helm.discover import chart_of, chart_roots
 from rules.helm.render import Renderer
@@ -111,7 +112,7 @@ Analyse = Callable[[str, bytes, Options], Awaitable[list[Finding]]]
 
 
 async def analyse_here(path: str, data: bytes, options: Options) -> list[Finding]:
-    """Analysis on the event loop: for tests and benchmarks only (the App uses bot.analysis)."""
+    """Analysis on the event loop: for the local review, tests and benchmarks (the App uses bot.analysis)."""
     return analyze_bytes(path, data, options)
 
 
@@ -129,7 +130,7 @@ def _texts(blobs: dict[str, Blob | None]) -> dict[str, str]:
 
 
 async def _knowledge(
-    client: InstallationClient, job: Job, tree: Tree, mapping_texts: dict[str, str], readable: list[tuple[str, bytes]]
+    client: CommitReader, job: Job, tree: Tree, mapping_texts: dict[str, str], readable: list[tuple[str, bytes]]
 ) -> RepoKnowledge | None:
     """What the repository at the head commit knows of the images the changed files name: its
     mapping files (read with the changed files) and the Dockerfiles those images map to; and
@@ -157,8 +158,8 @@ async def _knowledge(
     return dataclasses.replace(knowledge(index, wanted, texts), patches=patches)
 
 
-async def _analyse(
-    client: InstallationClient,
+async def analyse_changes(
+    client: CommitReader,
     job: Job,
     changes: list[FileChange],
     config: RepoConfig,
@@ -166,6 +167,8 @@ async def _analyse(
     tree_task: asyncio.Task[Tree | None] | None = None,
     make_renderer: RendererFactory | None = None,
 ) -> tuple[list[Finding], dict[str, str]]:
+    """The findings of the changed files at the job's head commit (charts through Helm, images
+    through the repository's own Dockerfiles), and the head text of each file they are on."""
     considered = [change for change in changes if not config.ignored(change.path)]
     relevant = [c.path for c in considered if c.status != "removed" and file_kind(c.path) is not None]
     tree = await tree_task if tree_task is not None and considered else None
@@ -301,7 +304,7 @@ async def run(
         meta, changes = await asyncio.gather(_meta(client, job), _changes(client, job))
         if resubmit is not None:
             await _follow_head(client, job, meta, resubmit)
-        findings, texts = await _analyse(client, job, changes, meta.config, analyse, tree_task, make_renderer)
+        findings, texts = await analyse_changes(client, job, changes, meta.config, analyse, tree_task, make_renderer)
         plan = await asyncio.to_thread(
             plan_review,
             findings,
