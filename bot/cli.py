@@ -309,11 +309,70 @@ def _review_sample(max_comments: int) -> Review:
         return review(git, choose_refs(git, "main", SAMPLE_BRANCH), max_comments)
 
 
+_APP_CREDENTIALS = ("GITHUB_APP_ID", "GITHUB_PRIVATE_KEY", "GITHUB_PRIVATE_KEY_PATH")
+
+
+def _server_environment(env_path: Path) -> dict[str, str]:
+    """The environment, over the App credentials the setup page kept in `env_path` (the environment wins)."""
+    from bot import env_file
+
+    if not env_path.is_file():
+        return dict(os.environ)
+    try:
+        return {**env_file.read(env_path), **os.environ}
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot read {env_path}: {error}") from None
+
+
+def _serve_setup(args: argparse.Namespace, env: dict[str, str]) -> int:
+    """No App yet (or --setup): serve the registration page, then run as the App it registers."""
+    from aiohttp import web
+
+    from bot import setup_serve
+    from bot.app import make_app
+    from bot.config import AppSettings
+    from bot.manifest import is_public_url, packaged_manifest, web_url_for
+    from bot.observability import Redactor, configure_logging_from_env
+    from bot.setup_page import SetupFlow
+    from bot.status import RUNTIME
+
+    env_path = Path(args.env_file)
+    if env_path.exists() or env_path.is_symlink():
+        raise UsageError(f"--setup: {env_path} exists already; move it away to register another App")
+    if args.public_url and not is_public_url(args.public_url):
+        raise UsageError(f"--public-url must be an http(s) URL without query, not {args.public_url!r}")
+    api_url = env.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
+    flow = SetupFlow(
+        base_manifest=packaged_manifest(),
+        api_url=api_url,
+        web_url=env.get("GITHUB_WEB_URL", "").rstrip("/") or web_url_for(api_url),
+        env_path=env_path.absolute(),
+        environment=env,
+        public_url=args.public_url or "",
+        organization=args.org or "",
+    )
+    host = args.host or env.get("HOST", "0.0.0.0")
+    port = args.port or int(env.get("PORT", "") or 8080)
+    configure_logging_from_env(Redactor(), env)  # nothing secret exists before the App does
+
+    def as_the_app(settings: AppSettings) -> web.Application:
+        app = make_app(settings)
+        configure_logging_from_env(app[RUNTIME].redactor, env)  # from now on the key and secret are redacted
+        return app
+
+    print(f"unroot: no GitHub App configured: open http://{host}:{port}/ to register one", file=sys.stderr)
+    setup_serve.run_setup(flow, as_the_app, host, port)
+    return EXIT_OK
+
+
 def _serve(args: argparse.Namespace) -> int:
     from bot.config import AppSettings, SettingsError
 
+    env = _server_environment(Path(args.env_file))
+    if args.setup or not any(env.get(name) for name in _APP_CREDENTIALS):
+        return _serve_setup(args, env)
     try:
-        settings = AppSettings.from_env(os.environ, insecure_no_secret=args.insecure_no_secret)
+        settings = AppSettings.from_env(env, insecure_no_secret=args.insecure_no_secret)
     except SettingsError as error:
         raise UsageError(f"cannot start the server: {error}") from None
     if args.insecure_no_secret and not settings.webhook_secret:
@@ -332,7 +391,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     app = make_app(settings)
 
-    configure_logging_from_env(app[RUNTIME].redactor, os.environ)
+    configure_logging_from_env(app[RUNTIME].redactor, env)
     host = args.host or settings.host
     port = args.port or settings.port
     from bot.queue import QueueUnavailable
@@ -438,6 +497,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--run-jobs",
         action="store_true",
         help="with REDIS_URL: also run queued jobs in this process (like UNROOT_RUN_JOBS=1); otherwise only acknowledge and enqueue",
+    )
+    serve.add_argument(
+        "--setup",
+        action="store_true",
+        help="serve the page that registers a new GitHub App (the default while no App credentials are set)",
+    )
+    serve.add_argument(
+        "--public-url",
+        help="the URL GitHub reaches this server at, for the new App's webhook and redirect (default: the page's host)",
+    )
+    serve.add_argument("--org", help="register the App for this organization (default: your personal account)")
+    serve.add_argument(
+        "--env-file",
+        default=".env",
+        help="where setup writes the App's credentials (mode 0600) and serve reads them (default: .env)",
     )
     serve.set_defaults(run=_serve)
     worker = commands.add_parser("worker", help="run queued jobs from Redis (REDIS_URL); settings from the environment")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from aiohttp import web
@@ -67,7 +67,7 @@ class _HeaderDeadline(asyncio.Protocol):
         self._inner.resume_writing()
 
 
-def _guarded(factory: Callable[[], Any], timeout: float) -> Callable[[], asyncio.Protocol]:
+def guarded(factory: Callable[[], Any], timeout: float) -> Callable[[], asyncio.Protocol]:
     def make() -> asyncio.Protocol:
         return _HeaderDeadline(factory(), timeout)
 
@@ -84,7 +84,7 @@ async def start(
     await runner.setup()
     assert runner.server is not None
     listener = await asyncio.get_running_loop().create_server(
-        _guarded(runner.server, header_timeout),
+        guarded(runner.server, header_timeout),
         host,
         port,
         reuse_address=True,
@@ -102,8 +102,6 @@ async def stop(runner: web.AppRunner, listener: asyncio.Server) -> None:
 
 def run(app: web.Application, host: str, port: int, header_timeout: float = HEADER_TIMEOUT) -> None:
     """Serve until SIGTERM or SIGINT, then shut down gracefully (like aiohttp's run_app)."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
 
     async def serve() -> None:
         runner, listener = await start(app, host, port, header_timeout, handle_signals=True)
@@ -112,6 +110,13 @@ def run(app: web.Application, host: str, port: int, header_timeout: float = HEAD
         finally:
             await stop(runner, listener)
 
+    run_until_stopped(serve)
+
+
+def run_until_stopped(serve: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run `serve` on a new event loop until SIGTERM or SIGINT (GracefulExit), then let its clean-up run."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     main = loop.create_task(serve())
     try:
         loop.run_until_complete(main)

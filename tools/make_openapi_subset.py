@@ -20,6 +20,7 @@ DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "opena
 OPERATIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("post", "/app/installations/{installation_id}/access_tokens", ("request", "response")),
     ("get", "/app", ("response",)),
+    ("post", "/app-manifests/{code}/conversions", ("response",)),
     ("get", "/repos/{owner}/{repo}/installation", ("response",)),
     ("get", "/repos/{owner}/{repo}", ("response",)),
     ("get", "/repos/{owner}/{repo}/pulls/{pull_number}", ("response",)),

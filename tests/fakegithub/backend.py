@@ -20,6 +20,7 @@ from .state import (
     FakeApp,
     FakeRepo,
     Installation,
+    ManifestFlow,
     PullRequest,
     Review,
     ReviewComment,
@@ -67,6 +68,7 @@ class GitHubState:
         self.reviews: dict[int, Review] = {}
         self.review_comments: dict[int, ReviewComment] = {}
         self.threads: dict[str, ReviewThread] = {}
+        self.manifests = ManifestFlow()  # the App manifest flow: form posts and their codes
 
         self.next_id = ids(1001)  # ids of check runs, reviews, comments and pull requests, in one sequence
         self._next_repo_id = ids(500)

@@ -7,12 +7,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from . import graphql_api, rest_apps, rest_checks, rest_repos, rest_reviews
+from . import graphql_api, manifests, rest_apps, rest_checks, rest_repos, rest_reviews
 from .backend import GitHubState
 from .replies import Ctx, Reply
 
 Handler = Callable[[GitHubState, Ctx], Awaitable[Reply]]
-Auth = Literal["jwt", "token"]
+Auth = Literal["jwt", "token", "none"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ def _template_pattern(template: str) -> re.Pattern[str]:
 
 _TABLE: tuple[tuple[str, str, Handler, Auth, str | None], ...] = (
     ("GET", "/app", rest_apps.get_app, "jwt", "apps/get-authenticated"),
+    ("POST", "/app-manifests/{code}/conversions", manifests.convert, "none", "apps/create-from-manifest"),
     ("GET", "/app/installations/{installation_id}", rest_apps.get_installation, "jwt", None),
     (
         "POST",

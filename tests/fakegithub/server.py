@@ -17,6 +17,7 @@ from .backend import GitHubState
 from .common import API_DOCS, GHES_PREFIX, JSONValue
 from .faults import PRIMARY_DOC, Fault, FaultInjection, secondary_limit_body
 from .keys import AppKey
+from .manifests import new_app_form
 from .openapi import OpenAPISubset
 from .replies import Ctx, Reply, error, not_found
 from .routes import Route, match, routes
@@ -102,6 +103,9 @@ class FakeGitHub(GitHubState, FaultInjection):
         """Serve on 127.0.0.1 at a free port; sets base_url."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         app = web.Application(client_max_size=64 * 1024 * 1024)
+        # The web pages of the manifest flow (form posts, not JSON): before the API's catch-all.
+        for page in ("/settings/apps/new", "/organizations/{org}/settings/apps/new"):
+            app.router.add_post(page, self._new_app_form)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -110,6 +114,9 @@ class FakeGitHub(GitHubState, FaultInjection):
         port = self._runner.addresses[0][1]
         self.base_url = f"http://127.0.0.1:{port}"
         return self
+
+    async def _new_app_form(self, request: web.Request) -> web.StreamResponse:
+        return await new_app_form(self, request)
 
     async def close(self) -> None:
         """Stop serving."""
@@ -242,6 +249,8 @@ class FakeGitHub(GitHubState, FaultInjection):
         }, exceeded
 
     async def _serve(self, route: Route, ctx: Ctx) -> tuple[Reply, str]:
+        if route.auth == "none":  # the manifest conversion: the code is the credential
+            return await self._handle(route, ctx), "none"
         if route.auth == "jwt":
             problem = check_jwt(self, ctx.request)
             if problem is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -206,3 +207,22 @@ class LoggedRequest:
     def call(self) -> str:
         """ "METHOD route" (or "METHOD path" when no route matched)."""
         return f"{self.method} {self.route or self.path}"
+
+
+@dataclass
+class ManifestPost:
+    """One form post to …/settings/apps/new: the manifest, the state, the owner, and the code it got."""
+
+    manifest: dict[str, Any]
+    state: str
+    organization: str
+    code: str = field(default_factory=lambda: secrets.token_hex(10))
+    converted: bool = False
+
+
+@dataclass
+class ManifestFlow:
+    """What the fake's web side saw: every post, and the codes not converted yet."""
+
+    posts: list[ManifestPost] = field(default_factory=list)
+    next_app_id: int = 90001
