@@ -333,6 +333,9 @@ class PodChecker:
         reason = why_not_extendable(self.pod.spec, node)
         if reason:
             return reason
+        context = get(node, "securityContext")
+        if context and not isinstance(context[1], MappingNode) and rendered.get(id(wish.container.change)) is None:
+            return "the container's securityContext is null; write it as a mapping first"
         return None
 
     def _plan_read_only(self, rendered: dict[int, Fix | None]) -> None:
@@ -355,7 +358,7 @@ class PodChecker:
             style_of(self.pod),
         )
         for wish, planned in zip(ready, plans):
-            adds_context = value(wish.container.container.node, "securityContext") is None
+            adds_context = not isinstance(value(wish.container.container.node, "securityContext"), MappingNode)
             if any(_overlaps(edit, others) for edit in planned.edits) or (
                 adds_context and rendered.get(id(wish.container.change)) is not None
             ):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from rules.kubernetes.nodes import Rewriter, as_str, first_line, get, is_flow, last_line, value
+from rules.kubernetes.nodes import Rewriter, as_str, first_line, get, is_flow, is_null, last_line, value
 from rules.kubernetes.rewrite import Style
 from rules.model import LineEdit
 
@@ -167,7 +167,7 @@ def why_not_extendable(spec: MappingNode, container: MappingNode) -> str | None:
     if is_flow(spec) or is_flow(container):
         return "the pod spec or the container is written in flow style (`{...}`, JSON), which this fix does not extend"
     sc = value(container, "securityContext")
-    if sc is not None and not (isinstance(sc, MappingNode) and not is_flow(sc)):
+    if not is_null(sc) and not (isinstance(sc, MappingNode) and not is_flow(sc)):
         return "the container's securityContext is written in flow style or is not a mapping"
     reason = _unextendable(spec, "volumes")
     if reason:
