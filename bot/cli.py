@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from bot import formats
 from bot.config import CONFIG_PATH, ConfigError, RepoConfig, parse_config
 from bot.limits import DEFAULT_INLINE_COMMENTS
-from rules.analyze import analyze, decode, file_kind, skipped
+from rules.analyze import analyze, decode, deferred_edits, file_kind, skipped
 from rules.fixes import EditConflict, apply
-from rules.model import Finding, LineEdit, Severity
+from rules.model import Finding, LineEdit, Options, Severity
 from rules.ur001_file_skipped import too_large
 
 if TYPE_CHECKING:
@@ -196,6 +196,15 @@ def fixed_text(original: str, edits: list[LineEdit]) -> str:
     return bom + apply(original[len(bom) :], edits)
 
 
+def fixed_in_two_passes(path: str, original: str, found: list[Finding], options: Options) -> str:
+    """`original` with its findings' fixes applied, then with the fixes that waited for those (Deferred)."""
+    edits = [edit for f in found if f.fix is not None for edit in f.fix.edits]
+    fixed = fixed_text(original, edits) if edits else original
+    bom = _BOM if fixed.startswith(_BOM) else ""
+    later = deferred_edits(path, fixed[len(bom) :], options, found)
+    return fixed_text(fixed, later) if later else fixed
+
+
 def _write_atomically(path: Path, text: str) -> None:
     """Replace `path` with `text` so that a reader sees the old file or the new one, never half.
 
@@ -235,7 +244,7 @@ def _fix(args: argparse.Namespace) -> int:
             continue
         original = texts[path]
         try:
-            fixed = fixed_text(original, edits)
+            fixed = fixed_in_two_passes(path, original, found, config.options)
         except EditConflict as error:
             print(f"{path}: fixes not applied: {error}", file=sys.stderr)
             continue

@@ -7,7 +7,7 @@ import re
 from dataclasses import replace
 
 from rules.fixes import reconcile
-from rules.model import FileKind, Finding, Fix, Options
+from rules.model import Deferred, FileKind, Finding, Fix, LineEdit, Options
 from rules.ur001_file_skipped import BINARY, too_large
 from rules.ur001_file_skipped import skipped as skipped  # UR001's notice, re-exported: callers reach it here
 
@@ -132,3 +132,13 @@ def _consistent_fixes(text: str, findings: list[Finding]) -> list[Finding]:
         unique = tuple(dict.fromkeys(edit for edit in composed if edit is not None))
         result.append(replace(finding, fix=Fix(finding.fix.summary, unique)))
     return result
+
+
+def deferred_edits(path: str, fixed: str, options: Options | None, findings: list[Finding]) -> list[LineEdit]:
+    """The second pass of a fix: the edits of the findings that waited for the first pass's (Deferred), found
+    again in the `fixed` text. Nothing else is applied, so a finding fixed by the first pass stays fixed."""
+    waiting = {(f.rule, f.subject) for f in findings if f.variant is Deferred.AFTER_OTHER_FIXES}
+    if not waiting:
+        return []
+    again = analyze(path, fixed, options)
+    return [edit for f in again if f.fix is not None and (f.rule, f.subject) in waiting for edit in f.fix.edits]

@@ -48,6 +48,13 @@ class Variant(enum.Enum):
     """
 
 
+class Deferred(Variant):
+    """A finding whose fix waits until the file's other fixes are applied (they edit the same lines first):
+    `unroot fix` applies it in a second pass, the App offers it on the next push."""
+
+    AFTER_OTHER_FIXES = "after-other-fixes"
+
+
 @dataclass(frozen=True)
 class Rule:
     """One check: a stable ID plus the text a user reads about it."""

@@ -443,6 +443,8 @@ CASES: tuple[Case, ...] = (
     Case("UR210", "pod.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD), False),
     # UR211: writable root filesystem.
     Case("UR211", "pod.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD), True, 12, "notice"),
+    # A flow-style `volumes` list is not extended: no fix, and the message says why.
+    Case("UR211", "pod.yaml", pod(RESTRICTED_CONTAINER, RESTRICTED_POD, "  volumes: []\n"), True, 13, "notice"),
     Case(
         "UR211", "pod.yaml", pod("      readOnlyRootFilesystem: true\n" + RESTRICTED_CONTAINER, RESTRICTED_POD), False
     ),

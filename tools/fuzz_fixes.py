@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
-from bot.cli import fixed_text  # noqa: E402  (the very function `unroot fix` writes with)
+from bot.cli import fixed_in_two_passes  # noqa: E402  (the very function `unroot fix` writes with)
 from rules.analyze import analyze, file_kind  # noqa: E402
 from rules.compose.parse import services  # noqa: E402
 from rules.dockerfile.parse import parse as parse_dockerfile  # noqa: E402
@@ -42,7 +42,7 @@ from rules.kubernetes.discovery import pod_specs  # noqa: E402
 from rules.kubernetes.nodes import as_bool, as_int, get, path, strings, value  # noqa: E402
 from rules.kubernetes.parse import ManifestError, PodSpec, load_documents  # noqa: E402
 from rules.kubernetes.powers import low_ports, root_powers, sets_port_sysctl, writable_volumes  # noqa: E402
-from rules.model import FileKind, Finding, Severity  # noqa: E402
+from rules.model import FileKind, Finding, Options, Severity  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
 BOM = "\ufeff"
@@ -451,9 +451,9 @@ def _errors(findings: list[Finding]) -> Counter[tuple[str, str]]:
 
 
 def _fix(name: str, text: str) -> tuple[str, list[Finding]]:
+    """What `unroot fix` makes of the file: its fixes, then those that waited for them (see rules.model.Deferred)."""
     findings = analyze(name, text)
-    edits = [edit for f in findings if f.fix is not None for edit in f.fix.edits]
-    return (fixed_text(text, edits) if edits else text), findings
+    return fixed_in_two_passes(name, text, findings, Options()), findings
 
 
 def _shape(name: str, text: str) -> tuple[object, ...] | None:
@@ -555,7 +555,10 @@ def working_losses(name: str, text: str, fixed: str) -> Counter[str]:
             losses["capability_add"] += any(p.startswith("capabilities") for p in powers)
             losses["privileged"] += "privileged: true" in powers
             losses["low_port_unbindable"] += any(not sets_port_sysctl(pod_sc, p) for p in low_ports(container.node))
-        if made and writable_volumes(new.spec, new.object_node) and get(pod_sc, "fsGroup") is None:
+        # Only volumes that were there count: the fix's own are emptyDirs, which the kubelet creates
+        # world-writable (0777, pkg/volume/emptydir), so they need no fsGroup.
+        kept = set(writable_volumes(new.spec, new.object_node)) & set(writable_volumes(old.spec, old.object_node))
+        if made and kept and get(pod_sc, "fsGroup") is None:
             losses["volume_without_fs_group"] += 1
     return losses
 

@@ -7,16 +7,18 @@ become one contiguous edit there, and hands each finding the edits that fix it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
+from rules.kubernetes.mounts import ReadOnlyPlan, ReadOnlyRequest, plan, why_not_extendable
 from rules.kubernetes.nodes import as_bool, as_int, as_str, children, first_line, get, path, value
 from rules.kubernetes.parse import Container, PodSpec
 from rules.kubernetes.powers import kept_root_reason, low_ports, sets_port_sysctl, writable_volumes
 from rules.kubernetes.rewrite import ContextEdit, joined, render, style_of
-from rules.model import Finding, Fix, Options, Rule, Severity, Variant
+from rules.model import Deferred, Finding, Fix, LineEdit, Options, Rule, Severity, Variant
 
 if TYPE_CHECKING:
     from rules.repository import ImageUser
@@ -106,6 +108,20 @@ class _Pending:
     fix: Fix | None = None
 
 
+@dataclass(frozen=True)
+class _ReadOnlyWish:
+    """A finding fixed by making its container's root filesystem read-only, with the paths it must keep writable."""
+
+    item: _Pending
+    container: ContainerFacts
+    paths: tuple[str, ...]
+    summary: Callable[[ReadOnlyPlan], str]
+
+
+def _overlaps(edit: LineEdit, others: list[LineEdit]) -> bool:
+    return any(edit.start_line <= other.end_line and other.start_line <= edit.end_line for other in others)
+
+
 @dataclass
 class PodChecker:
     """Checks one pod spec: the rules call `report` and `want...`, then `findings()` renders the fixes."""
@@ -117,6 +133,7 @@ class PodChecker:
     shared: frozenset[int] = frozenset()  # ids of nodes reached through YAML aliases
     pending: list[_Pending] = field(default_factory=list)
     changes: dict[int, ContextEdit] = field(default_factory=dict)  # by id() of the owner node
+    read_only: list[_ReadOnlyWish] = field(default_factory=list)
     # Facts of the pod, computed once in __post_init__.
     pod_sc: MappingNode | None = field(init=False)
     pod_change: ContextEdit = field(init=False)
@@ -290,6 +307,70 @@ class PodChecker:
             rule, line, message, container.subject, fixed_by, severity=severity, variant=variant, container=container
         )
 
+    def want_read_only(
+        self, rule: Rule, container: ContainerFacts, paths: tuple[str, ...], summary: Callable[[ReadOnlyPlan], str]
+    ) -> None:
+        """The latest finding (of `rule`) is fixed by readOnlyRootFilesystem: true with an emptyDir at each of `paths`
+        the container does not mount yet; its fix is planned once every other fix of the pod is known."""
+        if not self.muted(rule) and self.pending and self.pending[-1].rule is rule:
+            self.read_only.append(_ReadOnlyWish(self.pending[-1], container, paths, summary))
+
+    def _read_only_blocker(self, wish: _ReadOnlyWish, rendered: dict[int, Fix | None]) -> str | None:
+        """Why the read-only fix cannot be offered for this container now, or None."""
+        node = wish.container.container.node
+        if (
+            self.fans_out
+            or wish.container.merged
+            or wish.container.container.list_name
+            not in (
+                "containers",
+                "initContainers",
+            )
+        ):
+            return "this kind keeps its containers or volumes in a form this fix does not edit"
+        if self.aliased(node) or id(self.pod.spec) in self.shared or id(value(self.pod.spec, "volumes")) in self.shared:
+            return _ALIASED.removeprefix(" No fix offered: ").rstrip(".")
+        reason = why_not_extendable(self.pod.spec, node)
+        if reason:
+            return reason
+        context = get(node, "securityContext")
+        if context and not isinstance(context[1], MappingNode) and rendered.get(id(wish.container.change)) is None:
+            return "the container's securityContext is null; write it as a mapping first"
+        return None
+
+    def _plan_read_only(self, rendered: dict[int, Fix | None]) -> None:
+        """Give each read-only wish its fix, planned together for the pod, or a sentence saying why it has none."""
+        if not self.read_only:
+            return
+        others = [e for fix in rendered.values() if fix for e in fix.edits]
+        others += [e for item in self.pending if item.fix for e in item.fix.edits]
+        ready: list[_ReadOnlyWish] = []
+        for wish in self.read_only:
+            reason = self._read_only_blocker(wish, rendered)
+            if reason:
+                wish.item.message += f" No fix offered: {reason}."
+            else:
+                ready.append(wish)
+        plans = plan(
+            self.pod.spec,
+            [ReadOnlyRequest(w.container.container.node, w.paths) for w in ready],
+            self.lines,
+            style_of(self.pod),
+        )
+        for wish, planned in zip(ready, plans):
+            adds_context = not isinstance(value(wish.container.container.node, "securityContext"), MappingNode)
+            if any(_overlaps(edit, others) for edit in planned.edits) or (
+                adds_context and rendered.get(id(wish.container.change)) is not None
+            ):
+                # Composed with those edits, the setting would reach their findings' fixes without its mounts.
+                wish.item.message += (
+                    " Its fix comes once the other fixes of this pod are applied (they edit the same lines):"
+                    " `unroot fix` applies it in a second pass, the App offers it on the next push."
+                )
+                wish.item.variant = Deferred.AFTER_OTHER_FIXES
+            elif planned.edits:
+                wish.item.fix = Fix(wish.summary(planned), planned.edits)
+
     def also_fixed_by(self, rule: Rule, subject: str, change: ContextEdit) -> None:
         """The latest `rule` finding about `subject` needs `change` too to be fixed."""
         for item in reversed(self.pending):
@@ -407,6 +488,7 @@ class PodChecker:
         for change in self.changes.values():
             if change.wanted and id(change) not in aliased:
                 fixes[id(change)] = render(change, self.lines, style)
+        self._plan_read_only(fixes)
         suppressed = self.pod.suppressed
         findings: list[Finding] = []
         for item in self.pending:
