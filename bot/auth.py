@@ -105,6 +105,29 @@ class RedisTokenStore:
             log.warning("could not drop the shared token of installation %s: %r", installation_id, error)
 
 
+class TokenSource(Protocol):
+    """What a client asks for its token: the App's TokenCache, or the Action's one fixed token."""
+
+    async def token(self, installation_id: int) -> str:
+        """A token valid for the next calls."""
+
+    async def forget(self, installation_id: int) -> None:
+        """GitHub refused the token (401)."""
+
+
+@dataclass(frozen=True)
+class FixedToken:
+    """One token handed over whole (a workflow's GITHUB_TOKEN): nothing to refresh, nothing to fetch."""
+
+    value: str
+
+    async def token(self, installation_id: int) -> str:
+        return self.value
+
+    async def forget(self, installation_id: int) -> None:
+        """A refused token stays refused: the next call fails with GitHub's answer."""
+
+
 class TokenCache:
     """Installation tokens cached per installation and refreshed before they expire.
 

@@ -25,7 +25,7 @@ from gidgethub import (
 )
 from gidgethub.aiohttp import GitHubAPI
 
-from bot.auth import TokenCache
+from bot.auth import TokenSource
 from bot.diff import FileChange, file_status
 from bot.limits import ANNOTATIONS_PER_REQUEST, BLOBS_PER_QUERY, MAX_BODY, MAX_PR_FILES, PAGE_SIZE, clip_text
 from bot.outputs import CHECK_NAME, RERUN_IDENTIFIER, Annotation, CheckOutput, Conclusion, ReviewComment, ReviewEvent
@@ -206,7 +206,7 @@ class InstallationClient:
     def __init__(
         self,
         session: aiohttp.ClientSession,
-        tokens: TokenCache,
+        tokens: TokenSource,
         installation_id: int,
         api_url: str,
         graphql_url: str,

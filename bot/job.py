@@ -66,6 +66,7 @@ class Outcome:
     conclusion: Conclusion
     findings: int
     review_posted: bool
+    plan: Plan | None = None  # what was published, when the job got that far
 
 
 async def _check_run(client: InstallationClient, job: Job) -> int:
@@ -279,6 +280,46 @@ async def _post_review(client: InstallationClient, job: Job, plan: Plan) -> bool
     return True
 
 
+async def _plan(
+    findings: list[Finding],
+    changes: list[FileChange],
+    texts: dict[str, str],
+    meta: Meta,
+    max_comments: int,
+    docs_url: str,
+) -> Plan:
+    return await asyncio.to_thread(
+        plan_review,
+        findings,
+        changes,
+        texts,
+        meta.commented,
+        max_comments=max_comments,
+        request_changes=meta.config.request_changes,
+        docs_url=docs_url,
+        files_checked=sum(1 for c in changes if file_kind(c.path) is not None),
+    )
+
+
+async def plan_only(
+    job: Job,
+    client: InstallationClient,
+    docs_url: str,
+    max_comments: int = DEFAULT_INLINE_COMMENTS,
+    *,
+    analyse: Analyse = analyse_here,
+) -> Plan:
+    """What `run` would publish for this job, read with the same calls and published nowhere:
+    for a token that may read but not write (a workflow run for a pull request from a fork)."""
+    tree_task = asyncio.create_task(_tree(client, job))
+    try:
+        meta, changes = await asyncio.gather(_meta(client, job), _changes(client, job))
+        findings, texts = await analyse_changes(client, job, changes, meta.config, analyse, tree_task)
+        return await _plan(findings, changes, texts, meta, max_comments, docs_url)
+    finally:
+        tree_task.cancel()
+
+
 async def run(
     job: Job,
     client: InstallationClient,
@@ -305,17 +346,7 @@ async def run(
         if resubmit is not None:
             await _follow_head(client, job, meta, resubmit)
         findings, texts = await analyse_changes(client, job, changes, meta.config, analyse, tree_task, make_renderer)
-        plan = await asyncio.to_thread(
-            plan_review,
-            findings,
-            changes,
-            texts,
-            meta.commented,
-            max_comments=max_comments,
-            request_changes=meta.config.request_changes,
-            docs_url=docs_url,
-            files_checked=sum(1 for c in changes if file_kind(c.path) is not None),
-        )
+        plan = await _plan(findings, changes, texts, meta, max_comments, docs_url)
         check_run_id = await check_task
         # The review and the annotations are independent writes: send them side by side.
         review_task = asyncio.create_task(_publish_review(client, job, plan, meta, is_current))
@@ -327,7 +358,7 @@ async def run(
         output = CheckOutput(plan.title, render.with_config_note(plan.summary, meta.config_problem))
         # A superseded job still completes its run: the analysis is true for that commit.
         await client.complete_check_run(job.repo, check_run_id, plan.conclusion, output, completing_batch)
-        return Outcome(plan.conclusion, len(findings), posted)
+        return Outcome(plan.conclusion, len(findings), posted, plan)
     except asyncio.CancelledError:
         if requeued_on_cancel:
             check_task.cancel()
