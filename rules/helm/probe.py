@@ -77,12 +77,8 @@ def candidates(values: object) -> list[ValuePath]:
 
 def _declared_otherwise(values: object, path: ValuePath) -> bool:
     """The values hold something at `path` that is not a mapping (a string, a list): not ours to probe."""
-    node = values
-    for key in path:
-        if not isinstance(node, dict) or key not in node:
-            return False
-        node = node[key]
-    return node is not None and not isinstance(node, dict)
+    node = lookup(values, path)
+    return _declares(values, path) and node is not None and not isinstance(node, dict)
 
 
 def lookup(values: object, path: ValuePath) -> object:
