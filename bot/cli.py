@@ -16,7 +16,7 @@ from bot.config import CONFIG_PATH, ConfigError, RepoConfig, parse_config
 from bot.limits import DEFAULT_INLINE_COMMENTS
 from rules.analyze import analyze, decode, deferred_edits, file_kind, skipped
 from rules.fixes import EditConflict, apply
-from rules.model import Finding, LineEdit, Options, Severity
+from rules.model import FileKind, Finding, LineEdit, Options, Severity
 from rules.ur001_file_skipped import too_large
 
 if TYPE_CHECKING:
@@ -137,12 +137,33 @@ def _with_knowledge(config: RepoConfig, paths: Sequence[str], enabled: bool) -> 
     files = list(_walk(paths))
     if not enabled:
         return config, files
+    config = _with_openshift(config, files)
     from bot.knowledge import for_files
 
     knowledge = for_files([path for path in files if not config.ignored(path.as_posix())], paths)
     if not knowledge.known:
         return config, files
     return replace(config, options=replace(config.options, knowledge=knowledge)), files
+
+
+def _with_openshift(config: RepoConfig, files: list[Path]) -> RepoConfig:
+    """OpenShift mode for every file when any checked manifest is a DeploymentConfig or Route (the
+    repository deploys to OpenShift), as `fix: {openshift: true}` asks."""
+    if config.options.openshift:
+        return config
+    from rules.kubernetes.family import declares_openshift
+
+    for path in files:
+        if file_kind(path.name) is not FileKind.KUBERNETES or config.ignored(path.as_posix()):
+            continue
+        try:
+            if path.stat().st_size <= config.options.max_bytes and declares_openshift(
+                path.read_text(encoding="utf-8", errors="replace")
+            ):
+                return replace(config, options=replace(config.options, openshift=True))
+        except OSError:
+            continue
+    return config
 
 
 def _charts(

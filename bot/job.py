@@ -23,6 +23,7 @@ from bot.reading import CommitReader
 from rules.analyze import analyze_bytes, file_kind, skipped
 from rules.helm.discover import chart_of, chart_roots
 from rules.helm.render import Renderer
+from rules.kubernetes.family import declares_openshift
 from rules.kustomize import patch_files
 from rules.model import Finding, Options
 from rules.repository import (
@@ -159,6 +160,16 @@ async def _knowledge(
     return dataclasses.replace(knowledge(index, wanted, texts), patches=patches)
 
 
+def _with_openshift(options: Options, readable: list[tuple[str, bytes]]) -> Options:
+    """OpenShift mode when a changed manifest is a DeploymentConfig or Route: the repository deploys
+    to OpenShift (the App reads no other files for this; `fix: {openshift: true}` says it for all)."""
+    if options.openshift:
+        return options
+    if any(declares_openshift(data.decode("utf-8", errors="replace")) for _path, data in readable):
+        return dataclasses.replace(options, openshift=True)
+    return options
+
+
 async def analyse_changes(
     client: CommitReader,
     job: Job,
@@ -220,7 +231,7 @@ async def analyse_changes(
         else:
             data = blob.text.encode("utf-8")
         readable.append((path, data))
-    options = config.options
+    options = _with_openshift(config.options, readable)
     if tree is not None:
         known = await _knowledge(client, job, tree, _texts({p: blobs.get(p) for p in mapping}), readable)
         if known is not None and known.known:

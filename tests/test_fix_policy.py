@@ -289,3 +289,25 @@ def test_the_proof_counts_what_the_old_fixes_did() -> None:
         "low_port_unbindable": 1,
         "volume_without_fs_group": 1,
     }
+
+
+def test_a_route_in_another_file_puts_the_whole_check_in_openshift_mode(tmp_path: Path) -> None:
+    import subprocess
+
+    (tmp_path / "route.yaml").write_text(
+        "apiVersion: route.openshift.io/v1\nkind: Route\nmetadata: {name: db}\nspec: {to: {kind: Service, name: db}}\n"
+    )
+    (tmp_path / "db.yaml").write_text(STATEFUL)
+
+    def fixed_db(*extra: str) -> str:
+        (tmp_path / "db.yaml").write_text(STATEFUL)
+        run = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "fix", *extra, "."], cwd=tmp_path, capture_output=True, text=True
+        )
+        assert run.returncode == 0, run.stderr
+        return (tmp_path / "db.yaml").read_text()
+
+    with_route = pod_of(load(fixed_db()))["securityContext"]
+    assert with_route["runAsNonRoot"] is True and not {"runAsUser", "runAsGroup", "fsGroup"} & set(with_route)
+    (tmp_path / "route.yaml").unlink()
+    assert "runAsUser" in pod_of(load(fixed_db()))["securityContext"]  # no Route: the usual fixed UID

@@ -145,6 +145,17 @@ def _on_openshift(documents: list[MappingNode]) -> bool:
     return False
 
 
+def declares_openshift(text: str) -> bool:
+    """True for a manifest holding a DeploymentConfig or Route of OpenShift's API groups: the
+    repository deploys to OpenShift, whose restricted-v2 SCC assigns each pod its UID."""
+    if "openshift.io" not in text or not ("DeploymentConfig" in text or "Route" in text):
+        return False  # most files: no parse
+    try:
+        return _on_openshift(load_documents(text))
+    except ManifestError:
+        return False
+
+
 def check_objects(path: str, documents: list[MappingNode]) -> list[Finding]:
     """Findings of the object rules, less those the object's `unroot.dev/ignore` switches off."""
     findings: list[Finding] = []
