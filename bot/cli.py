@@ -147,11 +147,16 @@ def _with_knowledge(config: RepoConfig, paths: Sequence[str], enabled: bool) -> 
 
 
 def _with_openshift(config: RepoConfig, files: list[Path]) -> RepoConfig:
-    """OpenShift mode for every file when any checked manifest is a DeploymentConfig or Route (the
-    repository deploys to OpenShift), as `fix: {openshift: true}` asks."""
+    """OpenShift mode for every file when any checked manifest of one git repository is a
+    DeploymentConfig or Route (the repository deploys to OpenShift), as `fix: {openshift: true}` asks."""
     if config.options.openshift:
         return config
+    from bot.knowledge import repository_root
     from rules.kubernetes.family import declares_openshift
+
+    root = repository_root([str(path) for path in files])
+    if root is None or not (root / ".git").exists():
+        return config  # not one repository (a folder of unrelated files): each file decides for itself
 
     for path in files:
         if file_kind(path.name) is not FileKind.KUBERNETES or config.ignored(path.as_posix()):

@@ -95,6 +95,8 @@ def test_fix_edits_values_yaml_keeping_the_hints_and_the_chart_renders_clean(
     after = (chart / "values.yaml").read_text()
     assert "podSecurityContext:\n  runAsNonRoot: true\n  runAsUser: 10001\n" in after
     assert SCAFFOLD_HINTS in after  # the scaffold's commented hints stay
+    # A read-only root filesystem needs emptyDir mounts a values key cannot add: never half of it.
+    assert not any(line.strip() == "readOnlyRootFilesystem: true" for line in after.splitlines())
     changed = [line for line in after.splitlines() if line not in original.splitlines()]
     assert all(line.startswith(("podSecurityContext:", "securityContext:", " ")) for line in changed), changed
     assert "securityContext:\n" in (chart / "templates" / "tests" / "test-connection.yaml").read_text()
@@ -269,3 +271,24 @@ def test_a_dependency_not_vendored_is_named_and_the_charts_own_templates_are_jud
     assert unroot("fix", "deploy", cwd=tmp_path).returncode == 0
     assert "dependencies:\n  - name: redis\n" in (chart / "Chart.yaml").read_text()  # only ever rendered without it
     assert not [f for f in findings("deploy", cwd=tmp_path) if f["severity"] == "error"]
+
+
+def test_a_fix_that_needs_mounts_is_not_offered_as_a_values_edit(tmp_path: Path, chart: Path) -> None:
+    values = chart / "values.yaml"
+    values.write_text(
+        values.read_text()
+        .replace(
+            "podSecurityContext: {}",
+            "podSecurityContext:\n  runAsNonRoot: true\n  runAsUser: 10001\n  runAsGroup: 10001\n"
+            "  seccompProfile:\n    type: RuntimeDefault",
+        )
+        .replace(
+            "securityContext: {}",
+            "securityContext:\n  allowPrivilegeEscalation: false\n  capabilities:\n    drop:\n    - ALL",
+        )
+    )
+    found = findings("deploy", cwd=tmp_path)
+    (read_only,) = [f for f in found if f["rule"] == "UR211" and f["path"] == "deploy/web/values.yaml"]
+    assert read_only["fix"] is None and "more than a securityContext" in str(read_only["message"])
+    assert unroot("fix", "deploy", cwd=tmp_path).returncode == 0
+    assert "readOnlyRootFilesystem: true\n" not in values.read_text().replace("# readOnlyRootFilesystem: true\n", "")

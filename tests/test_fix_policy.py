@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -294,6 +295,7 @@ def test_the_proof_counts_what_the_old_fixes_did() -> None:
 def test_a_route_in_another_file_puts_the_whole_check_in_openshift_mode(tmp_path: Path) -> None:
     import subprocess
 
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)  # one repository
     (tmp_path / "route.yaml").write_text(
         "apiVersion: route.openshift.io/v1\nkind: Route\nmetadata: {name: db}\nspec: {to: {kind: Service, name: db}}\n"
     )
@@ -311,3 +313,8 @@ def test_a_route_in_another_file_puts_the_whole_check_in_openshift_mode(tmp_path
     assert with_route["runAsNonRoot"] is True and not {"runAsUser", "runAsGroup", "fsGroup"} & set(with_route)
     (tmp_path / "route.yaml").unlink()
     assert "runAsUser" in pod_of(load(fixed_db()))["securityContext"]  # no Route: the usual fixed UID
+    (tmp_path / "route.yaml").write_text(
+        "apiVersion: route.openshift.io/v1\nkind: Route\nmetadata: {name: db}\nspec: {to: {kind: Service, name: db}}\n"
+    )
+    shutil.rmtree(tmp_path / ".git")  # a folder of unrelated files: each file decides for itself
+    assert "runAsUser" in pod_of(load(fixed_db()))["securityContext"]

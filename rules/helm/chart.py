@@ -16,6 +16,9 @@ import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
 from rules.fixes import EditConflict, apply, merge_edits
 from rules.helm import values_edit
 from rules.helm.dependencies import missing, without_missing
@@ -207,6 +210,10 @@ def _changes(rendered: _Rendered, fix: Fix) -> dict[Place, dict[str, object]]:
         fixed = apply(rendered.text, fix.edits)
     except EditConflict:
         return {}
+    if _outside_contexts(rendered.text) != _outside_contexts(fixed):
+        # Volumes and mounts (the read-only root filesystem's emptyDirs), host settings: a values
+        # key cannot add them, and half of such a fix would break the workload.
+        return {}
     after = {c.place: c for c in contexts(rendered.template, fixed)}
     changes: dict[Place, dict[str, object]] = {}
     for place, context in after.items():
@@ -215,6 +222,23 @@ def _changes(rendered: _Rendered, fix: Fix) -> dict[Place, dict[str, object]]:
         if delta:
             changes[place] = delta
     return changes
+
+
+def _outside_contexts(text: str) -> object:
+    """A rendered template as plain data with every securityContext left out (None if it does not parse)."""
+    try:
+        documents = list(YAML(typ="safe", pure=False).load_all(text))
+    except (YAMLError, RecursionError, ValueError):
+        return None
+
+    def strip(node: object) -> object:
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if k != "securityContext"}
+        if isinstance(node, list):
+            return [strip(item) for item in node]
+        return node
+
+    return [strip(document) for document in documents]
 
 
 def _delta(before: Mapping[str, object], after: Mapping[str, object]) -> dict[str, object]:
@@ -317,7 +341,10 @@ def _placed(state: _Chart, plan: _Plan, suffix: str = "") -> Finding:
         else:
             reason = "the fix needs edits to both values.yaml and a template; make them by hand"
     elif finding.fix is not None:
-        reason = "the rendered fix changes nothing Helm takes from the chart's values or templates"
+        reason = (
+            "the fix changes more than a securityContext (volumes and mounts, or host settings), which "
+            "this chart cannot take as one edit of its values or templates; make it by hand"
+        )
     if reason:
         message = f"{message} {_NO_FIX_PREFIX}{reason}.)"
     return replace(finding, path=path, line=line, end_line=line, fix=fix, subject=subject, message=message)
