@@ -9,11 +9,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from bot.limits import DEFAULT_INLINE_COMMENTS
 from rules.model import Options, Severity
 
 CONFIG_PATH = ".github/unroot.yml"
+# What makes `unroot check` exit 1: findings at or above this severity ("never": none do).
+FAIL_ON = ("error", "warning", "notice", "never")
+ReviewEventName = Literal["COMMENT", "REQUEST_CHANGES"]
 # Where each rule's page lives ({id} is the rule ID): linked from the CLI's SARIF and the bot's posts.
 DOCS_URL = "https://github.com/unroot-dev/unroot/blob/main/rules/docs/{id}.md"
 if TYPE_CHECKING:
@@ -32,14 +36,31 @@ MAX_IGNORE_PATTERNS = 1000
 
 
 @dataclass(frozen=True)
+class ReviewSettings:
+    """The `review:` section: what goes inline in a pull request, how much, and the review's event."""
+
+    # Findings below this severity never get an inline comment (notices go to annotations only).
+    min_severity: Severity = Severity.WARNING
+    max_inline: int = DEFAULT_INLINE_COMMENTS
+    event: ReviewEventName = "COMMENT"
+
+
+@dataclass(frozen=True)
 class RepoConfig:
     """What a repository asks of unroot."""
 
     options: Options = field(default_factory=Options)
     ignore: tuple[str, ...] = ()
-    request_changes: bool = False
+    review: ReviewSettings = field(default_factory=ReviewSettings)
+    fail_on: str = "error"  # one of FAIL_ON
+    baseline: str | None = None  # the baseline file, relative to the config's repository root
     # chart directory (repository-relative, "" for the root) -> extra values files to render it with
     helm_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def request_changes(self) -> bool:
+        """Whether a review with errors is posted as REQUEST_CHANGES (`review.event`)."""
+        return self.review.event == "REQUEST_CHANGES"
 
     def chart_values(self, chart_root: str) -> tuple[str, ...]:
         """The values files `helm.charts.<root>.values` names for a chart, chart-relative."""
@@ -97,7 +118,12 @@ def parse_config(text: str) -> RepoConfig:
         severity_overrides=tuple(overrides),
         openshift=openshift,
     )
-    return RepoConfig(options, tuple(ignore), event == "REQUEST_CHANGES", _helm_settings(data.get("helm") or {}))
+    return RepoConfig(
+        options,
+        tuple(ignore),
+        ReviewSettings(event="REQUEST_CHANGES" if event == "REQUEST_CHANGES" else "COMMENT"),
+        helm_values=_helm_settings(data.get("helm") or {}),
+    )
 
 
 def _helm_settings(helm: object) -> dict[str, tuple[str, ...]]:
