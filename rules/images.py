@@ -148,51 +148,6 @@ NON_ROOT_IMAGES: tuple[_NonRootImage, ...] = (
 
 
 @dataclass(frozen=True)
-class _ShippedUsers:
-    """Users an image family creates (without running as them), with their IDs in that family."""
-
-    pattern: re.Pattern[str]  # matched against "repository:tag"
-    users: dict[str, int]
-    source: str
-
-
-# For `USER name` on these bases, the number a fix can write. The IDs differ between families
-# (postgres is 999 on Debian, 70 on Alpine), so each row holds for its own pattern only.
-SHIPPED_USERS: tuple[_ShippedUsers, ...] = (
-    _ShippedUsers(
-        re.compile(r"^((docker\.io/)?(library/)?)?postgres:.*alpine.*$"),
-        {"postgres": 70},
-        "postgres Alpine images: adduser -u 70 postgres",
-    ),
-    _ShippedUsers(
-        re.compile(r"^((docker\.io/)?(library/)?)?postgres:.*$"),
-        {"postgres": 999},
-        "postgres Debian images: useradd -u 999 postgres",
-    ),
-    _ShippedUsers(
-        re.compile(r"^((docker\.io/)?(library/)?)?(mysql|mariadb|redis|mongo):.*$"),
-        {"mysql": 999, "redis": 999, "mongodb": 999},
-        "official mysql, mariadb, redis and mongo images create their user with uid 999",
-    ),
-    _ShippedUsers(
-        re.compile(r"^((docker\.io/)?(library/)?)?nginx:.*$"),
-        {"nginx": 101},
-        "official nginx images create the nginx user with uid 101 (Debian and Alpine)",
-    ),
-    _ShippedUsers(
-        re.compile(r"^((quay\.io|docker\.io)/)?jupyter/[^:]+:.*$"),
-        {"jovyan": 1000},
-        "Jupyter Docker Stacks: NB_USER jovyan, NB_UID 1000",
-    ),
-    _ShippedUsers(
-        re.compile(r"^((docker\.io/)?(library/)?)?ubuntu:(2[4-9]\.|noble|oracular|plucky|questing).*$"),
-        {"ubuntu": 1000},
-        "Ubuntu images from 23.04 ship the ubuntu user, uid 1000",
-    ),
-)
-
-
-@dataclass(frozen=True)
 class AppUser:
     """The non-root user an image ships for its application, by number."""
 
@@ -202,52 +157,73 @@ class AppUser:
 
 
 @dataclass(frozen=True)
-class _AppUserImage:
+class _ShippedUser:
+    """A user an image family creates without running as it, with its IDs in that family."""
+
     pattern: re.Pattern[str]  # matched against "repository:tag"
     user: AppUser
     source: str
+    # Whether a fix switches to this user instead of creating one: the user is meant to run the
+    # image's application. Not for users whose group differs from the fix's scheme (redis on
+    # Alpine, group 1000) or images that already run as theirs (Jupyter).
+    runs_the_app: bool = True
 
 
-# Images that ship a user meant to run their application (without switching to it): a fix
-# switches to that user instead of creating another. First match wins.
-APP_USER_IMAGES: tuple[_AppUserImage, ...] = (
-    _AppUserImage(
-        re.compile(r"^((docker\.io/)?(library/)?)?node:.*$"),
+_OFFICIAL = r"^((docker\.io/)?(library/)?)?"
+
+# One table for both uses: `USER name` on these bases turns into the number a fix can write,
+# and `app_user` picks the user a fix switches to. The IDs differ between families (postgres is
+# 999 on Debian, 70 on Alpine), so each row holds for its own pattern only; first match wins.
+SHIPPED_USERS: tuple[_ShippedUser, ...] = (
+    _ShippedUser(
+        re.compile(_OFFICIAL + r"node:.*$"),
         AppUser("node", 1000, 1000),
         "official node images: groupadd --gid 1000 node && useradd --uid 1000 --gid node node",
     ),
-    _AppUserImage(
-        re.compile(r"^((docker\.io/)?(library/)?)?postgres:.*alpine.*$"),
+    _ShippedUser(
+        re.compile(_OFFICIAL + r"postgres:.*alpine.*$"),
         AppUser("postgres", 70, 70),
         "postgres Alpine images: addgroup -g 70 postgres, adduser -u 70",
     ),
-    _AppUserImage(
-        re.compile(r"^((docker\.io/)?(library/)?)?postgres:.*$"),
+    _ShippedUser(
+        re.compile(_OFFICIAL + r"postgres:.*$"),
         AppUser("postgres", 999, 999),
         "postgres Debian images: groupadd -r --gid=999 postgres && useradd -r --uid=999 --gid=999",
     ),
-    _AppUserImage(
-        re.compile(r"^((docker\.io/)?(library/)?)?(mysql|mariadb):.*$"),
+    _ShippedUser(
+        re.compile(_OFFICIAL + r"(mysql|mariadb):.*$"),
         AppUser("mysql", 999, 999),
         "official mysql and mariadb images: groupadd --gid 999 mysql, useradd --uid 999",
     ),
-    _AppUserImage(
-        re.compile(r"^((docker\.io/)?(library/)?)?redis:((?!alpine).)*$"),
+    _ShippedUser(
+        re.compile(_OFFICIAL + r"redis:.*alpine.*$"),
+        AppUser("redis", 999, 1000),
+        "redis Alpine images: addgroup -S -g 1000 redis && adduser -S -G redis -u 999 redis",
+        runs_the_app=False,
+    ),
+    _ShippedUser(
+        re.compile(_OFFICIAL + r"redis:.*$"),
         AppUser("redis", 999, 999),
         "redis Debian images: groupadd -r -g 999 redis && useradd -r -g redis -u 999 redis",
     ),
-    _AppUserImage(
-        re.compile(r"^((docker\.io/)?(library/)?)?mongo:.*$"),
+    _ShippedUser(
+        re.compile(_OFFICIAL + r"mongo:.*$"),
         AppUser("mongodb", 999, 999),
         "official mongo images: groupadd --gid 999 mongodb && useradd --uid 999 --gid mongodb",
     ),
-    _AppUserImage(
-        re.compile(r"^((docker\.io/)?(library/)?)?nginx:.*$"),
+    _ShippedUser(
+        re.compile(_OFFICIAL + r"nginx:.*$"),
         AppUser("nginx", 101, 101),
         "official nginx images: the nginx user and group are 101 (Debian and Alpine)",
     ),
-    _AppUserImage(
-        re.compile(r"^((docker\.io/)?(library/)?)?ubuntu:(2[4-9]\.|noble|oracular|plucky|questing).*$"),
+    _ShippedUser(
+        re.compile(r"^((quay\.io|docker\.io)/)?jupyter/[^:]+:.*$"),
+        AppUser("jovyan", 1000, 100),
+        "Jupyter Docker Stacks: NB_USER jovyan, NB_UID 1000, NB_GID 100",
+        runs_the_app=False,
+    ),
+    _ShippedUser(
+        re.compile(_OFFICIAL + r"ubuntu:(2[4-9]\.|noble|oracular|plucky|questing).*$"),
         AppUser("ubuntu", 1000, 1000),
         "Ubuntu images from 23.04 ship the ubuntu user and group, 1000",
     ),
@@ -257,9 +233,9 @@ APP_USER_IMAGES: tuple[_AppUserImage, ...] = (
 def app_user(image: ImageRef) -> AppUser | None:
     """The user `image` ships for its application, when its family documents one."""
     key = f"{image.repository}:{image.tag}"
-    for entry in APP_USER_IMAGES:
+    for entry in SHIPPED_USERS:
         if entry.pattern.match(key):
-            return entry.user
+            return entry.user if entry.runs_the_app else None
     return None
 
 
@@ -308,8 +284,10 @@ def shipped_uid(image: ImageRef, user: str) -> int | None:
     that ships the name gives it (WELL_KNOWN_USERS), else None."""
     key = f"{image.repository}:{image.tag}"
     for entry in SHIPPED_USERS:
-        if entry.pattern.match(key) and user in entry.users:
-            return entry.users[user]
+        if entry.pattern.match(key):
+            if entry.user.name == user:
+                return entry.user.uid
+            break  # the family's row: another name is not its user
     return WELL_KNOWN_USERS.get(user)
 
 

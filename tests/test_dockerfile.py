@@ -9,6 +9,7 @@ from rules.dockerfile.parse import parse
 from rules.dockerfile.root_steps import needs_root
 from rules.dockerfile.ur103_non_numeric_user import Ur103
 from rules.fixes import apply
+from rules.images import AppUser, app_user, parse_image
 from rules.model import Finding, Options, Severity
 from rules.repository import from_texts, references
 
@@ -136,6 +137,20 @@ def test_distroless_nonroot_is_numeric_and_needs_nothing() -> None:
 )
 def test_users_an_image_family_ships_get_that_familys_number(base: str, user: str, uid: str) -> None:
     assert fixed(f"FROM {base}\nUSER {user}\n").endswith(f"USER {uid}\n")
+
+
+def test_redis_on_alpine_keeps_its_uid_but_is_not_switched_to() -> None:
+    # redis:alpine's user is 999 in group 1000: `USER redis` becomes 999, but a fix that needs a
+    # user of its own does not borrow a user of another group.
+    assert fixed("FROM redis:7-alpine\nUSER redis\n").endswith("USER 999\n")
+    assert app_user(parse_image("redis:7-alpine")) is None
+    assert app_user(parse_image("redis:7")) == AppUser("redis", 999, 999)
+
+
+def test_a_familys_row_names_only_its_own_user() -> None:
+    # The mysql image has no redis user: the name stays, as on any image that does not ship it.
+    assert fixed("FROM mysql:8\nUSER redis\n").endswith("USER redis\n")
+    assert fixed("FROM mysql:8\nUSER mysql\n").endswith("USER 999\n")
 
 
 def test_a_name_whose_number_differs_between_families_gets_no_fix() -> None:
