@@ -6,25 +6,101 @@ from collections import Counter
 from collections.abc import Sequence
 
 from bot.config import DOCS_URL
+from bot.style import BOLD, DIM, GREEN, SEVERITY_COLOR, Painter
 from rules.fixes import split_lines
 from rules.model import Finding, Severity
 
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTICE: "note"}
 
 
-def text(findings: Sequence[Finding], files_checked: int) -> str:
-    """`path:line: ID severity message`, one a line, like a compiler, then a count."""
-    out: list[str] = []
-    for finding in findings:
-        out.append(f"{finding.path}:{finding.line}: {finding.rule} {finding.severity.value} {finding.message}")
+FIXABLE = "[fixable]"  # the mark of a finding `unroot fix` repairs (ruff's `[*]`, spelt out)
+
+
+def _object(finding: Finding) -> str:
+    """What a fix edits, within its file: the Kubernetes object, else the finding's subject (a Dockerfile stage)."""
+    return finding.workload or finding.subject
+
+
+def _finding_line(finding: Finding, paint: Painter) -> str:
+    mark = f" {paint(FIXABLE, GREEN)}" if finding.fix is not None else ""
+    return (
+        f"{paint(finding.path, BOLD)}{paint(f':{finding.line}:', DIM)} {paint(finding.rule, BOLD)} "
+        f"{paint(finding.severity.value, SEVERITY_COLOR[finding.severity])} {finding.message}{mark}"
+    )
+
+
+def _fix_lines(group: Sequence[Finding], paint: Painter) -> list[str]:
+    """Each distinct fix summary of one object's findings, once, with how many findings it fixes."""
+    by_summary: dict[str, list[Finding]] = {}
+    for finding in group:
         if finding.fix is not None:
-            out.append(f"    fix: {finding.fix.summary} (unroot fix {finding.path})")
+            by_summary.setdefault(finding.fix.summary, []).append(finding)
+    out = []
+    for summary, fixed in by_summary.items():
+        rules = ", ".join(sorted({f.rule for f in fixed}))
+        containers = len({f.container for f in fixed if f.container is not None})
+        where = f" in {containers} containers" if containers > 1 else ""
+        many = f"{len(fixed)} finding{'s' if len(fixed) != 1 else ''}"
+        out.append(f"    {paint(f'fix for {many}{where} ({rules}):', GREEN)} {summary}")
+    return out
+
+
+def _closing_line(findings: Sequence[Finding], files_checked: int) -> str:
     counts = Counter(f.severity for f in findings)
-    out.append(
+    fixable = sum(1 for f in findings if f.fix is not None)
+    line = (
         f"{counts[Severity.ERROR]} errors, {counts[Severity.WARNING]} warnings, "
         f"{counts[Severity.NOTICE]} notices in {files_checked} files"
     )
-    return "\n".join(out) + "\n"
+    return line + (f"; {fixable} fixable with `unroot fix`" if fixable else "")
+
+
+def _statistics(findings: Sequence[Finding], paint: Painter) -> list[str]:
+    """One line per rule and severity: count, ID, severity, fixable mark, title; most frequent first."""
+    from rules.registry import by_id  # every rule's module: only the statistics need the titles
+
+    titles = {rule_id: rule.title for rule_id, rule in by_id().items()}
+    groups: dict[tuple[str, Severity], list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault((finding.rule, finding.severity), []).append(finding)
+    rows = sorted(groups.items(), key=lambda item: (-len(item[1]), item[0][0], -item[0][1].rank))
+    width = max((len(str(len(found))) for _key, found in rows), default=1)
+    out = []
+    for (rule, severity), found in rows:
+        fixed = sum(1 for f in found if f.fix is not None)
+        mark = FIXABLE if fixed == len(found) else f"[{fixed} fixable]" if fixed else ""
+        out.append(
+            f"{len(found):>{width}}  {paint(rule, BOLD)}  {paint(f'{severity.value:<7}', SEVERITY_COLOR[severity])}  "
+            f"{paint(f'{mark:<13}', GREEN)}  {titles.get(rule, '')}".rstrip()
+        )
+    return out
+
+
+def text(
+    findings: Sequence[Finding],
+    files_checked: int,
+    *,
+    color: bool = False,
+    quiet: bool = False,
+    statistics: bool = False,
+) -> str:
+    """`path:line: ID severity message`, one a line, like a compiler; each object's fixes once, after its
+    findings; then a count. `quiet`: the finding lines alone; `statistics`: counts per rule instead of findings."""
+    paint = Painter(color)
+    out: list[str] = []
+    if statistics:
+        out.extend(_statistics(findings, paint))
+    else:
+        groups: dict[tuple[str, str], list[Finding]] = {}
+        for finding in findings:
+            groups.setdefault((finding.path, _object(finding)), []).append(finding)
+        for group in groups.values():
+            out.extend(_finding_line(finding, paint) for finding in group)
+            if not quiet:
+                out.extend(_fix_lines(group, paint))
+    if not quiet:
+        out.append(paint(_closing_line(findings, files_checked), BOLD))
+    return "".join(line + "\n" for line in out)
 
 
 def as_json(findings: Sequence[Finding]) -> str:

@@ -83,7 +83,8 @@ def test_scaffold_findings_land_on_the_values_keys_and_the_test_pod_template(tmp
     )
     # The chart's files are judged through the chart, never one by one as skipped templates.
     assert "UR001" not in result.stdout
-    assert result.stdout.strip().endswith(f"in {sum(1 for p in chart.rglob('*') if p.is_file())} files")
+    files = sum(1 for p in chart.rglob("*") if p.is_file())
+    assert result.stdout.strip().endswith(f"in {files} files; 8 fixable with `unroot fix`")
 
 
 def test_fix_edits_values_yaml_keeping_the_hints_and_the_chart_renders_clean(
