@@ -7,13 +7,14 @@ import os
 import stat
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot import formats
-from bot.config import CONFIG_PATH, ConfigError, RepoConfig, parse_config
+from bot.config import CONFIG_PATH, FAIL_ON, ConfigError, RepoConfig, parse_config
 from bot.limits import DEFAULT_INLINE_COMMENTS
+from bot.style import COLOR_CHOICES
 from rules.analyze import analyze, decode, deferred_edits, file_kind, skipped
 from rules.fixes import EditConflict, apply
 from rules.model import FileKind, Finding, LineEdit, Options, Severity
@@ -188,29 +189,171 @@ def _charts(
     return [f for f in files if not in_charts(f, charts)], findings, texts, count
 
 
+STDIN = "-"
+_DOCKERFILE_START = ("FROM", "ARG")
+
+
+@dataclass(frozen=True)
+class StdinFile:
+    """Standard input as a file: the name its analyser is chosen by, and the path its findings show."""
+
+    analysed_as: str
+    display: str
+
+    def shown(self, finding: Finding) -> Finding:
+        """`finding` (of the text analysed as `analysed_as`) at the path the user sees."""
+        subject = self.display if finding.subject == self.analysed_as else finding.subject
+        return replace(finding, path=self.display, subject=subject)
+
+
+def _split_stdin(paths: Sequence[str], stdin_filename: str | None) -> tuple[list[str], StdinFile | None]:
+    """The paths on disk, and standard input when `-` is among them."""
+    files = [path for path in paths if path != STDIN]
+    if len(files) == len(paths):
+        if stdin_filename is not None:
+            raise UsageError("--stdin-filename names standard input: give `-` as a PATH too")
+        return files, None
+    if stdin_filename is None:
+        return files, StdinFile("", STDIN)  # the analyser is guessed from the text once it is read
+    if file_kind(stdin_filename) is None:
+        raise UsageError(
+            f"--stdin-filename {stdin_filename}: not a Dockerfile (Dockerfile, Containerfile, *.dockerfile) "
+            "or manifest (.yaml, .yml, .json) by name"
+        )
+    return files, StdinFile(stdin_filename, stdin_filename)
+
+
+def _guess_name(text: str) -> str:
+    """A name that picks the analyser for unnamed input: a Dockerfile when its first instruction is
+    FROM or ARG (after comments and parser directives), else a manifest (`helm template` output)."""
+    for line in text.lstrip("\ufeff").splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            return "Dockerfile" if stripped.split(None, 1)[0].upper() in _DOCKERFILE_START else "stdin.yaml"
+    return "stdin.yaml"
+
+
+def _read_stdin(stdin: StdinFile, config: RepoConfig) -> tuple[StdinFile, str | None, list[Finding]]:
+    """Standard input with its analyser chosen, its text and its findings (at `analysed_as`);
+    at most max_bytes are read."""
+    limit = config.options.max_bytes
+    data = sys.stdin.buffer.read(limit + 1)
+    name = stdin.analysed_as or "stdin.yaml"
+    if len(data) > limit:
+        return (
+            replace(stdin, analysed_as=name),
+            None,
+            [skipped(name, f"over the {limit:,}-byte limit")],
+        )
+    decoded = decode(name, data, config.options)
+    if isinstance(decoded, Finding):
+        return replace(stdin, analysed_as=name), None, [decoded]
+    stdin = replace(stdin, analysed_as=stdin.analysed_as or _guess_name(decoded))
+    return stdin, decoded, analyze(stdin.analysed_as, decoded, config.options)
+
+
 def _check(args: argparse.Namespace) -> int:
-    config = _load_config(args.config)
+    config = _with_rule_selection(_load_config(args.config), args.select, args.ignore)
     if args.max_bytes is not None:
         config = replace(config, options=replace(config.options, max_bytes=args.max_bytes))
-    config, files = _with_knowledge(config, args.paths, not args.no_repository)
-    files, chart_findings, chart_texts, chart_files = _charts(args.paths, config, files)
+    output = _output_path(args.output)
+    paths, stdin = _split_stdin(args.paths, args.stdin_filename)
+    findings: list[Finding] = []
+    texts: dict[str, str] = {}
+    count = 0
+    if paths:
+        findings, texts, count = _check_files(args, paths, config)
+    if stdin is not None:
+        stdin, text, found = _read_stdin(stdin, config)
+        findings += [stdin.shown(f) for f in found]
+        if text is not None:
+            texts[stdin.display] = text
+        count += 1
+    if args.format == "json":
+        report = formats.as_json(findings)
+    elif args.format == "sarif":
+        report = formats.sarif(findings, texts)
+    else:
+        from bot.style import wants_color
+
+        color = output is None and wants_color(args.color, sys.stdout, os.environ)
+        report = formats.text(findings, count, color=color, quiet=args.quiet, statistics=args.statistics)
+    if output is None:
+        sys.stdout.write(report)
+    else:
+        try:
+            _write_atomically(output, report)
+        except OSError as error:
+            raise UsageError(f"--output {output}: cannot write: {error.strerror or error}") from None
+    return _exit_code(findings, args.fail_on or config.fail_on)
+
+
+def _check_files(
+    args: argparse.Namespace, paths: list[str], config: RepoConfig
+) -> tuple[list[Finding], dict[str, str], int]:
+    """The findings of the named files and directories, the texts SARIF needs, and the files checked."""
+    config, files = _with_knowledge(config, paths, not args.no_repository)
+    files, chart_findings, chart_texts, chart_files = _charts(paths, config, files)
     jobs = args.jobs or min(_available_cpus(), 8)
-    findings, texts, count = _collect(args.paths, config, jobs, keep_text=args.format == "sarif", files=files)
+    findings, texts, count = _collect(paths, config, jobs, keep_text=args.format == "sarif", files=files)
     if not (args.no_repository or args.no_build):
         from bot.kustomize import overlay_findings  # only when kustomizations are checked
 
-        built = overlay_findings(args.paths, files, config.options, findings)
+        built = overlay_findings(paths, files, config.options, findings)
         findings = findings + [f for f in built.findings if not config.ignored(f.path)]
-    findings = chart_findings + findings
     texts.update(chart_texts)
-    count += chart_files
-    if args.format == "json":
-        sys.stdout.write(formats.as_json(findings))
-    elif args.format == "sarif":
-        sys.stdout.write(formats.sarif(findings, texts))
-    else:
-        sys.stdout.write(formats.text(findings, count))
-    return EXIT_FINDINGS if any(f.severity is Severity.ERROR for f in findings) else EXIT_OK
+    return chart_findings + findings, texts, count + chart_files
+
+
+def _exit_code(findings: Sequence[Finding], fail_on: str) -> int:
+    """1 when a finding is at or above `fail_on` (error, warning, notice); `never`: 0 whatever is found."""
+    if fail_on == "never":
+        return EXIT_OK
+    threshold = Severity(fail_on).rank
+    return EXIT_FINDINGS if any(f.severity.rank >= threshold for f in findings) else EXIT_OK
+
+
+def _output_path(option: str | None) -> Path | None:
+    """The `--output` file, refused before any work when it cannot be written."""
+    if option is None:
+        return None
+    path = Path(option)
+    if path.is_dir():
+        raise UsageError(f"--output {option}: is a directory")
+    parent = path.parent
+    if not parent.is_dir():
+        raise UsageError(f"--output {option}: no such directory: {parent}")
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"--output {option}: permission denied")
+    return path
+
+
+def _with_rule_selection(config: RepoConfig, select: list[str] | None, ignore: list[str] | None) -> RepoConfig:
+    """The config with the rules `--select` leaves out and `--ignore` names switched off too
+    (both take IDs or prefixes, comma-separated); UR001 (a skipped file) stays whatever is selected."""
+    if not select and not ignore:
+        return config
+    from rules.registry import RULES, SKIPPED  # every rule's module: only a selection needs the catalogue
+
+    known = [rule.id for rule in RULES]
+
+    def matching(option: str, values: list[str]) -> set[str]:
+        chosen: set[str] = set()
+        for token in (t.strip().upper() for value in values for t in value.split(",")):
+            if not token:
+                continue
+            found = {rule_id for rule_id in known if rule_id.startswith(token)}
+            if not found:
+                raise UsageError(f"{option}: no rule is {token} or starts with it (see `unroot rules`)")
+            chosen |= found
+        return chosen
+
+    disabled = set(config.options.disabled)
+    if select:
+        disabled |= set(known) - matching("--select", select) - {SKIPPED.id}
+    if ignore:
+        disabled |= matching("--ignore", ignore)
+    return replace(config, options=replace(config.options, disabled=frozenset(disabled)))
 
 
 def fixed_text(original: str, edits: list[LineEdit]) -> str:
@@ -235,11 +378,17 @@ def _write_atomically(path: Path, text: str) -> None:
     """Replace `path` with `text` so that a reader sees the old file or the new one, never half.
 
     The temporary file sits in the same directory (os.replace cannot cross file systems)
-    and gets the old file's permission bits before it takes the old file's place.
+    and gets the old file's permission bits before it takes the old file's place (a new file,
+    as `check --output` makes, gets what the umask leaves of 0o666, as `>` would give it).
     """
-    import tempfile  # only `unroot fix` writes; 10 ms of start-up that `check` does not pay
+    import tempfile  # only `unroot fix` and `check --output` write; 10 ms of start-up that `check` does not pay
 
-    mode = stat.S_IMODE(path.stat().st_mode)
+    if path.exists():
+        mode = stat.S_IMODE(path.stat().st_mode)
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".unroot", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as out:
@@ -254,19 +403,28 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def _fix(args: argparse.Namespace) -> int:
-    config, files = _with_knowledge(_load_config(args.config), args.paths, not args.no_repository)
-    files, chart_findings, chart_texts, _chart_files = _charts(args.paths, config, files)
-    findings, texts, _count = _collect(args.paths, config, files=files)
-    findings = chart_findings + findings
-    texts.update(chart_texts)
+    config = _with_rule_selection(_load_config(args.config), args.select, args.ignore)
+    paths, stdin = _split_stdin(args.paths, args.stdin_filename)
+    findings: list[Finding] = []
+    texts: dict[str, str] = {}
+    if paths:
+        config, files = _with_knowledge(config, paths, not args.no_repository)
+        files, chart_findings, chart_texts, _chart_files = _charts(paths, config, files)
+        findings, texts, _count = _collect(paths, config, files=files)
+        findings = chart_findings + findings
+        texts.update(chart_texts)
+    changed = 0
+    if stdin is not None:
+        stdin, text, found = _read_stdin(stdin, config)
+        findings += [stdin.shown(f) for f in found]
+        changed += _fix_stdin(stdin, text, found, config.options, args.diff)
     by_path: dict[str, list[Finding]] = {}
     for finding in findings:
         by_path.setdefault(finding.path, []).append(finding)
-    changed = 0
     refused = 0
     for path, found in by_path.items():
         edits = [edit for f in found if f.fix is not None for edit in f.fix.edits]
-        if not edits or path not in texts:
+        if not edits or path not in texts or (stdin is not None and path == stdin.display):
             continue
         original = texts[path]
         try:
@@ -305,6 +463,32 @@ def _fix(args: argparse.Namespace) -> int:
     if not args.diff:
         print(f"{changed} files fixed; {len(remaining)} errors need a hand-made fix", file=sys.stderr)
     return EXIT_USAGE if refused else EXIT_OK
+
+
+def _fix_stdin(stdin: StdinFile, text: str | None, found: list[Finding], options: Options, diff: bool) -> int:
+    """`unroot fix -`: the fixed text on stdout (the text as it came when nothing is fixed, so a
+    pipe never loses it), or with --diff its diff; 1 when it changed. Unreadable input is left out."""
+    if text is None:
+        return 0
+    try:
+        fixed = fixed_in_two_passes(stdin.analysed_as, text, found, options)
+    except EditConflict as error:
+        print(f"{stdin.display}: fixes not applied: {error}", file=sys.stderr)
+        fixed = text
+    if diff:
+        import difflib  # only for --diff
+
+        sys.stdout.writelines(
+            difflib.unified_diff(
+                text.splitlines(keepends=True),
+                fixed.splitlines(keepends=True),
+                f"a/{stdin.display}",
+                f"b/{stdin.display}",
+            )
+        )
+    else:
+        sys.stdout.write(fixed)
+    return int(fixed != text)
 
 
 def _review(args: argparse.Namespace) -> int:
@@ -498,13 +682,75 @@ def add_review(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     review.set_defaults(run=_review)
 
 
+class _Version(argparse.Action):
+    """`--version`: the installed package's version, looked up only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"unroot {version('unroot')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            print("unroot (version unknown: not installed)")
+        parser.exit()
+
+
+def _rules(args: argparse.Namespace) -> int:
+    from bot import catalogue
+
+    sys.stdout.write(catalogue.as_json() if args.format == "json" else catalogue.as_text())
+    return EXIT_OK
+
+
+def _add_selection_and_stdin(command: argparse.ArgumentParser) -> None:
+    """`--select`, `--ignore` and `--stdin-filename`, for `check` and `fix`."""
+    command.add_argument(
+        "--select",
+        action="append",
+        metavar="IDS",
+        help="only these rules (IDs or prefixes such as UR2, comma-separated, repeatable); "
+        "the config's `rules:` still apply, and UR001 (a skipped file) always reports",
+    )
+    command.add_argument(
+        "--ignore", action="append", metavar="IDS", help="switch these rules off too (IDs or prefixes, as --select)"
+    )
+    command.add_argument(
+        "--stdin-filename",
+        metavar="NAME",
+        help="for `-` (standard input): the name that chooses the analyser and is printed "
+        "(default: `-`, a Dockerfile if it starts with FROM or ARG, else manifests)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line grammar."""
     parser = argparse.ArgumentParser(prog="unroot", description="Keep containers from running as root.")
+    parser.add_argument("-V", "--version", action=_Version)
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="report root usage in Dockerfiles and Kubernetes manifests")
-    check.add_argument("paths", nargs="+", metavar="PATH", help="files or directories (walked)")
+    check.add_argument("paths", nargs="+", metavar="PATH", help="files or directories (walked); `-` reads stdin")
     check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    check.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        help="exit 1 when a finding at or above this severity is found; never: exit 0 "
+        "(default: the config's fail-on, else error)",
+    )
+    check.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE (never coloured), not stdout")
+    check.add_argument(
+        "--color",
+        choices=COLOR_CHOICES,
+        default="auto",
+        help="colour the text report (default auto: on a terminal, unless NO_COLOR is set; FORCE_COLOR forces it)",
+    )
+    check.add_argument("--quiet", "-q", action="store_true", help="print the finding lines only")
+    check.add_argument(
+        "--statistics", action="store_true", help="print how many findings each rule has instead of the findings"
+    )
+    _add_selection_and_stdin(check)
     check.add_argument("--config", help=f"configuration file (default: {CONFIG_PATH} if present)")
     check.add_argument("--max-bytes", type=int, help="skip files larger than this (default 1000000)")
     check.add_argument(
@@ -514,11 +760,15 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-build", action="store_true", help=_NO_BUILD)
     check.set_defaults(run=_check)
     fix = commands.add_parser("fix", help="apply every available fix in place")
-    fix.add_argument("paths", nargs="+", metavar="PATH")
+    fix.add_argument("paths", nargs="+", metavar="PATH", help="`-` reads stdin and prints it fixed")
     fix.add_argument("--diff", action="store_true", help="print a unified diff instead of writing files")
     fix.add_argument("--config", help=f"configuration file (default: {CONFIG_PATH} if present)")
     fix.add_argument("--no-repository", action="store_true", help=_NO_REPOSITORY)
+    _add_selection_and_stdin(fix)
     fix.set_defaults(run=_fix)
+    rules = commands.add_parser("rules", help="list every rule: ID, severity, fixable, title, docs link")
+    rules.add_argument("--format", choices=("text", "json"), default="text")
+    rules.set_defaults(run=_rules)
     add_review(commands)
     serve = commands.add_parser("serve", help="run the GitHub App webhook server (settings from the environment)")
     serve.add_argument("--host", help="address to listen on (default: $HOST or 0.0.0.0)")
