@@ -461,7 +461,9 @@ def _fix(args: argparse.Namespace) -> int:
             print(f"fixed {path}", file=sys.stderr)
     remaining = [f for f in findings if f.severity is Severity.ERROR and f.fix is None]
     if not args.diff:
-        print(f"{changed} files fixed; {len(remaining)} errors need a hand-made fix", file=sys.stderr)
+        fixed_files = "1 file" if changed == 1 else f"{changed} files"
+        errors = "1 error needs" if len(remaining) == 1 else f"{len(remaining)} errors need"
+        print(f"{fixed_files} fixed; {errors} a hand-made fix", file=sys.stderr)
     return EXIT_USAGE if refused else EXIT_OK
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from bot.config import DOCS_URL
 from bot.style import BOLD, DIM, GREEN, SEVERITY_COLOR, Painter
 from rules.fixes import split_lines
-from rules.model import Finding, Severity
+from rules.model import Deferred, Finding, Severity
 
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTICE: "note"}
 
@@ -45,14 +45,25 @@ def _fix_lines(group: Sequence[Finding], paint: Painter) -> list[str]:
     return out
 
 
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _closing_line(findings: Sequence[Finding], files_checked: int) -> str:
     counts = Counter(f.severity for f in findings)
     fixable = sum(1 for f in findings if f.fix is not None)
+    # Fixes that wait for the others (readOnlyRootFilesystem beside a pod's other fixes) are
+    # applied by the same `unroot fix`, in its second pass: counted apart, as they carry no edit yet.
+    later = sum(1 for f in findings if f.fix is None and f.variant is Deferred.AFTER_OTHER_FIXES)
     line = (
-        f"{counts[Severity.ERROR]} errors, {counts[Severity.WARNING]} warnings, "
-        f"{counts[Severity.NOTICE]} notices in {files_checked} files"
+        f"{_counted(counts[Severity.ERROR], 'error')}, {_counted(counts[Severity.WARNING], 'warning')}, "
+        f"{_counted(counts[Severity.NOTICE], 'notice')} in {_counted(files_checked, 'file')}"
     )
-    return line + (f"; {fixable} fixable with `unroot fix`" if fixable else "")
+    if fixable:
+        line += f"; {fixable} fixable with `unroot fix`"
+        if later:
+            line += f" ({later} more in its second pass)"
+    return line
 
 
 def _statistics(findings: Sequence[Finding], paint: Painter) -> list[str]:

@@ -85,6 +85,10 @@ def test_scaffold_findings_land_on_the_values_keys_and_the_test_pod_template(tmp
     assert "UR001" not in result.stdout
     files = sum(1 for p in chart.rglob("*") if p.is_file())
     assert result.stdout.strip().endswith(f"in {files} files; 8 fixable with `unroot fix`")
+    # readOnlyRootFilesystem's fix adds emptyDir mounts, which no chart edit here makes: the
+    # finding says so at once instead of promising a second pass of `unroot fix` that never comes.
+    assert "second pass" not in result.stdout
+    assert sum("UR211 notice" in line and "make it by hand" in line for line in lines) == 2
 
 
 def test_fix_edits_values_yaml_keeping_the_hints_and_the_chart_renders_clean(

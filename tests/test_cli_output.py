@@ -150,7 +150,7 @@ def test_twenty_containers_print_one_line_per_finding_and_each_fix_once(tmp_path
         "    fix for 40 findings in 20 containers (UR205, UR206): Set allowPrivilegeEscalation: false, "
         "capabilities.drop: [ALL] in the container's securityContext",
     ]
-    assert lines[-1] == "20 errors, 60 warnings, 20 notices in 1 files; 80 fixable with `unroot fix`"
+    assert lines[-1] == "20 errors, 60 warnings, 20 notices in 1 file; 80 fixable with `unroot fix` (20 more in its second pass)"
     assert len(lines) == 103 and result.returncode == 1
 
 
@@ -160,7 +160,7 @@ def test_a_dockerfile_stage_gets_its_fix_after_its_findings(tmp_path: Path) -> N
     assert lines[0].startswith("Dockerfile:2: UR104 warning ") and not lines[0].endswith("[fixable]")
     assert lines[1].startswith("Dockerfile:3: UR102 error ") and lines[1].endswith(" [fixable]")
     assert lines[2].startswith("    fix for 1 finding (UR102): Run as UID 10001:10001")
-    assert lines[3] == "1 errors, 1 warnings, 0 notices in 1 files; 1 fixable with `unroot fix`"
+    assert lines[3] == "1 error, 1 warning, 0 notices in 1 file; 1 fixable with `unroot fix`"
 
 
 def test_colour_on_a_terminal_only_unless_told(tmp_path: Path) -> None:
@@ -205,7 +205,7 @@ def test_statistics_count_each_rule_then_close(tmp_path: Path) -> None:
     assert lines[0].split(None, 3)[3] == f"[fixable]      {titles['UR201']}"
     assert lines[4].split(None, 3)[3] == titles["UR211"]  # nothing to mark: its fix waits for a second pass
     assert rows[6][2] == "warning" and rows[6][3] == titles["UR104"]
-    assert lines[-1] == "21 errors, 61 warnings, 20 notices in 2 files; 81 fixable with `unroot fix`"
+    assert lines[-1] == "21 errors, 61 warnings, 20 notices in 2 files; 81 fixable with `unroot fix` (20 more in its second pass)"
 
 
 def test_fail_on_chooses_the_severity_that_fails(tmp_path: Path) -> None:
@@ -259,7 +259,7 @@ def test_helm_template_output_is_checked_from_stdin(tmp_path: Path) -> None:
     matched = [(m["path"], int(m["line"]), m["rule"]) for m in found if m is not None]
     assert ("-", 43, "UR201") in matched and ("-", 59, "UR201") in matched  # the web and wget containers
     assert {path for path, _line, _rule in matched} == {"-"}
-    assert result.stdout.splitlines()[-1].endswith("in 1 files; 8 fixable with `unroot fix`")
+    assert result.stdout.splitlines()[-1].endswith("in 1 file; 8 fixable with `unroot fix` (1 more in its second pass)")
     assert result.returncode == 1
 
     named = unroot("check", "--stdin-filename", "rendered/web.yaml", "-", cwd=tmp_path, stdin=HELM_TEMPLATE)

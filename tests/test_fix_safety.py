@@ -153,7 +153,7 @@ def test_a_file_ending_inside_a_heredoc_gets_no_fix_rather_than_a_hidden_user(tm
     for text in ("FROM debian:12\nRUN <<EOF\napt-get update\n", "FROM alpine:3.20\nrun <<EOF\necho hi\neof\n"):
         (tmp_path / "Dockerfile").write_text(text)
         result = unroot("fix", "Dockerfile", cwd=tmp_path)
-        assert result.returncode == 0 and "0 files fixed; 1 errors need a hand-made fix" in result.stderr
+        assert result.returncode == 0 and "0 files fixed; 1 error needs a hand-made fix" in result.stderr
         assert (tmp_path / "Dockerfile").read_text() == text
 
 

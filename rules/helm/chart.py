@@ -26,7 +26,8 @@ from rules.helm.placement import Alignment, align
 from rules.helm.probe import Provenance, ValuePath, load_values, lookup, provenance
 from rules.helm.render import ChartSource, Rendered, Renderer, RenderFailure, RenderRequest
 from rules.helm.rendered import POD, Context, Place, contexts
-from rules.model import Finding, Fix, LineEdit, Options
+from rules.kubernetes.checker import DEFERRED_NOTE
+from rules.model import Deferred, Finding, Fix, LineEdit, Options
 from rules.ur001_file_skipped import skipped
 
 VALUES = "values.yaml"
@@ -340,7 +341,10 @@ def _placed(state: _Chart, plan: _Plan, suffix: str = "") -> Finding:
             fix, reason = _template_fix(state, item, finding.fix.summary, changed)
         else:
             reason = "the fix needs edits to both values.yaml and a template; make them by hand"
-    elif finding.fix is not None:
+    elif finding.fix is not None or finding.variant is Deferred.AFTER_OTHER_FIXES:
+        # A fix that waits for a second pass adds emptyDir mounts: no more a chart fix than one offered now.
+        message = message.replace(DEFERRED_NOTE, "")
+        finding = replace(finding, variant=None)
         reason = (
             "the fix changes more than a securityContext (volumes and mounts, or host settings), which "
             "this chart cannot take as one edit of its values or templates; make it by hand"

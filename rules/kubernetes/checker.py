@@ -29,6 +29,12 @@ _ALIASED = (
     " edit there would change every object that uses it; set it on each object instead."
 )
 
+# Said of a finding whose fix waits for a second pass (Deferred.AFTER_OTHER_FIXES).
+DEFERRED_NOTE = (
+    " Its fix comes once the other fixes of this pod are applied (they edit the same lines):"
+    " `unroot fix` applies it in a second pass, the App offers it on the next push."
+)
+
 
 def security_context(owner: Node | None) -> MappingNode | None:
     """The securityContext mapping of a pod spec or container, if it is one."""
@@ -363,10 +369,7 @@ class PodChecker:
                 adds_context and rendered.get(id(wish.container.change)) is not None
             ):
                 # Composed with those edits, the setting would reach their findings' fixes without its mounts.
-                wish.item.message += (
-                    " Its fix comes once the other fixes of this pod are applied (they edit the same lines):"
-                    " `unroot fix` applies it in a second pass, the App offers it on the next push."
-                )
+                wish.item.message += DEFERRED_NOTE
                 wish.item.variant = Deferred.AFTER_OTHER_FIXES
             elif planned.edits:
                 wish.item.fix = Fix(wish.summary(planned), planned.edits)
