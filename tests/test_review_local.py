@@ -84,7 +84,10 @@ def test_json_holds_what_the_app_sends(tmp_path: Path) -> None:
     assert review["event"] == "COMMENT"
     assert [(c["path"], c["line"]) for c in review["comments"]][0] == ("Dockerfile", 7)
     assert all("<!-- unroot:" in c["body"] for c in review["comments"])  # what stops a second post
-    assert review["body"].startswith("**unroot** found 2 errors, 3 warnings, 1 notice: 4 inline comments.")
+    # The Deployment's fixes are one suggestion; its notice is in the annotations only (issue 15).
+    assert review["body"].startswith(
+        "**unroot** found 2 errors, 3 warnings: 2 inline comments. 1 other finding (notices, or without a fix)"
+    )
 
 
 def test_markdown_is_one_page_of_the_posts(tmp_path: Path) -> None:
@@ -113,7 +116,7 @@ def test_comments_over_the_limit_go_to_the_body(tmp_path: Path) -> None:
     document = as_json(unroot("--sample", "--format", "json", "--max-comments", "1", cwd=tmp_path))
     review = document["review"]
     assert [c["path"] for c in review["comments"]] == ["Dockerfile"]
-    assert "1 inline comment, 3 over the 1-comment limit" in review["body"]
+    assert "1 inline comment, 1 over the 1-comment limit" in review["body"]
     assert "### Beyond the first 1 inline comments" in review["body"]
 
 
