@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import difflib
 import random
@@ -12,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import DOCS_URL, RepoConfig, ReviewSettings
 from bot.diff import FileChange, Hunk, parse_patch
 from bot.fingerprint import fingerprint, fingerprints_in, marker
+from bot.job import Meta, _plan
 from bot.outputs import Plan
 from bot.plan import plan_review
 from rules.analyze import analyze
@@ -650,4 +653,23 @@ def test_crlf_file_gets_lf_suggestions_and_valid_anchors() -> None:
     assert ur102.line == 12 and "\r" not in ur102.body
     assert ur102.fingerprints == tuple(
         fingerprint(f, DOCKERFILE) for f in analyze("Dockerfile", DOCKERFILE) if f.rule == "UR102"
+    )
+
+
+def test_the_repositorys_review_settings_reach_the_plan_and_max_comments_given_wins() -> None:
+    findings, changes, heads = pr(
+        {"Dockerfile": ("", DOCKERFILE), "deploy.yaml": ("", DEPLOYMENT), "pod.yaml": ("", POD)}
+    )
+    settings = ReviewSettings(min_severity=Severity.ERROR, max_inline=1, event="REQUEST_CHANGES")
+    meta = Meta(RepoConfig(review=settings), None, frozenset(), ())
+    plan = asyncio.run(_plan(findings, changes, heads, meta, None, DOCS_URL, "https://github.example/o/r/runs/7"))
+    assert len(plan.comments) == 1 and plan.review_event == "REQUEST_CHANGES"
+    assert "1 inline comment, 2 over the 1-comment limit" in plan.review_body
+    assert "[the check run's annotations](https://github.example/o/r/runs/7)" in plan.review_body
+    given = asyncio.run(_plan(findings, changes, heads, meta, 5, DOCS_URL))
+    assert len(given.comments) == 3  # one per object: the Dockerfile, the Deployment, the Pod
+    assert all(severities(c.body) and set(severities(c.body)) == {"error"} for c in given.comments)
+    default = asyncio.run(_plan(findings, changes, heads, Meta(RepoConfig(), None, frozenset(), ()), None, DOCS_URL))
+    assert default.review_event == "COMMENT" and "warning" in set().union(
+        *(severities(c.body) for c in default.comments)
     )
