@@ -154,13 +154,19 @@ def _by_object(
         candidate = _place(group, hunks.get(path, ()), texts.get(path))
         if candidate is None or candidate.suggestion is None:
             continue
-        if candidate.line - (candidate.start_line or candidate.line) + 1 > MAX_SUGGESTION_LINES:
+        start = candidate.start_line or candidate.line
+        if candidate.line - start + 1 > MAX_SUGGESTION_LINES or not voice.fits(group, candidate.suggestion):
             continue
-        if not voice.fits(group, candidate.suggestion):
-            continue
+        others = [placed[n] for n in range(len(placed)) if n not in indices and placed[n].group.path == path]
+        if any(o.suggestion is not None and _overlaps(o, start, candidate.line) for o in others):
+            continue  # two objects of one name around a third: both suggestions could not be committed
         out[indices[0]] = candidate
         dropped.update(indices[1:])
     return [item for n, item in enumerate(out) if n not in dropped]
+
+
+def _overlaps(placed: _Placed, start: int, end: int) -> bool:
+    return (placed.start_line or placed.line) <= end and start <= placed.line
 
 
 def plan_review(

@@ -673,3 +673,22 @@ def test_the_repositorys_review_settings_reach_the_plan_and_max_comments_given_w
     assert default.review_event == "COMMENT" and "warning" in set().union(
         *(severities(c.body) for c in default.comments)
     )
+
+
+def test_two_objects_of_one_name_around_a_third_keep_suggestions_that_can_all_be_committed() -> None:
+    def deployment(name: str, namespace: str) -> str:
+        return (
+            f"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {namespace}\n"
+            "spec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: app:1\n"
+        )
+
+    text = "---\n".join([deployment("web", "a"), deployment("api", "a"), deployment("web", "b")])
+    findings, changes, heads = pr({"deploy.yaml": ("", text)})
+    plan = plan_review(findings, changes, heads)
+    assert_anchors_valid(plan, changes)
+    spans = sorted((c.start_line or c.line, c.line) for c in plan.comments if suggestion_of(c.body) is not None)
+    assert all(end < start for (_, end), (start, _) in zip(spans, spans[1:])), spans
+    # Committed together they fix what the fixes fix: the api Deployment's one suggestion among them.
+    assert len(spans) >= 3
+    every_fix = [e for f in findings if f.fix is not None for e in f.fix.edits]
+    assert apply_suggestions(text, plan, "deploy.yaml") == apply(text, every_fix)
