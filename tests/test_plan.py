@@ -692,3 +692,24 @@ def test_two_objects_of_one_name_around_a_third_keep_suggestions_that_can_all_be
     assert len(spans) >= 3
     every_fix = [e for f in findings if f.fix is not None for e in f.fix.edits]
     assert apply_suggestions(text, plan, "deploy.yaml") == apply(text, every_fix)
+
+
+def test_summary_leads_with_the_one_click_fixes_and_what_needs_a_hand_made_fix() -> None:
+    findings, changes, heads = pr({"Dockerfile": ("", DOCKERFILE), "deploy.yaml": ("", DEPLOYMENT)})
+    summary = plan_review(findings, changes, heads, files_checked=2).summary
+    lead = summary.split("\n\n")[1].split("\n")
+    assert lead == [
+        "**2 one-click fixes** in the review for `Dockerfile`, `deploy.yaml`; or run `unroot fix Dockerfile deploy.yaml`.",
+        "**1 finding needs a hand-made fix** (see the annotations): UR104 (1).",
+    ]
+    assert summary.index("**2 one-click fixes**") < summary.index("| Rule |")
+    # Nothing in the review (all posted before): the command still says how to fix them.
+    seen = frozenset(fingerprint(f, heads[f.path]) for f in findings)
+    again = plan_review(findings, changes, heads, seen, files_checked=2).summary
+    assert "**2 files with fixes:** run `unroot fix Dockerfile deploy.yaml`." in again
+    # More than five files: the command names none of them, the line names five.
+    many = {f"s{n}/Dockerfile": ("", DOCKERFILE) for n in range(7)}
+    found, listed, texts = pr(many)
+    crowded = plan_review(found, [], texts).summary
+    assert "**7 files with fixes:** run `unroot fix` on the 7 files (`s0/Dockerfile`" in crowded
+    assert "and 2 more)." in crowded

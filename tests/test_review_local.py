@@ -224,3 +224,20 @@ def test_sample_works_from_an_installed_package(installed: Path, tmp_path: Path)
     assert result.stderr.startswith(str(installed)), result.stderr  # not the checkout's copy
     assert result.returncode == 1, result.stderr
     assert "[1] Dockerfile:7" in result.stdout and "```suggestion" in result.stdout
+
+
+def test_a_20_container_deployment_is_one_comment_and_review_settings_apply(tmp_path: Path) -> None:
+    many = (ROOT / "tests" / "data" / "many-containers" / "deployment.yaml").read_text()
+    config = "review:\n  event: REQUEST_CHANGES\n"
+    repo = feature_branch(tmp_path, {".github/unroot.yml": config}, {"deploy/deploy.yaml": many})
+    document = as_json(unroot("--format", "json", cwd=repo.path))
+    review = document["review"]
+    (comment,) = review["comments"]
+    assert comment["body"].count("```suggestion") == 1 and "(notice)" not in comment["body"]
+    assert review["event"] == "REQUEST_CHANGES"
+    assert review["body"].startswith("**unroot** found 20 errors, 60 warnings: 1 inline comment. 20 other findings")
+    assert "**1 one-click fix** in the review for `deploy/deploy.yaml`" in document["check_run"]["summary"]
+    # --max-comments given wins: 0 inline, the object's one group listed in the body in one line.
+    capped = as_json(unroot("--format", "json", "--max-comments", "0", cwd=repo.path))["review"]
+    assert capped["comments"] == []
+    assert "- `deploy/deploy.yaml` line 16: UR201 The container may run as root (error, 20), UR205" in capped["body"]
