@@ -210,7 +210,13 @@ def plan_review(
 
     comments = tuple(voice.comment(p.group, p.line, p.start_line, p.suggestion) for p in kept)
     review_body = voice.review_body(
-        render.ReviewParts([p.group for p in kept], outside, overflow, limit, len(new) - len(reviewed)),
+        render.ReviewParts(
+            [p.group for p in kept],
+            outside,
+            overflow,
+            limit,
+            [f.severity for f, _ in new if not _goes_inline(f, min_severity)],
+        ),
         check_run_url,
     )
     posted_error = any(f.severity is Severity.ERROR for f, _ in reviewed)

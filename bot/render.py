@@ -193,7 +193,7 @@ class ReviewParts:
     outside: Sequence[Group]
     overflow: Sequence[Group]
     max_comments: int
-    held: int = 0
+    held: Sequence[Severity] = ()  # the severities of the new findings left to the annotations
 
 
 @dataclass(frozen=True)
@@ -286,7 +286,8 @@ class Renderer:
         )
         lead = f"**unroot** found {found}: {', '.join(where)}."
         if parts.held:
-            lead += f" {plural(parts.held, 'other finding')} (notices, or without a fix) only in {annotations}."
+            # Below review.min-severity, or a warning or notice without a fix: no inline slot for them.
+            lead += f" Also {severity_counts(parts.held)} without an inline comment: see {annotations}."
         sections = [
             ("Outside the diff", parts.outside),
             (f"Beyond the first {parts.max_comments} inline comments", parts.overflow),
@@ -317,7 +318,8 @@ class Renderer:
             out.append(f"... and {len(listed) - shown} more.")
         if listed:
             out.append(tail)
-        out.append("\n".join(marks))
+        if marks:
+            out.append("\n".join(marks))
         return "\n\n".join(out)
 
     def annotation(self, finding: Finding) -> Annotation:

@@ -557,7 +557,7 @@ async def test_a_20_container_deployment_gets_one_comment_with_one_suggestion_an
     (comment,) = fake.comments_for(pr.repo, pr.number)
     assert comment.body.count("```suggestion") == 1 and "(notice)" not in comment.body
     assert "containers c0, c1, c2, … c19 (20) of Deployment/many: may run as root" in comment.body
-    assert "20 other findings (notices, or without a fix) only in [the check run's annotations](" in review.body
+    assert "Also 20 notices without an inline comment: see [the check run's annotations](" in review.body
     assert f"/runs/{run.id})" in review.body
     # The one click leaves the file as every first-pass fix applied would (what `unroot fix` writes first).
     every_fix = [e for f in findings if f.fix is not None for e in f.fix.edits]

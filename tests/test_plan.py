@@ -292,7 +292,7 @@ def test_new_dockerfile_gets_a_suggestion_that_removes_every_error() -> None:
     assert plan.conclusion == "failure"
     assert plan.title == "1 error, 1 warning in 1 file"
     assert plan.review_body.startswith(
-        "**unroot** found 1 error: 1 inline comment. 1 other finding (notices, or without a fix) only in"
+        "**unroot** found 1 error: 1 inline comment. Also 1 warning without an inline comment: see the check"
     )
     fixed = apply_suggestions(DOCKERFILE, plan, "Dockerfile")
     assert errors("Dockerfile", fixed) == []

@@ -86,7 +86,7 @@ def test_json_holds_what_the_app_sends(tmp_path: Path) -> None:
     assert all("<!-- unroot:" in c["body"] for c in review["comments"])  # what stops a second post
     # The Deployment's fixes are one suggestion; its notice is in the annotations only (issue 15).
     assert review["body"].startswith(
-        "**unroot** found 2 errors, 3 warnings: 2 inline comments. 1 other finding (notices, or without a fix)"
+        "**unroot** found 2 errors, 3 warnings: 2 inline comments. Also 1 notice without an inline comment"
     )
 
 
@@ -235,7 +235,7 @@ def test_a_20_container_deployment_is_one_comment_and_review_settings_apply(tmp_
     (comment,) = review["comments"]
     assert comment["body"].count("```suggestion") == 1 and "(notice)" not in comment["body"]
     assert review["event"] == "REQUEST_CHANGES"
-    assert review["body"].startswith("**unroot** found 20 errors, 60 warnings: 1 inline comment. 20 other findings")
+    assert review["body"].startswith("**unroot** found 20 errors, 60 warnings: 1 inline comment. Also 20 notices")
     assert "**1 one-click fix** in the review for `deploy/deploy.yaml`" in document["check_run"]["summary"]
     # --max-comments given wins: 0 inline, the object's one group listed in the body in one line.
     capped = as_json(unroot("--format", "json", "--max-comments", "0", cwd=repo.path))["review"]
