@@ -497,7 +497,7 @@ def _review(args: argparse.Namespace) -> int:
     from bot.review_formats import FORMATS
     from bot.review_local import ReviewError, choose_refs, open_repository, review
 
-    if args.max_comments < 0:
+    if args.max_comments is not None and args.max_comments < 0:
         raise UsageError("--max-comments must be 0 or more")
     try:
         if args.sample:
@@ -516,7 +516,7 @@ def _review(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if found.plan.conclusion == "failure" else EXIT_OK
 
 
-def _review_sample(max_comments: int) -> Review:
+def _review_sample(max_comments: int | None) -> Review:
     """The review of the sample pull request, in a throw-away repository."""
     import tempfile
 
@@ -672,9 +672,10 @@ def add_review(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     review.add_argument(
         "--max-comments",
         type=int,
-        default=DEFAULT_INLINE_COMMENTS,
+        default=None,
         metavar="N",
-        help=f"inline comments before the rest go to the review body (default: {DEFAULT_INLINE_COMMENTS}, as the App)",
+        help="inline comments before the rest go to the review body (default: the config's review.max-inline, "
+        f"else {DEFAULT_INLINE_COMMENTS}, as the App)",
     )
     review.add_argument(
         "--sample",

@@ -200,6 +200,21 @@ def _blob(node: object) -> Blob | None:
     )
 
 
+@dataclass(frozen=True)
+class CheckRunRef:
+    """One of our check runs: its id, and its page on GitHub (the review links its annotations)."""
+
+    id: int
+    html_url: str | None
+
+
+def _run_ref(run: Json) -> CheckRunRef:
+    url = run.get("html_url")
+    # Only a plain https link goes into the review's Markdown.
+    plain = isinstance(url, str) and url.startswith("https://") and not any(c in url for c in " ()<>[]\n")
+    return CheckRunRef(int(run["id"]), url if plain else None)
+
+
 class InstallationClient:
     """GitHub API calls for one installation; tokens are refreshed as they near expiry."""
 
@@ -412,9 +427,13 @@ class InstallationClient:
 
     async def our_check_runs(self, repo: str, sha: str) -> list[int]:
         """The ids of this App's `unroot` runs on a commit."""
-        return [int(run["id"]) for run in await self._check_runs_for(repo, sha) if self._ours(run)]
+        return [run.id for run in await self.our_check_run_refs(repo, sha)]
 
-    async def create_check_run(self, repo: str, sha: str, output: CheckOutput) -> int:
+    async def our_check_run_refs(self, repo: str, sha: str) -> list[CheckRunRef]:
+        """This App's `unroot` runs on a commit, with their pages."""
+        return [_run_ref(run) for run in await self._check_runs_for(repo, sha) if self._ours(run)]
+
+    async def create_check_run(self, repo: str, sha: str, output: CheckOutput) -> CheckRunRef:
         """Create our run for a commit; a create whose answer was lost is found again by its
         external_id, not made twice (an orphan would stay in progress for ever)."""
         external_id = f"unroot:{sha}"
@@ -431,7 +450,7 @@ class InstallationClient:
             return next((run for run in runs if run.get("external_id") == external_id and self._ours(run)), None)
 
         result = await self._call("POST", "/repos/{+repo}/check-runs", data, applied, repo=repo)
-        return int(result["id"])
+        return _run_ref(result)
 
     def _ours(self, run: Json) -> bool:
         """Whether a check run is this App's `unroot` run."""

@@ -14,8 +14,7 @@ from bot.chart_review import RendererFactory, changed_charts, charts_of_truncate
 from bot.config import CONFIG_PATH, ConfigError, RepoConfig, parse_config
 from bot.diff import FileChange
 from bot.fingerprint import fingerprints_in
-from bot.github import Blob, GitHubError, InstallationClient, Tree
-from bot.limits import DEFAULT_INLINE_COMMENTS
+from bot.github import Blob, CheckRunRef, GitHubError, InstallationClient, Tree
 from bot.outputs import CheckOutput, Conclusion, Plan
 from bot.plan import group_annotations, plan_review
 from bot.queue import IsCurrent, Job, RetryLater
@@ -70,12 +69,12 @@ class Outcome:
     plan: Plan | None = None  # what was published, when the job got that far
 
 
-async def _check_run(client: InstallationClient, job: Job) -> int:
+async def _check_run(client: InstallationClient, job: Job) -> CheckRunRef:
     """Our check run for this commit: an existing one is reused (a re-run, or a push and a PR
     event for the same commit), otherwise a new one is created in progress."""
-    for run_id in await client.our_check_runs(job.repo, job.head_sha):
-        await client.restart_check_run(job.repo, run_id, render.IN_PROGRESS)
-        return run_id
+    for run in await client.our_check_run_refs(job.repo, job.head_sha):
+        await client.restart_check_run(job.repo, run.id, render.IN_PROGRESS)
+        return run
     return await client.create_check_run(job.repo, job.head_sha, render.IN_PROGRESS)
 
 
@@ -296,19 +295,24 @@ async def _plan(
     changes: list[FileChange],
     texts: dict[str, str],
     meta: Meta,
-    max_comments: int,
+    max_comments: int | None,
     docs_url: str,
+    check_run_url: str | None = None,
 ) -> Plan:
+    """The plan, as the repository's `review:` settings ask (`max_comments`, when given, wins)."""
+    review = meta.config.review
     return await asyncio.to_thread(
         plan_review,
         findings,
         changes,
         texts,
         meta.commented,
-        max_comments=max_comments,
+        max_comments=review.max_inline if max_comments is None else max_comments,
         request_changes=meta.config.request_changes,
+        min_severity=review.min_severity,
         docs_url=docs_url,
         files_checked=sum(1 for c in changes if file_kind(c.path) is not None),
+        check_run_url=check_run_url,
     )
 
 
@@ -316,7 +320,7 @@ async def plan_only(
     job: Job,
     client: InstallationClient,
     docs_url: str,
-    max_comments: int = DEFAULT_INLINE_COMMENTS,
+    max_comments: int | None = None,
     *,
     analyse: Analyse = analyse_here,
 ) -> Plan:
@@ -336,7 +340,7 @@ async def run(
     client: InstallationClient,
     is_current: IsCurrent,
     docs_url: str,
-    max_comments: int = DEFAULT_INLINE_COMMENTS,
+    max_comments: int | None = None,  # None: the repository's review.max-inline
     *,
     requeued_on_cancel: bool = False,
     analyse: Analyse = analyse_here,
@@ -357,8 +361,10 @@ async def run(
         if resubmit is not None:
             await _follow_head(client, job, meta, resubmit)
         findings, texts = await analyse_changes(client, job, changes, meta.config, analyse, tree_task, make_renderer)
-        plan = await _plan(findings, changes, texts, meta, max_comments, docs_url)
-        check_run_id = await check_task
+        # The run first (created side by side with the reading): the review links its annotations.
+        check_run = await check_task
+        check_run_id = check_run.id
+        plan = await _plan(findings, changes, texts, meta, max_comments, docs_url, check_run.html_url)
         # The review and the annotations are independent writes: send them side by side.
         review_task = asyncio.create_task(_publish_review(client, job, plan, meta, is_current))
         meanwhile = CheckOutput(plan.title, render.PUBLISHING)
@@ -376,7 +382,7 @@ async def run(
             raise
         # The server is stopping and the grace period is over: say so on the run, then stop.
         if check_run_id is None and check_task.done() and not check_task.cancelled() and check_task.exception() is None:
-            check_run_id = check_task.result()
+            check_run_id = check_task.result().id
         check_task.cancel()
         await asyncio.wait_for(complete_as_interrupted(client, job, check_run_id), timeout=10)
         raise
@@ -384,7 +390,7 @@ async def run(
         reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
         if check_run_id is None:
             try:
-                check_run_id = await check_task
+                check_run_id = (await check_task).id
             except Exception as no_run:
                 check_task.cancel()
                 raise _later(no_run) from None  # no check run could be had: try again later
@@ -442,7 +448,7 @@ def _later(error: BaseException) -> BaseException:
 async def give_up(client: InstallationClient, job: Job, reason: str) -> None:
     """Complete the commit's check run as failed with a Re-run button: the job cannot be finished
     (it kept dying mid-way, or ran out of time)."""
-    await _fail(client, job, await _check_run(client, job), reason)
+    await _fail(client, job, (await _check_run(client, job)).id, reason)
 
 
 async def _fail(
@@ -458,5 +464,5 @@ async def complete_as_interrupted(client: InstallationClient, job: Job, check_ru
     """Complete the commit's check run as cancelled with a Re-run button (a job cut short or never
     started because the server stopped): a required check must never wait forever."""
     if check_run_id is None:
-        check_run_id = await _check_run(client, job)
+        check_run_id = (await _check_run(client, job)).id
     await client.complete_check_run(job.repo, check_run_id, "cancelled", render.interrupted_output(job.head_sha))

@@ -16,6 +16,9 @@ BLOBS_PER_QUERY = 50  # file texts asked for in one GraphQL query (our choice: o
 # Inline comments one review carries by default: more go into the review body. GitHub sets no
 # documented cap, but very large reviews time out, and 30 comments is already a long review.
 DEFAULT_INLINE_COMMENTS = 30
+# Lines one suggestion may replace when the fixes of one object are offered as one (our choice: a
+# longer suggestion is hard to review; its fixes are offered one by one instead).
+MAX_SUGGESTION_LINES = 200
 
 TRUNCATED = "... (truncated)"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -149,6 +150,52 @@ def _fix_summary(group: Group) -> list[str]:
     return ["**Fix:** " + "; ".join(inert(summary) for summary in summaries)] if summaries else []
 
 
+def _names(names: Sequence[str]) -> str:
+    """`a, b, c`, or for many `c0, c1, c2, … c19 (20)`: a comment about 20 containers stays short."""
+    if len(names) <= 6:
+        return ", ".join(names)
+    return f"{', '.join(names[:3])}, … {names[-1]} ({len(names)})"
+
+
+def _collapsed(findings: Sequence[Finding]) -> list[str]:
+    """The messages of one rule's findings, those identical but for the container's name as one
+    line ("containers c0, c1, … c19 (20) in Deployment/many: ..."), the others as they are."""
+    lines: dict[str, list[str]] = {}  # template (or message) -> container names, in order
+    for finding in findings:
+        name = finding.container
+        quoted = f"container '{name}'"
+        if name and finding.subject.startswith(quoted) and finding.message.startswith(finding.subject):
+            template = "\x00" + finding.subject[len(quoted) :] + finding.message[len(finding.subject) :]
+            lines.setdefault(template, []).append(name)
+        else:
+            lines.setdefault(finding.message, [])
+    out: list[str] = []
+    for template, names in lines.items():
+        if not names:
+            out.append(template)
+        elif len(names) == 1:
+            out.append(template.replace("\x00", f"container '{names[0]}'", 1))
+        else:
+            # "containers c0, c1 of Deployment/web: does not ...": a label, as the verb agrees with one container
+            many = f"containers {_names(list(dict.fromkeys(names)))}"
+            label, _, rest = template.partition("\x00 in ")
+            workload, _, said = rest.partition(" ")
+            out.append(f"{many} of {workload}: {said}" if not label and workload else template.replace("\x00", many, 1))
+    return out
+
+
+@dataclass(frozen=True)
+class ReviewParts:
+    """What a review body speaks of: the groups with an inline comment, those outside the diff, those
+    over the comment limit, and the new findings left to the check run's annotations."""
+
+    inline: Sequence[Group]
+    outside: Sequence[Group]
+    overflow: Sequence[Group]
+    max_comments: int
+    held: Sequence[Severity] = ()  # the severities of the new findings left to the annotations
+
+
 @dataclass(frozen=True)
 class Renderer:
     """Renders one plan's texts: the rules by ID, the docs link pattern, and the head texts by path."""
@@ -166,16 +213,16 @@ class Renderer:
 
     def _explain(self, group: Group) -> list[str]:
         """Rule, title, severity, messages, why and docs link for every finding of a group."""
-        by_rule: dict[tuple[str, Severity], list[str]] = {}
+        by_rule: dict[tuple[str, Severity], list[Finding]] = {}
         for finding in group.findings:
-            by_rule.setdefault((finding.rule, finding.severity), []).append(inert(finding.message))
+            by_rule.setdefault((finding.rule, finding.severity), []).append(finding)
         parts: list[str] = []
         explained: set[str] = set()
-        for (rule_id, severity), messages in by_rule.items():
+        for (rule_id, severity), members in by_rule.items():
             rule = self.rules.get(rule_id)
             title = rule.title if rule is not None else ""
             lines = [f"**{rule_id} · {title}** ({severity.value})" if title else f"**{rule_id}** ({severity.value})"]
-            unique = list(dict.fromkeys(messages))
+            unique = list(dict.fromkeys(inert(m) for m in _collapsed(members)))
             # A blank line ends the list, so the why does not join its last item.
             lines.extend(unique if len(unique) == 1 else [*(f"- {m}" for m in unique), ""])
             if rule_id not in explained:
@@ -194,56 +241,86 @@ class Renderer:
             parts.append(block("diff", fix_diff(group.edits, self._lines(group.path))))
         return parts
 
+    def _full_comment(self, group: Group, suggested: str | None) -> str:
+        return "\n\n".join([*self._explain(group), *self._fix_block(group, suggested), _markers(group)])
+
+    def fits(self, group: Group, suggested: str | None) -> bool:
+        """Whether the group's comment keeps its fix (its suggestion) within GitHub's limit."""
+        return len(self._full_comment(group, suggested)) <= MAX_BODY
+
     def comment(self, group: Group, line: int, start_line: int | None, suggested: str | None) -> ReviewComment:
         """The inline comment for a group placed at `line` (from `start_line`), with its suggestion."""
         head = self._explain(group)
-        body = "\n\n".join([*head, *self._fix_block(group, suggested), _markers(group)])
+        body = self._full_comment(group, suggested)
         if len(body) > MAX_BODY:
             body = "\n\n".join([*head, *_fix_summary(group), _too_large(group), _markers(group)])
         if len(body) > MAX_BODY:
             body = clip_text("\n\n".join([*head, _markers(group)]), MAX_BODY, "...")  # the markers stay
         return ReviewComment(group.path, line, start_line, body, group.fingerprints)
 
-    def _body_entry(self, group: Group) -> str:
-        where = f"{code(group.path)} line {group.line}"
-        head = self._explain(group)
-        head[0] = f"{where}: {head[0]}"
-        entry = "\n\n".join([*head, *self._fix_block(group, None), _markers(group)])
-        if len(entry) > MAX_BODY // 4:
-            entry = "\n\n".join([*head, *_fix_summary(group), _too_large(group), _markers(group)])
-        return entry
+    def _body_line(self, group: Group) -> str:
+        """One line for a group the review has no inline comment for: where, and which rules."""
+        counts = Counter((f.rule, f.severity) for f in group.findings)
+        rules = ", ".join(
+            f"{self.rule_title(rule_id)} ({severity.value}{f', {n}' if n > 1 else ''})"
+            for (rule_id, severity), n in counts.items()
+        )
+        return f"- {code(group.path)} line {group.line}: {rules}"
 
-    def review_body(
-        self, inline: Sequence[Group], outside: Sequence[Group], overflow: Sequence[Group], max_comments: int
-    ) -> str:
-        """The review's own text: counts, then the findings that have no inline comment."""
-        groups = [*inline, *outside, *overflow]
+    def review_body(self, parts: ReviewParts, check_run_url: str | None = None) -> str:
+        """The review's own text: counts, then one line for each finding with no inline comment, a
+        link to the check run's annotations that hold the details, and the hidden markers."""
+        groups = [*parts.inline, *parts.outside, *parts.overflow]
         if not groups:
             return ""
         found = severity_counts(f.severity for g in groups for f in g.findings)
         where = []
-        if inline:
-            where.append(f"{plural(len(inline), 'inline comment')}")
-        if outside:
-            where.append(f"{len(outside)} outside the diff")
-        if overflow:
-            where.append(f"{len(overflow)} over the {max_comments}-comment limit")
-        parts = [f"**unroot** found {found}: {', '.join(where)}."]
-        sections = [("Outside the diff", outside), (f"Beyond the first {max_comments} inline comments", overflow)]
-        entries: list[tuple[str, str]] = []  # (heading, entry): the heading goes before a section's first entry
-        for heading, members in sections:
-            for n, group in enumerate(members):
-                entries.append((f"### {heading}" if n == 0 else "", self._body_entry(group)))
-        size = len(parts[0])
+        if parts.inline:
+            where.append(f"{plural(len(parts.inline), 'inline comment')}")
+        if parts.outside:
+            where.append(f"{len(parts.outside)} outside the diff")
+        if parts.overflow:
+            where.append(f"{len(parts.overflow)} over the {parts.max_comments}-comment limit")
+        annotations = (
+            f"[the check run's annotations]({check_run_url})" if check_run_url else "the check run's annotations"
+        )
+        lead = f"**unroot** found {found}: {', '.join(where)}."
+        if parts.held:
+            # Below review.min-severity, or a warning or notice without a fix: no inline slot for them.
+            lead += f" Also {severity_counts(parts.held)} without an inline comment: see {annotations}."
+        sections = [
+            ("Outside the diff", parts.outside),
+            (f"Beyond the first {parts.max_comments} inline comments", parts.overflow),
+        ]
+        out = [lead]
+        marks: list[str] = []  # the inline comments carry their own
+        tail = f"Details and fixes: {annotations}."
+        size = len(lead) + len(tail)
         reserve = 100  # room for the "... and N more" line
-        for n, (heading, entry) in enumerate(entries):
-            text = f"{heading}\n\n{entry}" if heading else entry
-            if size + 2 + len(text) + reserve > MAX_BODY:
-                parts.append(f"... and {len(entries) - n} more (see the check run's annotations).")
+        listed = [g for _, members in sections for g in members]
+        shown = 0
+        for heading, members in sections:
+            lines: list[str] = []
+            for group in members:
+                line, mark = self._body_line(group), _markers(group)
+                if size + len(heading) + len(line) + len(mark) + 8 + reserve > MAX_BODY:
+                    break
+                lines.append(line)
+                marks.append(mark)
+                size += len(line) + len(mark) + 2
+                shown += 1
+            if lines:
+                out.append("\n".join([f"### {heading}", *lines]))
+                size += len(heading) + 6
+            if shown < len(listed) and len(lines) < len(members):
                 break
-            parts.append(text)
-            size += 2 + len(text)
-        return "\n\n".join(parts)
+        if shown < len(listed):
+            out.append(f"... and {len(listed) - shown} more.")
+        if listed:
+            out.append(tail)
+        if marks:
+            out.append("\n".join(marks))
+        return "\n\n".join(out)
 
     def annotation(self, finding: Finding) -> Annotation:
         """The check run annotation of one finding, its fix as a diff in raw_details."""
@@ -265,13 +342,19 @@ class Renderer:
             raw,
         )
 
-    def summary(self, findings: Sequence[Finding], title: str, files_checked: int) -> str:
-        """The check run summary: counts by rule, skipped files, counts by file, how to suppress."""
+    def summary(
+        self, findings: Sequence[Finding], title: str, files_checked: int, one_click: Mapping[str, int] | None = None
+    ) -> str:
+        """The check run summary: what to do (the review's one-click fixes by file, `unroot fix`, what
+        needs a hand-made fix), then counts by rule, skipped files, counts by file, how to suppress."""
         head = [f"## {title}"]
         if files_checked:
             head.append(f"Checked {plural(files_checked, 'file')}.")
         skipped = [f for f in findings if f.rule == SKIPPED.id]
         counted = [f for f in findings if f.rule != SKIPPED.id]
+        todo = _what_to_do(counted, one_click or {})
+        if todo:
+            head.extend(["", *todo])
         by_rule = Counter((f.rule, f.severity) for f in counted)
         rule_rows: list[str] = []
         if by_rule:
@@ -307,6 +390,36 @@ class Renderer:
             parts.append("\n".join(["### Files", *table, *shown]))
         parts.append("\n".join(SUPPRESSING))
         return clip_text("\n\n".join(parts), MAX_OUTPUT, SUMMARY_TRUNCATED)
+
+
+def _paths(paths: Sequence[str], most: int = 5) -> str:
+    shown = ", ".join(code(p) for p in paths[:most])
+    return shown if len(paths) <= most else f"{shown} and {len(paths) - most} more"
+
+
+def _what_to_do(findings: Sequence[Finding], one_click: Mapping[str, int]) -> list[str]:
+    """The summary's lead: the review's one-click fixes and the files, the command that fixes
+    everything fixable, and the rules whose findings need a hand-made fix."""
+    fixable = list(dict.fromkeys(f.path for f in findings if edits_of(f)))
+    # Notices without edits are hardening, some fixed in a second pass: not work the summary asks for.
+    manual = Counter(f.rule for f in findings if not edits_of(f) and f.severity is not Severity.NOTICE)
+    lines: list[str] = []
+    if len(fixable) <= 5:
+        run = code(f"unroot fix {' '.join(shlex.quote(p) for p in fixable)}")
+    else:
+        run = f"{code('unroot fix')} on the {len(fixable)} files ({_paths(fixable)})"
+    clicks = sum(one_click.values())
+    if clicks:
+        fixes = "1 one-click fix" if clicks == 1 else f"{clicks} one-click fixes"
+        lines.append(f"**{fixes}** in the review for {_paths(list(one_click))}; or run {run}.")
+    elif fixable:
+        lines.append(f"**{plural(len(fixable), 'file')} with fixes:** run {run}.")
+    if manual:
+        rules = ", ".join(f"{rule_id} ({n})" for rule_id, n in sorted(manual.items(), key=lambda kv: (-kv[1], kv[0])))
+        total = sum(manual.values())
+        verb = "needs" if total == 1 else "need"
+        lines.append(f"**{plural(total, 'finding')} {verb} a hand-made fix** (see the annotations): {rules}.")
+    return lines
 
 
 def title(findings: Sequence[Finding], files_checked: int) -> str:

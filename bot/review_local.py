@@ -12,7 +12,6 @@ from bot.config import CONFIG_PATH, DOCS_URL, ConfigError, RepoConfig, parse_con
 from bot.diff import FileChange, FileStatus
 from bot.github import Blob, Tree
 from bot.job import analyse_changes, analyse_here
-from bot.limits import DEFAULT_INLINE_COMMENTS
 from bot.outputs import Plan
 from bot.plan import plan_review
 from bot.queue import Job
@@ -247,8 +246,9 @@ class Review:
     files_checked: int
 
 
-def review(git: Git, refs: Refs, max_comments: int = DEFAULT_INLINE_COMMENTS) -> Review:
-    """Run the App's analysis and planning on the change from `refs.base` to `refs.head`."""
+def review(git: Git, refs: Refs, max_comments: int | None = None) -> Review:
+    """Run the App's analysis and planning on the change from `refs.base` to `refs.head`, with the
+    base's `review:` settings (`max_comments`, from the command line, wins over review.max-inline)."""
     config, problem = base_config(git, refs.base)
     changed = changes(git, refs.base, refs.head)
     findings, texts = asyncio.run(_analyse(git, refs, changed, config))
@@ -258,8 +258,9 @@ def review(git: Git, refs: Refs, max_comments: int = DEFAULT_INLINE_COMMENTS) ->
         changed,
         texts,
         frozenset(),  # nothing was posted before: every finding is new
-        max_comments=max_comments,
+        max_comments=config.review.max_inline if max_comments is None else max_comments,
         request_changes=config.request_changes,
+        min_severity=config.review.min_severity,
         docs_url=DOCS_URL,
         files_checked=checked,
     )

@@ -22,6 +22,7 @@ from bot.github import RetryPolicy
 from bot.queue import RetryLaterPolicy
 from bot.status import RUNTIME
 from rules.analyze import analyze
+from rules.fixes import apply
 from rules.model import Severity
 from tests.fakegithub import FakeGitHub, PullRequest
 from tests.patience import PATIENCE
@@ -523,3 +524,72 @@ async def test_a_truncated_listing_keeps_stated_mappings_and_matches_no_names(bo
     await bot.idle()
     (run,) = completed_runs(fake, pr.repo, pr.head_sha)
     assert ur201_levels(run) == ["failure"]  # the name match needs the whole listing to be sure
+
+
+MANY_CONTAINERS = (Path(__file__).parent / "data" / "many-containers" / "deployment.yaml").read_text()
+HARDENED_POD = (
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  securityContext:\n    runAsNonRoot: true\n"
+    "    runAsUser: 10001\n    runAsGroup: 10001\n    seccompProfile:\n      type: RuntimeDefault\n"
+    "  containers:\n    - name: a\n      image: a:1\n      securityContext:\n"
+    "        allowPrivilegeEscalation: false\n        capabilities:\n          drop: [ALL]\n"
+)  # its one finding is a notice (UR211, writable root filesystem)
+
+
+async def test_a_20_container_deployment_gets_one_comment_with_one_suggestion_and_no_notice_inline(bot: Bot) -> None:
+    fake = bot.fake
+    pr = fake.setup_pull({"README.md": "hi\n"}, {"deploy/deploy.yaml": MANY_CONTAINERS})
+    await bot.deliver("pull_request", pr_payload(fake, pr))
+    await bot.idle()
+
+    (run,) = completed_runs(fake, pr.repo, pr.head_sha)
+    findings = analyze("deploy/deploy.yaml", MANY_CONTAINERS)
+    assert sum(f.severity is Severity.NOTICE for f in findings) == 20
+    assert run.conclusion == "failure"
+    assert (
+        run.output["summary"]
+        .split("\n\n")[1]
+        .startswith(
+            "**1 one-click fix** in the review for `deploy/deploy.yaml`; or run `unroot fix deploy/deploy.yaml`."
+        )
+    )
+    (review,) = fake.reviews_for(pr.repo, pr.number)
+    # Was 30 inline comments (9 of them notices) and 21 suggestions, 11 more in the body.
+    (comment,) = fake.comments_for(pr.repo, pr.number)
+    assert comment.body.count("```suggestion") == 1 and "(notice)" not in comment.body
+    assert "containers c0, c1, c2, … c19 (20) of Deployment/many: may run as root" in comment.body
+    assert "Also 20 notices without an inline comment: see [the check run's annotations](" in review.body
+    assert f"/runs/{run.id})" in review.body
+    # The one click leaves the file as every first-pass fix applied would (what `unroot fix` writes first).
+    every_fix = [e for f in findings if f.fix is not None for e in f.fix.edits]
+    fixed = apply_suggestions(MANY_CONTAINERS, [comment])
+    assert fixed == apply(MANY_CONTAINERS, every_fix)
+    assert not [f for f in analyze("deploy/deploy.yaml", fixed) if f.severity is not Severity.NOTICE]
+
+    # A push that adds nothing new posts no second review.
+    fake.push_pull(pr.repo, pr.number, {"README.md": "hi again\n"})
+    pr = fake.pull(pr.repo, pr.number)
+    await bot.deliver("pull_request", pr_payload(fake, pr, "synchronize"))
+    await bot.idle()
+    assert len(fake.reviews_for(pr.repo, pr.number)) == 1
+    assert len(fake.comments_for(pr.repo, pr.number)) == 1
+
+
+async def test_a_pull_request_with_only_notices_gets_annotations_and_no_review(bot: Bot) -> None:
+    fake = bot.fake
+    pr = fake.setup_pull({"README.md": "hi\n"}, {"pod.yaml": HARDENED_POD})
+    await bot.deliver("pull_request", pr_payload(fake, pr))
+    await bot.idle()
+    (run,) = completed_runs(fake, pr.repo, pr.head_sha)
+    assert run.conclusion == "success"
+    assert [a["annotation_level"] for a in run.annotations] == ["notice"]
+    assert fake.reviews_for(pr.repo, pr.number) == []
+
+
+async def test_review_event_from_the_config_requests_changes(bot: Bot) -> None:
+    fake = bot.fake
+    config = "review:\n  event: REQUEST_CHANGES\n"
+    pr = fake.setup_pull({".github/unroot.yml": config}, {"Dockerfile": ROOT_DOCKERFILE})
+    await bot.deliver("pull_request", pr_payload(fake, pr))
+    await bot.idle()
+    (review,) = fake.reviews_for(pr.repo, pr.number)
+    assert review.state == "CHANGES_REQUESTED"

@@ -457,23 +457,24 @@ def test_plan_review_anchors_limits_and_suggestions_hold_for_random_pull_request
         if text is not None:
             suggested.setdefault(comment.path, []).append((start, comment.line, text))
 
-    # Nothing new is lost: every unseen finding is in a comment or in the review body.
+    # Nothing new is lost: every unseen error, and warning with a fix, is in a comment or in the
+    # review body (notices and findings without a fix are in the annotations only).
     posted = set().union(*(set(c.fingerprints) for c in plan.comments), fingerprints_in(plan.review_body))
-    wanted = {fingerprint(f, heads[f.path]) for f in findings if f.rule != "UR001"} - seen
+    reviewed = [
+        f
+        for f in findings
+        if f.rule != "UR001"
+        and (f.severity is Severity.ERROR or (f.severity is Severity.WARNING and f.fix is not None and f.fix.edits))
+    ]
+    wanted = {fingerprint(f, heads[f.path]) for f in reviewed} - seen
     assert posted == wanted
     # And a finding on a line of the diff is commented inline unless the comment limit was reached.
     if "-comment limit" not in plan.review_body:
         inline = set().union(*(set(c.fingerprints) for c in plan.comments))
-        for finding in findings:
+        for finding in reviewed:
             listed = by_path.get(finding.path)
             fp = fingerprint(finding, heads[finding.path])
-            if (
-                finding.rule == "UR001"
-                or fp in seen
-                or listed is None
-                or listed.patch is None
-                or listed.status == "removed"
-            ):
+            if fp in seen or listed is None or listed.patch is None or listed.status == "removed":
                 continue
             if any(max(finding.line, 1) in h.right_lines for h in parse_patch(listed.patch)):
                 assert fp in inline, (finding, listed.patch)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import difflib
 import random
@@ -12,11 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import DOCS_URL, RepoConfig, ReviewSettings
 from bot.diff import FileChange, Hunk, parse_patch
 from bot.fingerprint import fingerprint, fingerprints_in, marker
+from bot.job import Meta, _plan
 from bot.outputs import Plan
 from bot.plan import plan_review
 from rules.analyze import analyze
+from rules.fixes import apply
 from rules.model import Finding, Fix, LineEdit, Severity
 from rules.registry import by_id
 
@@ -146,6 +150,15 @@ def assert_anchors_valid(plan: Plan, changes: list[FileChange]) -> None:
         assert fingerprints_in(comment.body) == set(comment.fingerprints)
 
 
+def reviewed(findings: list[Finding]) -> list[Finding]:
+    """The findings a review speaks of by default: errors, and warnings with a fix to commit."""
+    return [
+        f
+        for f in findings
+        if f.severity is Severity.ERROR or (f.severity is Severity.WARNING and f.fix is not None and f.fix.edits)
+    ]
+
+
 def errors(path: str, text: str) -> list[Finding]:
     return [f for f in analyze(path, text) if f.severity is Severity.ERROR]
 
@@ -273,15 +286,14 @@ def test_new_dockerfile_gets_a_suggestion_that_removes_every_error() -> None:
     assert "[UR102 docs](https://github.com/unroot-dev/unroot/blob/main/rules/docs/UR102.md)" in ur102.body
     assert by_id()["UR102"].title in ur102.body and by_id()["UR102"].why in ur102.body
     assert ur102.body.index("**Fix:**") < ur102.body.index("```suggestion") < ur102.body.index("<!-- unroot:")
-    # The sudo finding has no fix: an inline comment on its two lines, no suggestion.
-    ur104 = by_rule["UR104"]
-    assert (ur104.start_line, ur104.line) == (9, 10)
-    assert "suggestion" not in ur104.body and "```diff" not in ur104.body
-    # Errors come first.
-    assert plan.comments[0] is ur102
+    # The sudo warning has no fix: its annotation says it, no inline comment takes a slot (issue 15).
+    assert set(by_rule) == {"UR102"}
+    assert any(a.title.startswith("UR104") and (a.start_line, a.end_line) == (9, 10) for a in plan.annotations)
     assert plan.conclusion == "failure"
     assert plan.title == "1 error, 1 warning in 1 file"
-    assert plan.review_body.startswith("**unroot** found 1 error, 1 warning: 2 inline comments.")
+    assert plan.review_body.startswith(
+        "**unroot** found 1 error: 1 inline comment. Also 1 warning without an inline comment: see the check"
+    )
     fixed = apply_suggestions(DOCKERFILE, plan, "Dockerfile")
     assert errors("Dockerfile", fixed) == []
 
@@ -292,9 +304,10 @@ def test_change_far_from_the_finding_goes_to_the_review_body() -> None:
     plan = plan_review(findings, changes, heads)
     assert plan.comments == ()
     assert "### Outside the diff" in plan.review_body
-    assert "`Dockerfile` line 12: **UR102" in plan.review_body
-    assert "```diff\n@@ -12,1 +12,4 @@\n-CMD" in plan.review_body
-    assert fingerprints_in(plan.review_body) == plan.fingerprints
+    # One line for it (the details and the fix are in its annotation), and its marker.
+    assert "- `Dockerfile` line 12: UR102 The final stage never sets USER" in plan.review_body
+    assert "```" not in plan.review_body
+    assert fingerprints_in(plan.review_body) == {fingerprint(f, head) for f in reviewed(findings)}
     assert len(plan.annotations) == len(findings)
 
 
@@ -311,27 +324,59 @@ def test_finding_line_in_the_diff_but_fix_outside_gets_a_comment_with_a_diff() -
     assert "suggestion" not in pod_level.body
     assert "```diff\n@@ -18,1 +18,7 @@\n-      containers:\n+      securityContext:" in pod_level.body
     # Its group holds the log-shipper's findings too, although their lines are outside the diff.
-    assert "container 'log-shipper' in Deployment/web may run as root" in pod_level.body
+    assert "containers web, log-shipper of Deployment/web: may run as root" in pod_level.body
     outside_diff = [f for f in findings if f.line not in {19, 20, 21}]
     assert outside_diff and "### Outside the diff" in plan.review_body
 
 
 def test_identical_fixes_make_one_comment_with_every_fingerprint() -> None:
+    # Only the pod's fix is inside the diff: it is the one suggestion, and the findings whose fixes
+    # are that one share its comment.
+    head = DEPLOYMENT.replace("    spec:\n      containers:", "    spec:\n      # pods\n      containers:")
+    findings, changes, heads = pr({"deploy.yaml": (DEPLOYMENT, head)}, context=1)
+    plan = plan_review(findings, changes, heads)
+    assert_anchors_valid(plan, changes)
+    pod_fix = [f for f in findings if f.fix is not None and f.fix.edits[0].start_line == 19]
+    assert {f.rule for f in pod_fix} == {"UR201", "UR209"} and len(pod_fix) == 4
+    (comment,) = [c for c in plan.comments if c.line == 19]
+    assert set(comment.fingerprints) == {fingerprint(f, head) for f in pod_fix}
+    # Per rule one line naming both containers, not one bullet per finding.
+    assert "containers web, log-shipper of Deployment/web: may run as root" in comment.body
+    assert "\n- " not in comment.body
+    assert comment.body.count("```suggestion") == 1
+    # The notices without a fix get no comment: they are in the annotations.
+    no_fix = [f for f in findings if f.fix is None]
+    assert len(no_fix) == 2 and all(f.severity is Severity.NOTICE for f in no_fix)
+    posted = {fp for c in plan.comments for fp in c.fingerprints} | fingerprints_in(plan.review_body)
+    assert posted == {fingerprint(f, head) for f in reviewed(findings)}
+
+
+def test_the_fixes_of_one_object_in_one_hunk_are_one_comment_with_one_suggestion() -> None:
     findings, changes, heads = pr({"deploy.yaml": ("", DEPLOYMENT)})
     plan = plan_review(findings, changes, heads)
     assert_anchors_valid(plan, changes)
-    pod_fix = [f for f in findings if f.fix is not None and f.fix.edits[0].start_line == 18]
-    assert {f.rule for f in pod_fix} == {"UR201", "UR209"} and len(pod_fix) == 4
-    (comment,) = [c for c in plan.comments if c.line == 18]
-    assert set(comment.fingerprints) == {fingerprint(f, DEPLOYMENT) for f in pod_fix}
-    for finding in pod_fix:
-        assert finding.message in comment.body
+    (comment,) = plan.comments
     assert comment.body.count("```suggestion") == 1
-    # Findings without a fix are never grouped: one comment each.
-    no_fix = [f for f in findings if f.fix is None]
-    assert len(no_fix) == 2
-    assert sum(1 for c in plan.comments if "suggestion" not in c.body and "diff" not in c.body) == 2
-    assert sum(len(c.fingerprints) for c in plan.comments) == len(plan.fingerprints)
+    assert set(comment.fingerprints) == {fingerprint(f, DEPLOYMENT) for f in reviewed(findings)}
+    # One click leaves the lines as every fix applied would (what `unroot fix` writes).
+    every_fix = [e for f in findings if f.fix is not None for e in f.fix.edits]
+    assert apply_suggestions(DEPLOYMENT, plan, "deploy.yaml") == apply(DEPLOYMENT, every_fix)
+    # With min-severity notice a notice with a fix could go inline; these have none (second pass).
+    assert len(plan_review(findings, changes, heads, min_severity=Severity.NOTICE).comments) == 1
+    # Errors only: the warnings' container fixes leave the comment, the pod's fix stays.
+    strict = plan_review(findings, changes, heads, min_severity=Severity.ERROR)
+    (error_comment,) = strict.comments
+    assert {fp.split(":")[0] for fp in error_comment.fingerprints} == {"UR201", "UR205"}
+    assert "UR209" not in error_comment.body and "runAsNonRoot: true" in (suggestion_of(error_comment.body) or "")
+
+
+def test_an_object_whose_fixes_span_two_hunks_keeps_one_comment_per_fix() -> None:
+    head = DEPLOYMENT.replace("web:1.4.2", "web:1.4.3").replace("fluent-bit:3.1", "fluent-bit:3.2")
+    findings, changes, heads = pr({"deploy.yaml": (DEPLOYMENT, head)}, context=0)
+    plan = plan_review(findings, changes, heads)
+    assert_anchors_valid(plan, changes)
+    assert len(plan.comments) > 1
+    assert all(c.body.count("```suggestion") <= 1 for c in plan.comments)
 
 
 def test_fixes_over_overlapping_lines_share_one_suggestion_so_all_can_be_committed() -> None:
@@ -356,7 +401,8 @@ def test_fixes_over_overlapping_lines_share_one_suggestion_so_all_can_be_committ
 
 
 def test_multi_line_suggestion_for_a_kubernetes_security_context() -> None:
-    findings, changes, heads = pr({"deploy.yaml": ("", DEPLOYMENT)})
+    head = DEPLOYMENT.replace("8080", "8081")  # the web container's fix is in the hunk, the pod's is not
+    findings, changes, heads = pr({"deploy.yaml": (DEPLOYMENT, head)}, context=2)
     plan = plan_review(findings, changes, heads)
     container = [c for c in plan.comments if c.start_line == 23]
     assert len(container) == 1 and container[0].line == 24
@@ -368,10 +414,8 @@ def test_multi_line_suggestion_for_a_kubernetes_security_context() -> None:
     pod_plan = plan_review(pod_findings, pod_changes, pod_heads)
     assert_anchors_valid(pod_plan, pod_changes)
     (pod_level,) = [c for c in pod_plan.comments if c.start_line == 6]
-    assert pod_level.line == 7 and "runAsNonRoot: true" in (suggestion_of(pod_level.body) or "")
-    for path, text, p in (("deploy.yaml", DEPLOYMENT, plan), ("pod.yaml", POD, pod_plan)):
-        fixed = apply_suggestions(text, p, path)
-        assert errors(path, fixed) == [], path
+    assert "runAsNonRoot: true" in (suggestion_of(pod_level.body) or "")
+    assert errors("pod.yaml", apply_suggestions(POD, pod_plan, "pod.yaml")) == []
 
 
 def test_applying_every_suggestion_fixes_every_error_in_a_multi_file_pr() -> None:
@@ -398,9 +442,9 @@ def test_patch_none_removed_and_unlisted_files_never_get_inline_comments() -> No
     heads = {"Dockerfile": DOCKERFILE, "pod.yaml": POD, "k.yaml": DEPLOYMENT}
     plan = plan_review(findings, changes, heads)
     assert plan.comments == ()
-    assert fingerprints_in(plan.review_body) == plan.fingerprints
+    assert fingerprints_in(plan.review_body) == {fingerprint(f, heads[f.path]) for f in reviewed(findings)}
     assert len(plan.annotations) == len(findings)
-    assert "```diff" in plan.review_body and "suggestion" not in plan.review_body
+    assert "```" not in plan.review_body
 
 
 def test_suggestion_containing_backticks_gets_a_longer_fence() -> None:
@@ -450,8 +494,8 @@ def many_containers(count: int) -> str:
 
 
 def test_inline_comments_are_capped_and_the_rest_go_to_the_body() -> None:
-    text = many_containers(20)
-    findings, changes, heads = pr({"Dockerfile": ("", DOCKERFILE), "big.yaml": ("", text)})
+    pods = {f"pods/p{n:02d}.yaml": ("", many_containers(1)) for n in range(40)}  # one comment a pod
+    findings, changes, heads = pr({"Dockerfile": ("", DOCKERFILE), **pods})
     full = plan_review(findings, changes, heads, max_comments=1000)
     assert len(full.comments) > 30
     plan = plan_review(findings, changes, heads)
@@ -467,7 +511,7 @@ def test_inline_comments_are_capped_and_the_rest_go_to_the_body() -> None:
     for comment in overflow:
         assert set(comment.fingerprints) <= fingerprints_in(plan.review_body)
     posted = set().union(*(set(c.fingerprints) for c in plan.comments)) | fingerprints_in(plan.review_body)
-    assert posted == plan.fingerprints
+    assert posted == {fingerprint(f, heads[f.path]) for f in reviewed(findings)}
     assert len(plan_review(findings, changes, heads, max_comments=5).comments) == 5
 
 
@@ -488,7 +532,7 @@ def test_already_commented_findings_are_not_repeated() -> None:
     pushed, pushed_changes, pushed_heads = pr({"deploy.yaml": (DEPLOYMENT, head)})
     plan = plan_review(pushed, pushed_changes, pushed_heads, seen)
     assert_anchors_valid(plan, pushed_changes)
-    new_fps = {fingerprint(f, head) for f in pushed} - seen
+    new_fps = {fingerprint(f, head) for f in reviewed(pushed)} - seen
     assert new_fps and all("'extra'" in f.message for f in pushed if fingerprint(f, head) in new_fps)
     posted = set().union(*(set(c.fingerprints) for c in plan.comments)) | fingerprints_in(plan.review_body)
     assert posted == new_fps
@@ -570,7 +614,8 @@ def test_summary_and_review_body_stay_within_githubs_limits_with_5000_findings()
     match = re.search(r"\.\.\. and (\d+) more", plan.review_body)
     assert match is not None
     shown = plan.review_body.count("<!-- unroot:")
-    assert shown + int(match[1]) == 5000  # every finding is its own group here (different paths)
+    # Every reviewed finding (each copy's UR102; its UR104 has no fix) is its own group (different paths).
+    assert shown + int(match[1]) == 2500
     assert len(plan.annotations) == 5300
     # All inline (whole files added): the cap keeps 30, the body lists the rest within bounds.
     changes = [
@@ -587,7 +632,7 @@ def test_comments_are_ordered_by_severity_then_path_then_comment_line() -> None:
         "UR101", Severity.ERROR, "b", 10, 10, "fix far below", Fix("x", (LineEdit(30, 30, "X\n"),)), "s1"
     )
     early = Finding("UR101", Severity.ERROR, "b", 20, 20, "fix here", Fix("y", (LineEdit(20, 20, "Y\n"),)), "s2")
-    warning = Finding("UR103", Severity.WARNING, "a", 1, 1, "warning", None, "s3")
+    warning = Finding("UR103", Severity.WARNING, "a", 1, 1, "warning", Fix("w", (LineEdit(1, 1, "W\n"),)), "s3")
     other_file = Finding("UR101", Severity.ERROR, "a", 35, 35, "other file", None, "s4")
     changes = [FileChange(path, "added", make_patch("", text)) for path in ("a", "b")]
     plan = plan_review([warning, late_fix, early, other_file], changes, {"a": text, "b": text})
@@ -595,7 +640,7 @@ def test_comments_are_ordered_by_severity_then_path_then_comment_line() -> None:
     assert [(c.path, c.line) for c in plan.comments] == [("a", 35), ("b", 20), ("b", 30), ("a", 1)]
     capped = plan_review([warning, late_fix, early, other_file], changes, {"a": text, "b": text}, max_comments=2)
     assert [(c.path, c.line) for c in capped.comments] == [("a", 35), ("b", 20)]
-    assert "fix far below" in capped.review_body and "warning" in capped.review_body
+    assert "- `b` line 10: UR101" in capped.review_body and "- `a` line 1: UR103" in capped.review_body
 
 
 def test_crlf_file_gets_lf_suggestions_and_valid_anchors() -> None:
@@ -609,3 +654,62 @@ def test_crlf_file_gets_lf_suggestions_and_valid_anchors() -> None:
     assert ur102.fingerprints == tuple(
         fingerprint(f, DOCKERFILE) for f in analyze("Dockerfile", DOCKERFILE) if f.rule == "UR102"
     )
+
+
+def test_the_repositorys_review_settings_reach_the_plan_and_max_comments_given_wins() -> None:
+    findings, changes, heads = pr(
+        {"Dockerfile": ("", DOCKERFILE), "deploy.yaml": ("", DEPLOYMENT), "pod.yaml": ("", POD)}
+    )
+    settings = ReviewSettings(min_severity=Severity.ERROR, max_inline=1, event="REQUEST_CHANGES")
+    meta = Meta(RepoConfig(review=settings), None, frozenset(), ())
+    plan = asyncio.run(_plan(findings, changes, heads, meta, None, DOCS_URL, "https://github.example/o/r/runs/7"))
+    assert len(plan.comments) == 1 and plan.review_event == "REQUEST_CHANGES"
+    assert "1 inline comment, 2 over the 1-comment limit" in plan.review_body
+    assert "[the check run's annotations](https://github.example/o/r/runs/7)" in plan.review_body
+    given = asyncio.run(_plan(findings, changes, heads, meta, 5, DOCS_URL))
+    assert len(given.comments) == 3  # one per object: the Dockerfile, the Deployment, the Pod
+    assert all(severities(c.body) and set(severities(c.body)) == {"error"} for c in given.comments)
+    default = asyncio.run(_plan(findings, changes, heads, Meta(RepoConfig(), None, frozenset(), ()), None, DOCS_URL))
+    assert default.review_event == "COMMENT" and "warning" in set().union(
+        *(severities(c.body) for c in default.comments)
+    )
+
+
+def test_two_objects_of_one_name_around_a_third_keep_suggestions_that_can_all_be_committed() -> None:
+    def deployment(name: str, namespace: str) -> str:
+        return (
+            f"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {namespace}\n"
+            "spec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: app:1\n"
+        )
+
+    text = "---\n".join([deployment("web", "a"), deployment("api", "a"), deployment("web", "b")])
+    findings, changes, heads = pr({"deploy.yaml": ("", text)})
+    plan = plan_review(findings, changes, heads)
+    assert_anchors_valid(plan, changes)
+    spans = sorted((c.start_line or c.line, c.line) for c in plan.comments if suggestion_of(c.body) is not None)
+    assert all(end < start for (_, end), (start, _) in zip(spans, spans[1:])), spans
+    # Committed together they fix what the fixes fix: the api Deployment's one suggestion among them.
+    assert len(spans) >= 3
+    every_fix = [e for f in findings if f.fix is not None for e in f.fix.edits]
+    assert apply_suggestions(text, plan, "deploy.yaml") == apply(text, every_fix)
+
+
+def test_summary_leads_with_the_one_click_fixes_and_what_needs_a_hand_made_fix() -> None:
+    findings, changes, heads = pr({"Dockerfile": ("", DOCKERFILE), "deploy.yaml": ("", DEPLOYMENT)})
+    summary = plan_review(findings, changes, heads, files_checked=2).summary
+    lead = summary.split("\n\n")[1].split("\n")
+    assert lead == [
+        "**2 one-click fixes** in the review for `Dockerfile`, `deploy.yaml`; or run `unroot fix Dockerfile deploy.yaml`.",
+        "**1 finding needs a hand-made fix** (see the annotations): UR104 (1).",
+    ]
+    assert summary.index("**2 one-click fixes**") < summary.index("| Rule |")
+    # Nothing in the review (all posted before): the command still says how to fix them.
+    seen = frozenset(fingerprint(f, heads[f.path]) for f in findings)
+    again = plan_review(findings, changes, heads, seen, files_checked=2).summary
+    assert "**2 files with fixes:** run `unroot fix Dockerfile deploy.yaml`." in again
+    # More than five files: the command names none of them, the line names five.
+    many = {f"s{n}/Dockerfile": ("", DOCKERFILE) for n in range(7)}
+    found, listed, texts = pr(many)
+    crowded = plan_review(found, [], texts).summary
+    assert "**7 files with fixes:** run `unroot fix` on the 7 files (`s0/Dockerfile`" in crowded
+    assert "and 2 more)." in crowded

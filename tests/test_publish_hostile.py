@@ -143,6 +143,23 @@ HOSTILE_POD = (
 )
 
 
+def outside_code_blocks(text: str) -> str:
+    """`text` without its fenced code blocks (a fence closes on a line of its own backticks, at least as many)."""
+    out: list[str] = []
+    fence = ""
+    for line in text.split("\n"):
+        opening = re.match(r"(`{3,})", line.strip())
+        if fence:
+            if opening and opening[1].startswith(fence) and line.strip() == opening[1]:
+                fence = ""
+            continue
+        if opening:
+            fence = opening[1]
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
 async def test_repository_text_never_speaks_in_the_bots_voice(bot: Bot) -> None:  # noqa: F811
     fake = bot.fake
     pr = fake.setup_pull({"README.md": "hi\n"}, {"k8s/pod.yaml": HOSTILE_POD})
@@ -152,7 +169,9 @@ async def test_repository_text_never_speaks_in_the_bots_voice(bot: Bot) -> None:
     texts = [run.output.get("summary", ""), run.output.get("text") or ""]
     texts += [r.body for r in fake.reviews_for(pr.repo, pr.number)]
     texts += [c.body for c in fake.comments_for(pr.repo, pr.number)]
-    posted = "\n".join(texts)
+    # A suggestion quotes the file's lines as they are, in a code block, where GitHub renders no
+    # HTML, link or mention (one suggestion per object spans the containers' names too).
+    posted = outside_code_blocks("\n".join(texts))
     assert "octocat" in posted  # the names are shown...
     assert "@octocat" not in posted and "#123" not in posted  # ...but mention and link nobody
     # HTML and links only as escaped text (a backslash before each `<` and `]`).

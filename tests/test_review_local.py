@@ -84,7 +84,10 @@ def test_json_holds_what_the_app_sends(tmp_path: Path) -> None:
     assert review["event"] == "COMMENT"
     assert [(c["path"], c["line"]) for c in review["comments"]][0] == ("Dockerfile", 7)
     assert all("<!-- unroot:" in c["body"] for c in review["comments"])  # what stops a second post
-    assert review["body"].startswith("**unroot** found 2 errors, 3 warnings, 1 notice: 4 inline comments.")
+    # The Deployment's fixes are one suggestion; its notice is in the annotations only (issue 15).
+    assert review["body"].startswith(
+        "**unroot** found 2 errors, 3 warnings: 2 inline comments. Also 1 notice without an inline comment"
+    )
 
 
 def test_markdown_is_one_page_of_the_posts(tmp_path: Path) -> None:
@@ -113,7 +116,7 @@ def test_comments_over_the_limit_go_to_the_body(tmp_path: Path) -> None:
     document = as_json(unroot("--sample", "--format", "json", "--max-comments", "1", cwd=tmp_path))
     review = document["review"]
     assert [c["path"] for c in review["comments"]] == ["Dockerfile"]
-    assert "1 inline comment, 3 over the 1-comment limit" in review["body"]
+    assert "1 inline comment, 1 over the 1-comment limit" in review["body"]
     assert "### Beyond the first 1 inline comments" in review["body"]
 
 
@@ -221,3 +224,20 @@ def test_sample_works_from_an_installed_package(installed: Path, tmp_path: Path)
     assert result.stderr.startswith(str(installed)), result.stderr  # not the checkout's copy
     assert result.returncode == 1, result.stderr
     assert "[1] Dockerfile:7" in result.stdout and "```suggestion" in result.stdout
+
+
+def test_a_20_container_deployment_is_one_comment_and_review_settings_apply(tmp_path: Path) -> None:
+    many = (ROOT / "tests" / "data" / "many-containers" / "deployment.yaml").read_text()
+    config = "review:\n  event: REQUEST_CHANGES\n"
+    repo = feature_branch(tmp_path, {".github/unroot.yml": config}, {"deploy/deploy.yaml": many})
+    document = as_json(unroot("--format", "json", cwd=repo.path))
+    review = document["review"]
+    (comment,) = review["comments"]
+    assert comment["body"].count("```suggestion") == 1 and "(notice)" not in comment["body"]
+    assert review["event"] == "REQUEST_CHANGES"
+    assert review["body"].startswith("**unroot** found 20 errors, 60 warnings: 1 inline comment. Also 20 notices")
+    assert "**1 one-click fix** in the review for `deploy/deploy.yaml`" in document["check_run"]["summary"]
+    # --max-comments given wins: 0 inline, the object's one group listed in the body in one line.
+    capped = as_json(unroot("--format", "json", "--max-comments", "0", cwd=repo.path))["review"]
+    assert capped["comments"] == []
+    assert "- `deploy/deploy.yaml` line 16: UR201 The container may run as root (error, 20), UR205" in capped["body"]
