@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 
 from bot.fingerprint import is_marker
+from bot.markdown import plural
 from bot.outputs import CHECK_NAME
 from bot.plan import group_annotations
 from bot.render import with_config_note
@@ -27,7 +28,7 @@ def _compared(found: Review) -> str:
     refs = found.refs
     return (
         f"{refs.head[:12]} ({refs.head_label}) against {refs.base[:12]} ({refs.base_label}): "
-        f"{found.files_changed} files changed, {found.files_checked} Dockerfiles or manifests by name"
+        f"{plural(found.files_changed, 'file')} changed, {found.files_checked} Dockerfiles or manifests by name"
     )
 
 
@@ -39,7 +40,7 @@ def _review_line(found: Review) -> str:
     plan = found.plan
     if not plan.comments and not plan.review_body:
         return "No review: nothing to comment on."
-    return f"Review ({plan.review_event}) with {len(plan.comments)} inline comments."
+    return f"Review ({plan.review_event}) with {plural(len(plan.comments), 'inline comment')}."
 
 
 def as_text(found: Review) -> str:

@@ -150,7 +150,10 @@ def test_twenty_containers_print_one_line_per_finding_and_each_fix_once(tmp_path
         "    fix for 40 findings in 20 containers (UR205, UR206): Set allowPrivilegeEscalation: false, "
         "capabilities.drop: [ALL] in the container's securityContext",
     ]
-    assert lines[-1] == "20 errors, 60 warnings, 20 notices in 1 file; 80 fixable with `unroot fix` (20 more in its second pass)"
+    assert (
+        lines[-1]
+        == "20 errors, 60 warnings, 20 notices in 1 file; 80 fixable with `unroot fix` (20 more in its second pass)"
+    )
     assert len(lines) == 103 and result.returncode == 1
 
 
@@ -205,7 +208,10 @@ def test_statistics_count_each_rule_then_close(tmp_path: Path) -> None:
     assert lines[0].split(None, 3)[3] == f"[fixable]      {titles['UR201']}"
     assert lines[4].split(None, 3)[3] == titles["UR211"]  # nothing to mark: its fix waits for a second pass
     assert rows[6][2] == "warning" and rows[6][3] == titles["UR104"]
-    assert lines[-1] == "21 errors, 61 warnings, 20 notices in 2 files; 81 fixable with `unroot fix` (20 more in its second pass)"
+    assert (
+        lines[-1]
+        == "21 errors, 61 warnings, 20 notices in 2 files; 81 fixable with `unroot fix` (20 more in its second pass)"
+    )
 
 
 def test_fail_on_chooses_the_severity_that_fails(tmp_path: Path) -> None:
