@@ -127,7 +127,7 @@ def test_default_base_is_the_merge_base_with_main(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stderr
     assert "(feature) against" not in result.stdout  # --head was not given: HEAD
     assert (
-        f"against {repo.merge_base('main', 'feature')[:12]} (merge base of main and HEAD): 1 files changed"
+        f"against {repo.merge_base('main', 'feature')[:12]} (merge base of main and HEAD): 1 file changed"
         in result.stdout
     )
 
