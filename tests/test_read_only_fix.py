@@ -94,6 +94,24 @@ def test_two_containers_get_distinct_volumes_and_all_fixes_apply_together() -> N
     assert_valid_after_fix("pod.yaml", source, text)
 
 
+def test_when_one_container_waits_the_other_fix_adds_only_its_own_volumes() -> None:
+    # `app` gets its securityContext from other fixes first, so its read-only fix waits; `side`'s
+    # fix is offered now and must not carry the volume planned for `app` (it would stay unmounted).
+    source = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: app\n"
+        "    image: example/app:1\n  - name: side\n    image: example/side:1\n    securityContext:\n"
+        "      allowPrivilegeEscalation: false\n"
+    )
+    findings = analyze("pod.yaml", source)
+    waiting = [f for f in findings if f.rule == "UR211" and f.variant is Deferred.AFTER_OTHER_FIXES]
+    assert [f.container for f in waiting] == ["app"]
+    text = fixed_in_two_passes("pod.yaml", source, findings, Options())
+    spec = load(text)["spec"]
+    mounted = {m["name"] for c in spec["containers"] for m in c.get("volumeMounts", [])}
+    assert {v["name"] for v in spec["volumes"]} == mounted
+    assert all(c["securityContext"]["readOnlyRootFilesystem"] is True for c in spec["containers"])
+
+
 def test_flow_style_volumes_get_no_fix_and_the_reason() -> None:
     source = HARDENED.format(image="nginx:1.27") + "  volumes: [{name: c, configMap: {name: c}}]\n"
     [finding] = [f for f in analyze("pod.yaml", source) if f.rule == "UR211"]

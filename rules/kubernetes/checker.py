@@ -357,21 +357,34 @@ class PodChecker:
                 wish.item.message += f" No fix offered: {reason}."
             else:
                 ready.append(wish)
-        plans = plan(
-            self.pod.spec,
-            [ReadOnlyRequest(w.container.container.node, w.paths) for w in ready],
-            self.lines,
-            style_of(self.pod),
-        )
-        for wish, planned in zip(ready, plans):
-            adds_context = not isinstance(value(wish.container.container.node, "securityContext"), MappingNode)
-            if any(_overlaps(edit, others) for edit in planned.edits) or (
-                adds_context and rendered.get(id(wish.container.change)) is not None
-            ):
+        # The pod's mounts are planned together (volume names must not clash). A wish whose fix would
+        # overlap another fix waits for the second pass; the others are planned again without it, so
+        # the volumes edit they carry holds only their own volumes (no volume left unmounted).
+        while ready:
+            plans = plan(
+                self.pod.spec,
+                [ReadOnlyRequest(w.container.container.node, w.paths) for w in ready],
+                self.lines,
+                style_of(self.pod),
+            )
+            waiting = [
+                wish
+                for wish, planned in zip(ready, plans)
+                if any(_overlaps(edit, others) for edit in planned.edits)
+                or (
+                    not isinstance(value(wish.container.container.node, "securityContext"), MappingNode)
+                    and rendered.get(id(wish.container.change)) is not None
+                )
+            ]
+            if not waiting:
+                break
+            for wish in waiting:
                 # Composed with those edits, the setting would reach their findings' fixes without its mounts.
                 wish.item.message += DEFERRED_NOTE
                 wish.item.variant = Deferred.AFTER_OTHER_FIXES
-            elif planned.edits:
+            ready = [wish for wish in ready if all(wish is not other for other in waiting)]
+        for wish, planned in zip(ready, plans if ready else []):
+            if planned.edits:
                 wish.item.fix = Fix(wish.summary(planned), planned.edits)
 
     def also_fixed_by(self, rule: Rule, subject: str, change: ContextEdit) -> None:
