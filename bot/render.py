@@ -290,7 +290,12 @@ class Renderer:
             lead += f" Also {severity_counts(parts.held)} without an inline comment: see {annotations}."
         sections = [
             ("Outside the diff", parts.outside),
-            (f"Beyond the first {parts.max_comments} inline comments", parts.overflow),
+            (
+                f"Beyond the first {plural(parts.max_comments, 'inline comment')}"
+                if parts.max_comments
+                else "Not commented inline (the inline limit is 0)",
+                parts.overflow,
+            ),
         ]
         out = [lead]
         marks: list[str] = []  # the inline comments carry their own

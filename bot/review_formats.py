@@ -28,7 +28,7 @@ def _compared(found: Review) -> str:
     refs = found.refs
     return (
         f"{refs.head[:12]} ({refs.head_label}) against {refs.base[:12]} ({refs.base_label}): "
-        f"{plural(found.files_changed, 'file')} changed, {found.files_checked} Dockerfiles or manifests by name"
+        f"{plural(found.files_changed, 'file')} changed, {found.files_checked} checked (Dockerfiles, manifests, charts)"
     )
 
 

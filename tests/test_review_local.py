@@ -117,7 +117,7 @@ def test_comments_over_the_limit_go_to_the_body(tmp_path: Path) -> None:
     review = document["review"]
     assert [c["path"] for c in review["comments"]] == ["Dockerfile"]
     assert "1 inline comment, 1 over the 1-comment limit" in review["body"]
-    assert "### Beyond the first 1 inline comments" in review["body"]
+    assert "### Beyond the first 1 inline comment" in review["body"]
 
 
 def test_default_base_is_the_merge_base_with_main(tmp_path: Path) -> None:
