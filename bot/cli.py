@@ -6,6 +6,7 @@ import argparse
 import os
 import stat
 import sys
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from bot import formats
 from bot.config import CONFIG_PATH, ConfigError, RepoConfig, parse_config
+from bot.discovery import Located, group_paths
 from bot.limits import DEFAULT_INLINE_COMMENTS
 from rules.analyze import analyze, decode, deferred_edits, file_kind, skipped
 from rules.fixes import EditConflict, apply
@@ -49,16 +51,25 @@ def _walk(paths: Sequence[str]) -> Iterator[Path]:
             raise UsageError(f"no such file or directory: {raw}")
 
 
-def _load_config(option: str | None) -> RepoConfig:
-    candidate = option or (CONFIG_PATH if Path(CONFIG_PATH).is_file() else None)
-    if candidate is None:
-        return RepoConfig()
+def _load_config(located: Located) -> RepoConfig:
+    """The config a path's discovery found (defaults when none), rooted at its repository for `ignore:`."""
+    root = str(located.root)
+    if located.config is None:
+        return RepoConfig(root=root)
+    shown = _shown(located.config)
     try:
-        return parse_config(Path(candidate).read_text(encoding="utf-8"))
+        config = parse_config(located.config.read_text(encoding="utf-8"))
     except OSError as error:
-        raise UsageError(f"cannot read config {candidate}: {error.strerror}") from None
-    except ConfigError as error:
-        raise UsageError(f"{candidate}: {error}") from None
+        raise UsageError(f"cannot read config {shown}: {error.strerror}") from None
+    except (ConfigError, UnicodeDecodeError) as error:
+        raise UsageError(f"{shown}: {error}") from None
+    return replace(config, root=root)
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the cwd when below it."""
+    relative = os.path.relpath(path.absolute())
+    return path.as_posix() if relative.startswith("..") else Path(relative).as_posix()
 
 
 def _read(path: Path, config: RepoConfig) -> tuple[str | None, list[Finding]]:
@@ -188,29 +199,111 @@ def _charts(
     return [f for f in files if not in_charts(f, charts)], findings, texts, count
 
 
-def _check(args: argparse.Namespace) -> int:
-    config = _load_config(args.config)
+def _check_group(args: argparse.Namespace, config: RepoConfig, paths: list[str], keep_text: bool) -> _Checked:
+    """The findings of the paths one config governs, the texts kept, and how many files were checked."""
     if args.max_bytes is not None:
         config = replace(config, options=replace(config.options, max_bytes=args.max_bytes))
-    config, files = _with_knowledge(config, args.paths, not args.no_repository)
-    files, chart_findings, chart_texts, chart_files = _charts(args.paths, config, files)
+    config, files = _with_knowledge(config, paths, not args.no_repository)
+    files, chart_findings, chart_texts, chart_files = _charts(paths, config, files)
     jobs = args.jobs or min(_available_cpus(), 8)
-    findings, texts, count = _collect(args.paths, config, jobs, keep_text=args.format == "sarif", files=files)
+    findings, texts, count = _collect(paths, config, jobs, keep_text=keep_text, files=files)
     if not (args.no_repository or args.no_build):
         from bot.kustomize import overlay_findings  # only when kustomizations are checked
 
-        built = overlay_findings(args.paths, files, config.options, findings)
+        built = overlay_findings(paths, files, config.options, findings)
         findings = findings + [f for f in built.findings if not config.ignored(f.path)]
-    findings = chart_findings + findings
     texts.update(chart_texts)
-    count += chart_files
+    return chart_findings + findings, texts, count + chart_files
+
+
+_Checked = tuple[list[Finding], dict[str, str], int]
+
+
+def _check(args: argparse.Namespace) -> int:
+    findings: list[Finding] = []
+    texts: dict[str, str] = {}
+    count = 0
+    roots: list[Path] = []
+    recorded: list[tuple[Finding, str, Path]] = []  # for --write-baseline: finding, fingerprint, root
+    baselined = 0
+    failing = False
+    for located, paths in group_paths(args.paths, args.config):
+        config = _load_config(located)
+        baseline = _baseline_file(args.baseline, config)
+        keep_text = args.format == "sarif" or baseline is not None or args.write_baseline is not None
+        found, group_texts, group_count = _check_group(args, config, paths, keep_text)
+        if baseline is not None or args.write_baseline is not None:
+            from bot import baseline as baselines
+
+            prints = baselines.fingerprints(found, group_texts, located.root)
+            recorded += [(f, fp, located.root) for f, fp in zip(found, prints)]
+            if baseline is not None:
+                fresh = baselines.new_findings(found, prints, _read_baseline(baseline))
+                baselined += len(found) - len(fresh)
+                found = fresh
+        failing = failing or _fails(found, config.fail_on)
+        findings += found
+        texts.update(group_texts)
+        count += group_count
+        roots.append(located.root)
+    if args.write_baseline is not None:
+        _write_baseline(Path(args.write_baseline), recorded)
+    if baselined:
+        shown = args.baseline or "of the config"
+        print(f"unroot: {baselined} findings in the baseline {shown} are not shown", file=sys.stderr)
     if args.format == "json":
         sys.stdout.write(formats.as_json(findings))
     elif args.format == "sarif":
-        sys.stdout.write(formats.sarif(findings, texts))
+        sys.stdout.write(formats.sarif(findings, texts, _common_root(roots)))
     else:
         sys.stdout.write(formats.text(findings, count))
-    return EXIT_FINDINGS if any(f.severity is Severity.ERROR for f in findings) else EXIT_OK
+    if args.write_baseline is not None:
+        return EXIT_OK  # what was recorded is accepted: the next check with --baseline judges what is new
+    return EXIT_FINDINGS if failing else EXIT_OK
+
+
+_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.NOTICE: 2}
+
+
+def _fails(findings: list[Finding], fail_on: str) -> bool:
+    """Whether a finding reaches the config's `fail-on` severity (each path's own config decides)."""
+    if fail_on == "never":
+        return False
+    threshold = _RANK[Severity(fail_on)]
+    return any(_RANK[f.severity] <= threshold for f in findings)
+
+
+def _baseline_file(option: str | None, config: RepoConfig) -> Path | None:
+    """`--baseline FILE` (relative to the cwd), else the config's `baseline:` (relative to its repository)."""
+    if option is not None:
+        return Path(option)
+    if config.baseline is not None and config.root is not None:
+        return Path(config.root) / config.baseline
+    return None
+
+
+def _read_baseline(source: Path) -> Counter[str]:
+    from bot.baseline import BaselineError, read
+
+    try:
+        return read(source)
+    except BaselineError as error:
+        raise UsageError(str(error)) from None
+
+
+def _write_baseline(target: Path, rows: list[tuple[Finding, str, Path]]) -> None:
+    from bot.baseline import write
+
+    try:
+        write(target, rows)
+    except OSError as error:
+        raise UsageError(f"cannot write the baseline {target}: {error.strerror}") from None
+    print(f"unroot: wrote {len(rows)} findings to the baseline {target}", file=sys.stderr)
+
+
+def _common_root(roots: list[Path]) -> Path:
+    """The directory SARIF's %SRCROOT% names: the repositories' common folder."""
+    return Path(os.path.commonpath([str(root) for root in roots])) if roots else Path.cwd()
 
 
 def fixed_text(original: str, edits: list[LineEdit]) -> str:
@@ -254,11 +347,17 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def _fix(args: argparse.Namespace) -> int:
-    config, files = _with_knowledge(_load_config(args.config), args.paths, not args.no_repository)
-    files, chart_findings, chart_texts, _chart_files = _charts(args.paths, config, files)
-    findings, texts, _count = _collect(args.paths, config, files=files)
-    findings = chart_findings + findings
-    texts.update(chart_texts)
+    findings: list[Finding] = []
+    texts: dict[str, str] = {}
+    options: dict[str, Options] = {}  # each file's, for the fixes that wait for others
+    for located, paths in group_paths(args.paths, args.config):
+        config, files = _with_knowledge(_load_config(located), paths, not args.no_repository)
+        files, chart_findings, chart_texts, _chart_files = _charts(paths, config, files)
+        found, group_texts, _count = _collect(paths, config, files=files)
+        findings += chart_findings + found
+        texts.update(group_texts)
+        texts.update(chart_texts)
+        options.update(dict.fromkeys(group_texts.keys() | chart_texts.keys(), config.options))
     by_path: dict[str, list[Finding]] = {}
     for finding in findings:
         by_path.setdefault(finding.path, []).append(finding)
@@ -270,7 +369,7 @@ def _fix(args: argparse.Namespace) -> int:
             continue
         original = texts[path]
         try:
-            fixed = fixed_in_two_passes(path, original, found, config.options)
+            fixed = fixed_in_two_passes(path, original, found, options[path])
         except EditConflict as error:
             print(f"{path}: fixes not applied: {error}", file=sys.stderr)
             continue
@@ -464,6 +563,10 @@ _NO_REPOSITORY = (
     "(skaffold, compose, GitHub workflows, directory names) or which files kustomizations use as "
     "patches; builds no kustomize overlay"
 )
+_CONFIG_HELP = (
+    f"configuration file for every path (default: the nearest {CONFIG_PATH}, else unroot.yml, "
+    "from each path up to its repository root)"
+)
 _NO_BUILD = "do not build kustomize overlays, even when kustomize or kubectl is installed"
 
 
@@ -505,7 +608,13 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="report root usage in Dockerfiles and Kubernetes manifests")
     check.add_argument("paths", nargs="+", metavar="PATH", help="files or directories (walked)")
     check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
-    check.add_argument("--config", help=f"configuration file (default: {CONFIG_PATH} if present)")
+    check.add_argument("--config", help=_CONFIG_HELP)
+    check.add_argument(
+        "--baseline", metavar="FILE", help="report only findings not in this baseline (default: the config's baseline:)"
+    )
+    check.add_argument(
+        "--write-baseline", metavar="FILE", help="record today's findings in FILE (accepted: exit 0) for --baseline"
+    )
     check.add_argument("--max-bytes", type=int, help="skip files larger than this (default 1000000)")
     check.add_argument(
         "--jobs", type=int, default=0, metavar="N", help="processes to analyse files in (default: the CPUs available)"
@@ -516,7 +625,7 @@ def build_parser() -> argparse.ArgumentParser:
     fix = commands.add_parser("fix", help="apply every available fix in place")
     fix.add_argument("paths", nargs="+", metavar="PATH")
     fix.add_argument("--diff", action="store_true", help="print a unified diff instead of writing files")
-    fix.add_argument("--config", help=f"configuration file (default: {CONFIG_PATH} if present)")
+    fix.add_argument("--config", help=_CONFIG_HELP)
     fix.add_argument("--no-repository", action="store_true", help=_NO_REPOSITORY)
     fix.set_defaults(run=_fix)
     add_review(commands)
