@@ -224,7 +224,7 @@ def _check(args: argparse.Namespace) -> int:
     texts: dict[str, str] = {}
     count = 0
     roots: list[Path] = []
-    recorded: list[tuple[Finding, str, Path]] = []  # for --write-baseline: finding, fingerprint, root
+    recorded: list[tuple[Finding, str, Path]] = []  # for --write-baseline: finding, fingerprint, repository
     baselined = 0
     failing = False
     for located, paths in group_paths(args.paths, args.config):
@@ -235,8 +235,8 @@ def _check(args: argparse.Namespace) -> int:
         if baseline is not None or args.write_baseline is not None:
             from bot import baseline as baselines
 
-            prints = baselines.fingerprints(found, group_texts, located.root)
-            recorded += [(f, fp, located.root) for f, fp in zip(found, prints)]
+            prints = baselines.fingerprints(found, group_texts, located.repository)
+            recorded += [(f, fp, located.repository) for f, fp in zip(found, prints)]
             if baseline is not None:
                 fresh = baselines.new_findings(found, prints, _read_baseline(baseline))
                 baselined += len(found) - len(fresh)
@@ -245,7 +245,7 @@ def _check(args: argparse.Namespace) -> int:
         findings += found
         texts.update(group_texts)
         count += group_count
-        roots.append(located.root)
+        roots.append(located.repository)
     if args.write_baseline is not None:
         _write_baseline(Path(args.write_baseline), recorded)
     if baselined:
@@ -302,7 +302,7 @@ def _write_baseline(target: Path, rows: list[tuple[Finding, str, Path]]) -> None
 
 
 def _common_root(roots: list[Path]) -> Path:
-    """The directory SARIF's %SRCROOT% names: the repositories' common folder."""
+    """The directory SARIF's %SRCROOT% names: the git repositories' common folder."""
     return Path(os.path.commonpath([str(root) for root in roots])) if roots else Path.cwd()
 
 

@@ -13,10 +13,13 @@ CONFIG_NAMES = (".github/unroot.yml", "unroot.yml")
 
 @dataclass(frozen=True)
 class Located:
-    """A config file (None: there is none, defaults apply) and the repository directory it speaks for."""
+    """A config file (None: there is none, defaults apply), the directory it speaks for (`ignore:`
+    and `baseline:` are relative to it), and the git repository the paths are in (baselines' and
+    SARIF's paths are relative to it: code scanning knows files by their place in the repository)."""
 
     config: Path | None
     root: Path
+    repository: Path
 
 
 def repository_root(path: Path) -> Path | None:
@@ -36,24 +39,29 @@ def config_root(config: Path) -> Path:
 def locate(path: Path) -> Located:
     """The config of `path`: the nearest `.github/unroot.yml` (then `unroot.yml`) walking up from it
     to its repository root (the nearest directory holding `.git`, else the filesystem root)."""
+    repository = repository_root(path)
     for directory in _upwards(path):
         for name in CONFIG_NAMES:
             candidate = directory / name
             if candidate.is_file():
-                return Located(candidate, directory)
-        if (directory / ".git").exists():
-            return Located(None, directory)
-    return Located(None, Path.cwd())  # no repository and no config: paths are as good as the cwd's
+                return Located(candidate, directory, repository or directory)
+        if directory == repository:
+            return Located(None, directory, directory)
+    cwd = Path.cwd()  # no repository and no config: paths are as good as the cwd's
+    return Located(None, cwd, cwd)
 
 
 def group_paths(paths: Sequence[str], override: str | None) -> list[tuple[Located, list[str]]]:
     """The paths grouped by the config that governs them, in the order each config is first met;
     `override` (`--config FILE`) governs every path."""
-    if override is not None:
-        return [(Located(Path(override), config_root(Path(override))), list(paths))]
     groups: dict[Located, list[str]] = {}
     for raw in paths:
-        groups.setdefault(locate(Path(raw)), []).append(raw)
+        if override is None:
+            located = locate(Path(raw))
+        else:
+            repository = repository_root(Path(raw)) or Path.cwd()
+            located = Located(Path(override), config_root(Path(override)), repository)
+        groups.setdefault(located, []).append(raw)
     return list(groups.items())
 
 

@@ -247,3 +247,17 @@ def test_the_readmes_config_example_is_a_valid_config() -> None:
     start = section.index("```yaml\n") + len("```yaml\n")
     config = parse_config(section[start : section.index("```\n", start)])
     assert config.options.disabled == {"UR211"} and config.baseline == ".unroot-baseline.json"
+
+
+def test_a_subproject_config_roots_ignore_there_but_sarif_and_baselines_at_the_git_root(tmp_path: Path) -> None:
+    repo = git_init(tmp_path / "repo")
+    (repo / "svc" / "gen").mkdir(parents=True)
+    (repo / "svc" / "unroot.yml").write_text("ignore: [/gen/]\n")  # relative to svc/, where the file is
+    (repo / "svc" / "gen" / "Dockerfile").write_text(ROOT_DOCKERFILE)
+    (repo / "svc" / "Dockerfile").write_text(ROOT_DOCKERFILE)
+    run = json.loads(unroot("check", "--format", "sarif", ".", cwd=repo / "svc").stdout)["runs"][0]
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == repo.as_uri() + "/"
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]}
+    assert uris == {"svc/Dockerfile"}
+    assert unroot("check", "--write-baseline", "b.json", ".", cwd=repo / "svc").returncode == 0
+    assert {e["path"] for e in json.loads((repo / "svc" / "b.json").read_text())["findings"]} == {"svc/Dockerfile"}
