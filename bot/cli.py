@@ -225,7 +225,7 @@ def _check(args: argparse.Namespace) -> int:
     count = 0
     roots: list[Path] = []
     recorded: list[tuple[Finding, str, Path]] = []  # for --write-baseline: finding, fingerprint, repository
-    baselined = 0
+    baselined: dict[str, int] = {}  # baseline file as shown -> findings it left out
     failing = False
     for located, paths in group_paths(args.paths, args.config):
         config = _load_config(located)
@@ -239,7 +239,8 @@ def _check(args: argparse.Namespace) -> int:
             recorded += [(f, fp, located.repository) for f, fp in zip(found, prints)]
             if baseline is not None:
                 fresh = baselines.new_findings(found, prints, _read_baseline(baseline))
-                baselined += len(found) - len(fresh)
+                shown = args.baseline or _shown(baseline)
+                baselined[shown] = baselined.get(shown, 0) + len(found) - len(fresh)
                 found = fresh
         failing = failing or _fails(found, config.fail_on)
         findings += found
@@ -248,9 +249,9 @@ def _check(args: argparse.Namespace) -> int:
         roots.append(located.repository)
     if args.write_baseline is not None:
         _write_baseline(Path(args.write_baseline), recorded)
-    if baselined:
-        shown = args.baseline or "of the config"
-        print(f"unroot: {baselined} findings in the baseline {shown} are not shown", file=sys.stderr)
+    for shown, left_out in baselined.items():
+        if left_out:
+            print(f"unroot: {left_out} findings in the baseline {shown} are not shown", file=sys.stderr)
     if args.format == "json":
         sys.stdout.write(formats.as_json(findings))
     elif args.format == "sarif":

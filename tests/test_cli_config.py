@@ -195,7 +195,9 @@ def test_a_baseline_keeps_accepted_findings_out_even_when_their_lines_move(tmp_p
     ), added.stdout
     # The config's baseline: works as --baseline does, relative to the repository.
     (repo / "unroot.yml").write_text("baseline: baseline.json\n")
-    assert unroot("check", "k8s", cwd=repo).returncode == 1
+    from_config = unroot("check", "k8s", cwd=repo)
+    assert from_config.returncode == 1 and "'sidecar'" in from_config.stdout and "'app'" not in from_config.stdout
+    assert from_config.stderr == f"unroot: {accepted} findings in the baseline baseline.json are not shown\n"
     manifest.write_text(DEPLOYMENT)
     assert unroot("check", "k8s", cwd=repo).returncode == 0
 
