@@ -6,6 +6,7 @@ import argparse
 import os
 import stat
 import sys
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from bot import formats
 from bot.config import CONFIG_PATH, FAIL_ON, ConfigError, RepoConfig, parse_config
+from bot.discovery import Located, group_paths
 from bot.limits import DEFAULT_INLINE_COMMENTS
 from bot.style import COLOR_CHOICES
 from rules.analyze import analyze, decode, deferred_edits, file_kind, skipped
@@ -50,16 +52,25 @@ def _walk(paths: Sequence[str]) -> Iterator[Path]:
             raise UsageError(f"no such file or directory: {raw}")
 
 
-def _load_config(option: str | None) -> RepoConfig:
-    candidate = option or (CONFIG_PATH if Path(CONFIG_PATH).is_file() else None)
-    if candidate is None:
-        return RepoConfig()
+def _load_config(located: Located) -> RepoConfig:
+    """The config a path's discovery found (defaults when none), rooted at its repository for `ignore:`."""
+    root = str(located.root)
+    if located.config is None:
+        return RepoConfig(root=root)
+    shown = _shown(located.config)
     try:
-        return parse_config(Path(candidate).read_text(encoding="utf-8"))
+        config = parse_config(located.config.read_text(encoding="utf-8"))
     except OSError as error:
-        raise UsageError(f"cannot read config {candidate}: {error.strerror}") from None
-    except ConfigError as error:
-        raise UsageError(f"{candidate}: {error}") from None
+        raise UsageError(f"cannot read config {shown}: {error.strerror}") from None
+    except (ConfigError, UnicodeDecodeError) as error:
+        raise UsageError(f"{shown}: {error}") from None
+    return replace(config, root=root)
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the cwd when below it."""
+    relative = os.path.relpath(path.absolute())
+    return path.as_posix() if relative.startswith("..") else Path(relative).as_posix()
 
 
 def _read(path: Path, config: RepoConfig) -> tuple[str | None, list[Finding]]:
@@ -252,27 +263,62 @@ def _read_stdin(stdin: StdinFile, config: RepoConfig) -> tuple[StdinFile, str | 
     return stdin, decoded, analyze(stdin.analysed_as, decoded, config.options)
 
 
+_Checked = tuple[list[Finding], dict[str, str], int]
+
+
 def _check(args: argparse.Namespace) -> int:
-    config = _with_rule_selection(_load_config(args.config), args.select, args.ignore)
-    if args.max_bytes is not None:
-        config = replace(config, options=replace(config.options, max_bytes=args.max_bytes))
     output = _output_path(args.output)
     paths, stdin = _split_stdin(args.paths, args.stdin_filename)
     findings: list[Finding] = []
     texts: dict[str, str] = {}
     count = 0
-    if paths:
-        findings, texts, count = _check_files(args, paths, config)
+    roots: list[Path] = []
+    recorded: list[tuple[Finding, str, Path]] = []  # for --write-baseline: finding, fingerprint, repository
+    baselined: dict[str, int] = {}  # baseline file as shown -> findings it left out
+    failing = False
+    for located, group in group_paths(paths, args.config):
+        config = _with_rule_selection(_load_config(located), args.select, args.ignore)
+        baseline = _baseline_file(args.baseline, config)
+        keep_text = args.format == "sarif" or baseline is not None or args.write_baseline is not None
+        found, group_texts, group_count = _check_group(args, config, group, keep_text)
+        if baseline is not None or args.write_baseline is not None:
+            from bot import baseline as baselines
+
+            prints = baselines.fingerprints(found, group_texts, located.repository)
+            recorded += [(f, fp, located.repository) for f, fp in zip(found, prints)]
+            if baseline is not None:
+                fresh = baselines.new_findings(found, prints, _read_baseline(baseline))
+                shown = args.baseline or _shown(baseline)
+                baselined[shown] = baselined.get(shown, 0) + len(found) - len(fresh)
+                found = fresh
+        # Each path's own config decides what fails (a flag given decides for all).
+        failing = failing or _fails(found, args.fail_on or config.fail_on)
+        findings += found
+        texts.update(group_texts)
+        count += group_count
+        roots.append(located.repository)
     if stdin is not None:
+        [(located, _)] = group_paths([os.curdir], args.config)  # stdin is governed by the cwd's config
+        config = _with_rule_selection(_load_config(located), args.select, args.ignore)
+        if args.max_bytes is not None:
+            config = replace(config, options=replace(config.options, max_bytes=args.max_bytes))
         stdin, text, found = _read_stdin(stdin, config)
-        findings += [stdin.shown(f) for f in found]
+        found = [stdin.shown(f) for f in found]
+        failing = failing or _fails(found, args.fail_on or config.fail_on)
+        findings += found
         if text is not None:
             texts[stdin.display] = text
         count += 1
+        roots = roots or [located.repository]
+    if args.write_baseline is not None:
+        _write_baseline(Path(args.write_baseline), recorded)
+    for shown, left_out in baselined.items():
+        if left_out:
+            print(f"unroot: {left_out} findings in the baseline {shown} are not shown", file=sys.stderr)
     if args.format == "json":
         report = formats.as_json(findings)
     elif args.format == "sarif":
-        report = formats.sarif(findings, texts)
+        report = formats.sarif(findings, texts, _common_root(roots))
     else:
         from bot.style import wants_color
 
@@ -285,17 +331,19 @@ def _check(args: argparse.Namespace) -> int:
             _write_atomically(output, report)
         except OSError as error:
             raise UsageError(f"--output {output}: cannot write: {error.strerror or error}") from None
-    return _exit_code(findings, args.fail_on or config.fail_on)
+    if args.write_baseline is not None:
+        return EXIT_OK  # what was recorded is accepted: the next check with --baseline judges what is new
+    return EXIT_FINDINGS if failing else EXIT_OK
 
 
-def _check_files(
-    args: argparse.Namespace, paths: list[str], config: RepoConfig
-) -> tuple[list[Finding], dict[str, str], int]:
-    """The findings of the named files and directories, the texts SARIF needs, and the files checked."""
+def _check_group(args: argparse.Namespace, config: RepoConfig, paths: list[str], keep_text: bool) -> _Checked:
+    """The findings of the paths one config governs, the texts kept, and how many files were checked."""
+    if args.max_bytes is not None:
+        config = replace(config, options=replace(config.options, max_bytes=args.max_bytes))
     config, files = _with_knowledge(config, paths, not args.no_repository)
     files, chart_findings, chart_texts, chart_files = _charts(paths, config, files)
     jobs = args.jobs or min(_available_cpus(), 8)
-    findings, texts, count = _collect(paths, config, jobs, keep_text=args.format == "sarif", files=files)
+    findings, texts, count = _collect(paths, config, jobs, keep_text=keep_text, files=files)
     if not (args.no_repository or args.no_build):
         from bot.kustomize import overlay_findings  # only when kustomizations are checked
 
@@ -305,12 +353,12 @@ def _check_files(
     return chart_findings + findings, texts, count + chart_files
 
 
-def _exit_code(findings: Sequence[Finding], fail_on: str) -> int:
-    """1 when a finding is at or above `fail_on` (error, warning, notice); `never`: 0 whatever is found."""
+def _fails(findings: Sequence[Finding], fail_on: str) -> bool:
+    """Whether a finding is at or above `fail_on` (error, warning, notice); `never`: none is."""
     if fail_on == "never":
-        return EXIT_OK
+        return False
     threshold = Severity(fail_on).rank
-    return EXIT_FINDINGS if any(f.severity.rank >= threshold for f in findings) else EXIT_OK
+    return any(f.severity.rank >= threshold for f in findings)
 
 
 def _output_path(option: str | None) -> Path | None:
@@ -354,6 +402,39 @@ def _with_rule_selection(config: RepoConfig, select: list[str] | None, ignore: l
     if ignore:
         disabled |= matching("--ignore", ignore)
     return replace(config, options=replace(config.options, disabled=frozenset(disabled)))
+
+
+def _baseline_file(option: str | None, config: RepoConfig) -> Path | None:
+    """`--baseline FILE` (relative to the cwd), else the config's `baseline:` (relative to its repository)."""
+    if option is not None:
+        return Path(option)
+    if config.baseline is not None and config.root is not None:
+        return Path(config.root) / config.baseline
+    return None
+
+
+def _read_baseline(source: Path) -> Counter[str]:
+    from bot.baseline import BaselineError, read
+
+    try:
+        return read(source)
+    except BaselineError as error:
+        raise UsageError(str(error)) from None
+
+
+def _write_baseline(target: Path, rows: list[tuple[Finding, str, Path]]) -> None:
+    from bot.baseline import write
+
+    try:
+        write(target, rows)
+    except OSError as error:
+        raise UsageError(f"cannot write the baseline {target}: {error.strerror}") from None
+    print(f"unroot: wrote {len(rows)} findings to the baseline {target}", file=sys.stderr)
+
+
+def _common_root(roots: list[Path]) -> Path:
+    """The directory SARIF's %SRCROOT% names: the git repositories' common folder."""
+    return Path(os.path.commonpath([str(root) for root in roots])) if roots else Path.cwd()
 
 
 def fixed_text(original: str, edits: list[LineEdit]) -> str:
@@ -403,18 +484,23 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def _fix(args: argparse.Namespace) -> int:
-    config = _with_rule_selection(_load_config(args.config), args.select, args.ignore)
     paths, stdin = _split_stdin(args.paths, args.stdin_filename)
     findings: list[Finding] = []
     texts: dict[str, str] = {}
-    if paths:
-        config, files = _with_knowledge(config, paths, not args.no_repository)
-        files, chart_findings, chart_texts, _chart_files = _charts(paths, config, files)
-        findings, texts, _count = _collect(paths, config, files=files)
-        findings = chart_findings + findings
+    options: dict[str, Options] = {}  # each file's, for the fixes that wait for others
+    for located, group in group_paths(paths, args.config):
+        config = _with_rule_selection(_load_config(located), args.select, args.ignore)
+        config, files = _with_knowledge(config, group, not args.no_repository)
+        files, chart_findings, chart_texts, _chart_files = _charts(group, config, files)
+        found, group_texts, _count = _collect(group, config, files=files)
+        findings += chart_findings + found
+        texts.update(group_texts)
         texts.update(chart_texts)
+        options.update(dict.fromkeys(group_texts.keys() | chart_texts.keys(), config.options))
     changed = 0
     if stdin is not None:
+        [(located, _)] = group_paths([os.curdir], args.config)  # stdin is governed by the cwd's config
+        config = _with_rule_selection(_load_config(located), args.select, args.ignore)
         stdin, text, found = _read_stdin(stdin, config)
         findings += [stdin.shown(f) for f in found]
         changed += _fix_stdin(stdin, text, found, config.options, args.diff)
@@ -428,7 +514,7 @@ def _fix(args: argparse.Namespace) -> int:
             continue
         original = texts[path]
         try:
-            fixed = fixed_in_two_passes(path, original, found, config.options)
+            fixed = fixed_in_two_passes(path, original, found, options[path])
         except EditConflict as error:
             print(f"{path}: fixes not applied: {error}", file=sys.stderr)
             continue
@@ -650,6 +736,10 @@ _NO_REPOSITORY = (
     "(skaffold, compose, GitHub workflows, directory names) or which files kustomizations use as "
     "patches; builds no kustomize overlay"
 )
+_CONFIG_HELP = (
+    f"configuration file for every path (default: the nearest {CONFIG_PATH}, else unroot.yml, "
+    "from each path up to its repository root)"
+)
 _NO_BUILD = "do not build kustomize overlays, even when kustomize or kubectl is installed"
 
 
@@ -754,7 +844,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--statistics", action="store_true", help="print how many findings each rule has instead of the findings"
     )
     _add_selection_and_stdin(check)
-    check.add_argument("--config", help=f"configuration file (default: {CONFIG_PATH} if present)")
+    check.add_argument("--config", help=_CONFIG_HELP)
+    check.add_argument(
+        "--baseline", metavar="FILE", help="report only findings not in this baseline (default: the config's baseline:)"
+    )
+    check.add_argument(
+        "--write-baseline", metavar="FILE", help="record today's findings in FILE (accepted: exit 0) for --baseline"
+    )
     check.add_argument("--max-bytes", type=int, help="skip files larger than this (default 1000000)")
     check.add_argument(
         "--jobs", type=int, default=0, metavar="N", help="processes to analyse files in (default: the CPUs available)"
@@ -765,7 +861,7 @@ def build_parser() -> argparse.ArgumentParser:
     fix = commands.add_parser("fix", help="apply every available fix in place")
     fix.add_argument("paths", nargs="+", metavar="PATH", help="`-` reads stdin and prints it fixed")
     fix.add_argument("--diff", action="store_true", help="print a unified diff instead of writing files")
-    fix.add_argument("--config", help=f"configuration file (default: {CONFIG_PATH} if present)")
+    fix.add_argument("--config", help=_CONFIG_HELP)
     fix.add_argument("--no-repository", action="store_true", help=_NO_REPOSITORY)
     _add_selection_and_stdin(fix)
     fix.set_defaults(run=_fix)

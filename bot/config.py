@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import math
-import re
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,8 @@ ReviewEventName = Literal["COMMENT", "REQUEST_CHANGES"]
 # Where each rule's page lives ({id} is the rule ID): linked from the CLI's SARIF and the bot's posts.
 DOCS_URL = "https://github.com/unroot-dev/unroot/blob/main/rules/docs/{id}.md"
 if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
+
     from bot.helm.limits import HelmLimits
 
 _OFF = {"off", "false", "disabled", "ignore"}
@@ -56,6 +57,9 @@ class RepoConfig:
     baseline: str | None = None  # the baseline file, relative to the config's repository root
     # chart directory (repository-relative, "" for the root) -> extra values files to render it with
     helm_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The CLI's: the absolute directory of the config's repository (holding `.github/` or `unroot.yml`),
+    # which `ignore:` patterns and `baseline:` are relative to. None in the App: paths are repository-relative.
+    root: str | None = None
 
     @property
     def request_changes(self) -> bool:
@@ -67,19 +71,29 @@ class RepoConfig:
         return tuple(self.helm_values.get(chart_root.strip("/"), ()))
 
     @functools.cached_property
-    def _ignore_pattern(self) -> re.Pattern[str] | None:
-        """Every `ignore:` glob in one regex, compiled once: a file is matched in one pass."""
+    def _ignore_spec(self) -> GitIgnoreSpec | None:
+        """Every `ignore:` pattern compiled once, with gitignore's meaning."""
         if not self.ignore:
             return None
-        parts = [fnmatch.translate(p) for p in self.ignore] + [
-            re.escape(p.rstrip("/") + "/") + ".*" for p in self.ignore
-        ]
-        return re.compile("|".join(f"(?:{part})" for part in parts), re.DOTALL)
+        from pathspec import GitIgnoreSpec  # only a config with `ignore:` needs it
+
+        return GitIgnoreSpec.from_lines(self.ignore)
 
     def ignored(self, path: str) -> bool:
-        """True when `path` matches an `ignore:` glob (`*` also crosses `/`), or lies below a listed folder."""
-        pattern = self._ignore_pattern
-        return pattern is not None and pattern.match(path) is not None
+        """True when `path` matches the `ignore:` patterns as a .gitignore at the repository root would
+        (`*` stays within a folder, `**` crosses them, a listed folder covers what is below, `!` re-includes).
+
+        `path` is repository-relative (the App), or, when the config has a `root` (the CLI), a path
+        on disk: made relative to that root first; a file outside the root is never ignored."""
+        spec = self._ignore_spec
+        if spec is None:
+            return False
+        if self.root is not None:
+            relative = os.path.relpath(os.path.abspath(path), self.root)
+            if relative == ".." or relative.startswith("../") or os.path.isabs(relative):
+                return False
+            path = Path(relative).as_posix()
+        return spec.match_file(path)
 
 
 def _int(raw: object, name: str, low: int, high: int) -> int:
@@ -88,28 +102,69 @@ def _int(raw: object, name: str, low: int, high: int) -> int:
     return raw
 
 
+# The keys each section takes, in the documented (hyphen) spelling; `max_bytes` and `fail_on` work too.
+_KEYS = {
+    "": ("baseline", "fail-on", "fix", "helm", "ignore", "max-bytes", "review", "rules"),
+    "fix": ("gid", "openshift", "uid"),
+    "review": ("event", "max-inline", "min-severity"),
+    "helm": ("charts",),
+    "helm.charts.*": ("values",),
+}
+_SEVERITIES = ("error", "warning", "notice")
+MAX_INLINE_LIMIT = 100  # GitHub's review API times out on reviews with many more comments
+
+
+def prefix_of(where: str) -> str:
+    """`where.` for a key inside a section, nothing at the top."""
+    return f"{where}." if where else ""
+
+
+def _section(raw: object, where: str, kind: str, shape: str) -> dict[str, Any]:
+    """A mapping's keys in the hyphen spelling; ConfigError for a non-mapping or an unknown key,
+    naming the key and, when one is close, the key meant."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: must be a mapping with {shape}, not {type(raw).__name__}")
+    known = _KEYS[kind]
+    result: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = str(key).replace("_", "-")
+        if name not in known:
+            import difflib  # only for a misspelt key
+
+            prefix = prefix_of(where)
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean '{prefix}{close[0]}'?" if close else ""
+            raise ConfigError(f"unknown key '{prefix}{key}' (known: {', '.join(known)}){hint}")
+        if name in result:
+            raise ConfigError(f"'{prefix_of(where)}{name}' is given twice (spelt with - and with _)")
+        result[name] = value
+    return result
+
+
 def parse_config(text: str) -> RepoConfig:
-    """Parse the YAML text of a config file; raises ConfigError with a clear message."""
-    data = _load(text)
+    """Parse the YAML text of a config file; raises ConfigError naming the key that is wrong."""
+    data = _section(_load(text), "", "", ", ".join(_KEYS[""]))
     disabled, overrides = _rule_settings(data.get("rules") or {})
     ignore = data.get("ignore") or []
     if not isinstance(ignore, list) or not all(isinstance(p, str) for p in ignore):
-        raise ConfigError("ignore: must be a list of path globs")
+        raise ConfigError("ignore: must be a list of gitignore-style patterns")
     if len(ignore) > MAX_IGNORE_PATTERNS:
         raise ConfigError(f"ignore: lists {len(ignore):,} globs; the limit is {MAX_IGNORE_PATTERNS:,}")
-    fix = data.get("fix") or {}
-    if not isinstance(fix, dict):
-        raise ConfigError("fix: must be a mapping with uid, gid and openshift")
+    fix = _section(data.get("fix"), "fix", "fix", "uid, gid and openshift")
     openshift = fix.get("openshift", False)
     if not isinstance(openshift, bool):
         raise ConfigError(f"fix.openshift must be true or false, not {openshift!r}")
     uid = _int(fix.get("uid", 10001), "fix.uid", 1, 2**31 - 1)
     gid = _int(fix.get("gid", uid if "uid" in fix else 10001), "fix.gid", 1, 2**31 - 1)
-    max_bytes = _int(data.get("max_bytes", 1_000_000), "max_bytes", 1, 100_000_000)
-    review = data.get("review") or {}
-    event = str(review.get("event", "COMMENT")).upper() if isinstance(review, dict) else "COMMENT"
-    if event not in ("COMMENT", "REQUEST_CHANGES"):
-        raise ConfigError("review.event: use COMMENT or REQUEST_CHANGES")
+    max_bytes = _int(data.get("max-bytes", 1_000_000), "max-bytes", 1, 100_000_000)
+    fail_on = data.get("fail-on", "error")
+    if fail_on not in FAIL_ON:
+        raise ConfigError(f"fail-on: use {', '.join(FAIL_ON)}, not {fail_on!r}")
+    baseline = data.get("baseline")
+    if baseline is not None and (not isinstance(baseline, str) or not baseline.strip()):
+        raise ConfigError(f"baseline: must be a file name relative to the repository, not {baseline!r}")
     options = Options(
         uid=uid,
         gid=gid,
@@ -121,23 +176,40 @@ def parse_config(text: str) -> RepoConfig:
     return RepoConfig(
         options,
         tuple(ignore),
-        ReviewSettings(event="REQUEST_CHANGES" if event == "REQUEST_CHANGES" else "COMMENT"),
-        helm_values=_helm_settings(data.get("helm") or {}),
+        _review_settings(data.get("review")),
+        fail_on=fail_on,
+        baseline=baseline,
+        helm_values=_helm_settings(data.get("helm")),
+    )
+
+
+def _review_settings(raw: object) -> ReviewSettings:
+    """The `review:` section: `{min-severity: warning, max-inline: 30, event: COMMENT}`."""
+    review = _section(raw, "review", "review", "min-severity, max-inline and event")
+    severity = review.get("min-severity", ReviewSettings.min_severity.value)
+    if not isinstance(severity, str) or severity.lower() not in _SEVERITIES:
+        raise ConfigError(f"review.min-severity: use error, warning or notice, not {severity!r}")
+    max_inline = _int(review.get("max-inline", DEFAULT_INLINE_COMMENTS), "review.max-inline", 0, MAX_INLINE_LIMIT)
+    event = review.get("event", "COMMENT")
+    if not isinstance(event, str) or event.upper() not in ("COMMENT", "REQUEST_CHANGES"):
+        raise ConfigError(f"review.event: use COMMENT or REQUEST_CHANGES, not {event!r}")
+    return ReviewSettings(
+        min_severity=Severity(severity.lower()),
+        max_inline=max_inline,
+        event="REQUEST_CHANGES" if event.upper() == "REQUEST_CHANGES" else "COMMENT",
     )
 
 
 def _helm_settings(helm: object) -> dict[str, tuple[str, ...]]:
     """The `helm:` section: `charts: {deploy/chart: {values: [values-prod.yaml]}}`."""
-    if not isinstance(helm, dict) or not set(helm) <= {"charts"}:
-        raise ConfigError("helm: must be a mapping with charts: {CHART_DIR: {values: [FILE, ...]}}")
-    charts = helm.get("charts") or {}
+    shape = "charts: {CHART_DIR: {values: [FILE, ...]}}"
+    charts = _section(helm, "helm", "helm", shape).get("charts") or {}
     if not isinstance(charts, dict):
         raise ConfigError("helm.charts: must map chart directories to {values: [FILE, ...]}")
     result: dict[str, tuple[str, ...]] = {}
-    for root, settings in charts.items():
+    for root, raw in charts.items():
         where = f"helm.charts.{root}"
-        if not isinstance(settings, dict) or not set(settings) <= {"values"}:
-            raise ConfigError(f"{where}: must be a mapping with values: [FILE, ...]")
+        settings = _section(raw, where, "helm.charts.*", "values: [FILE, ...]")
         files = settings.get("values") or []
         if not isinstance(files, list) or not all(isinstance(f, str) and f for f in files):
             raise ConfigError(f"{where}.values: must be a list of values files, relative to the chart")

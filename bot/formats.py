@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 
 from bot.config import DOCS_URL
 from bot.style import BOLD, DIM, GREEN, SEVERITY_COLOR, Painter
@@ -11,6 +13,47 @@ from rules.fixes import split_lines
 from rules.model import Deferred, Finding, Severity
 
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTICE: "note"}
+# GitHub code scanning ranks results by `security-severity` (9.0+ critical, 7.0-8.9 high, 4.0-6.9
+# medium, 0.1-3.9 low). Root in a container alone is high; what hands the node to the container
+# (privileged, host namespaces, the runtime socket, host paths) is higher; a contradiction the
+# kubelet refuses to start (UR203, UR220) is medium: broken, not exploitable.
+SECURITY_SEVERITY = {
+    "UR001": "1.0",  # a file not analysed: may hide findings, is none itself
+    "UR101": "7.5",
+    "UR102": "7.5",
+    "UR103": "4.0",  # root only when the name maps to UID 0: the number makes it checkable
+    "UR104": "6.0",  # sudo/setuid: a way back to root from a non-root user
+    "UR105": "4.0",
+    "UR201": "7.5",
+    "UR202": "7.5",
+    "UR203": "5.0",
+    "UR204": "9.3",  # privileged: every device and capability, the node is one mount away
+    "UR205": "7.0",
+    "UR206": "8.1",  # SYS_ADMIN and friends break the container's confinement
+    "UR207": "8.6",  # the node's processes or network, seen and reached
+    "UR208": "2.0",
+    "UR209": "7.0",
+    "UR210": "4.0",  # the intended fields are silently ignored
+    "UR211": "3.0",
+    "UR212": "8.8",  # the node's files, writable by root in the container
+    "UR213": "5.0",
+    "UR214": "8.1",
+    "UR215": "7.8",
+    "UR216": "7.2",
+    "UR217": "7.5",
+    "UR218": "9.3",  # a HostProcess container is a process on the Windows node
+    "UR219": "4.0",
+    "UR220": "4.0",
+    "UR301": "7.5",
+    "UR302": "9.3",
+    "UR303": "8.1",
+    "UR304": "8.6",
+    "UR305": "9.1",  # the runtime's socket is root on the host
+    "UR306": "3.0",
+}
+# How often a result is right: "high" where the verdict depends on an image unroot may not see.
+_PRECISION_HIGH = {"UR102", "UR103", "UR201", "UR220"}
+_FAMILY_TAG = {"UR0": "unroot", "UR1": "dockerfile", "UR2": "kubernetes", "UR3": "docker-compose"}
 
 
 FIXABLE = "[fixable]"  # the mark of a finding `unroot fix` repairs (ruff's `[*]`, spelt out)
@@ -129,10 +172,45 @@ def _region_end(lines: list[str], end_line: int) -> dict[str, int]:
     return {"endLine": max(end_line, 1), "endColumn": len(last.rstrip("\r\n")) + 1}
 
 
-def sarif(findings: Sequence[Finding], texts: dict[str, str]) -> str:
-    """A SARIF 2.1.0 log; fixes become whole-line replacements."""
+def _rule_properties(rule_id: str) -> dict[str, object]:
+    """GitHub code scanning's per-rule properties: its ranking, its tags, how often it is right."""
+    tags = ["security", "containers", _FAMILY_TAG[rule_id[:3]]]
+    if rule_id != "UR001":
+        tags.append("external/cwe/cwe-250")  # Execution with Unnecessary Privileges
+    return {
+        "security-severity": SECURITY_SEVERITY[rule_id],
+        "tags": tags,
+        "precision": "high" if rule_id in _PRECISION_HIGH else "very-high",
+    }
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("unroot")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "0.0.0"
+
+
+def _relative(path: str, root: Path) -> str:
+    """`path` relative to %SRCROOT% (`root`); a path outside it stays absolute."""
+    import os
+
+    absolute = os.path.abspath(path)
+    relative = os.path.relpath(absolute, root)
+    return Path(absolute if relative.startswith("..") else relative).as_posix()
+
+
+def sarif(findings: Sequence[Finding], texts: dict[str, str], root: Path | None = None) -> str:
+    """A SARIF 2.1.0 log for code scanning: URIs relative to %SRCROOT% (`root`, default the cwd),
+    fingerprints that survive line moves, ranked rules; fixes become whole-line replacements."""
+    from urllib.parse import quote
+
+    from bot.fingerprint import fingerprint
     from rules.registry import RULES  # every rule's module: only SARIF lists them all
 
+    base = Path(root or Path.cwd()).absolute()
     rules = [
         {
             "id": rule.id,
@@ -141,12 +219,21 @@ def sarif(findings: Sequence[Finding], texts: dict[str, str]) -> str:
             "fullDescription": {"text": rule.why},
             "helpUri": DOCS_URL.format(id=rule.id),
             "defaultConfiguration": {"level": _SARIF_LEVEL[rule.severity]},
+            "properties": _rule_properties(rule.id),
         }
         for rule in RULES
     ]
     index = {rule.id: position for position, rule in enumerate(RULES)}
     results: list[dict[str, object]] = []
     for finding in findings:
+        relative = _relative(finding.path, base)
+        location = (
+            {"uri": Path(relative).as_uri()}
+            if relative.startswith("/")
+            else {"uri": quote(relative), "uriBaseId": "%SRCROOT%"}
+        )
+        # The path in the fingerprint is the repository's, as the App's is: not the cwd's.
+        fp = fingerprint(replace(finding, path=relative), texts.get(finding.path, ""))
         result: dict[str, object] = {
             "ruleId": finding.rule,
             "ruleIndex": index[finding.rule],
@@ -155,11 +242,12 @@ def sarif(findings: Sequence[Finding], texts: dict[str, str]) -> str:
             "locations": [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": finding.path},
+                        "artifactLocation": location,
                         "region": {"startLine": finding.line, "endLine": finding.end_line},
                     }
                 }
             ],
+            "partialFingerprints": {"unroot/v1": fp},
         }
         if finding.fix is not None and finding.path in texts:
             lines = split_lines(texts[finding.path])
@@ -168,7 +256,7 @@ def sarif(findings: Sequence[Finding], texts: dict[str, str]) -> str:
                     "description": {"text": finding.fix.summary},
                     "artifactChanges": [
                         {
-                            "artifactLocation": {"uri": finding.path},
+                            "artifactLocation": location,
                             "replacements": [
                                 {
                                     "deletedRegion": {
@@ -185,14 +273,22 @@ def sarif(findings: Sequence[Finding], texts: dict[str, str]) -> str:
                 }
             ]
         results.append(result)
+    version = _version()
     log = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [
             {
                 "tool": {
-                    "driver": {"name": "unroot", "informationUri": DOCS_URL.rsplit("/rules/", 1)[0], "rules": rules}
+                    "driver": {
+                        "name": "unroot",
+                        "version": version,
+                        "semanticVersion": version,
+                        "informationUri": DOCS_URL.rsplit("/rules/", 1)[0],
+                        "rules": rules,
+                    }
                 },
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": base.as_uri().rstrip("/") + "/"}},
                 "results": results,
             }
         ],

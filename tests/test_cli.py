@@ -75,6 +75,34 @@ def test_sarif_output_validates_against_the_2_1_0_schema(tree: Path) -> None:
     results = log["runs"][0]["results"]
     assert {r["ruleId"] for r in results} >= {"UR102", "UR201"}
     assert all(r["level"] in ("error", "warning", "note") for r in results)
+    run = log["runs"][0]
+    assert run["tool"]["driver"]["version"] == run["tool"]["driver"]["semanticVersion"] != ""
+    assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": tree.as_uri() + "/"}}
+    locations = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in results]
+    assert {"uri": "svc/Dockerfile", "uriBaseId": "%SRCROOT%"} in locations
+    assert all(loc["uriBaseId"] == "%SRCROOT%" and not loc["uri"].startswith("/") for loc in locations)
+    assert all(r["partialFingerprints"]["unroot/v1"].startswith(r["ruleId"] + ":") for r in results)
+    severity = {rule["id"]: float(rule["properties"]["security-severity"]) for rule in run["tool"]["driver"]["rules"]}
+    assert all(0.0 < value < 10.0 for value in severity.values())
+    assert severity["UR204"] >= 9.0 and 7.0 <= severity["UR201"] < 9.0 and severity["UR211"] < 4.0
+    assert all("security" in rule["properties"]["tags"] for rule in run["tool"]["driver"]["rules"])
+
+
+def test_sarif_fingerprints_and_uris_do_not_depend_on_the_cwd_or_line_moves(tree: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tree)], check=True)
+
+    def results(cwd: Path, path: str) -> list[tuple[str, str]]:
+        run = json.loads(unroot("check", "--format", "sarif", path, cwd=cwd).stdout)["runs"][0]
+        assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == tree.as_uri() + "/"
+        return [
+            (r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], r["partialFingerprints"]["unroot/v1"])
+            for r in run["results"]
+        ]
+
+    before = results(tree, "svc")
+    assert before and before == results(tree / "svc", ".")
+    (tree / "svc" / "Dockerfile").write_text("# a comment\n\n" + ROOT_DOCKERFILE)
+    assert results(tree, "svc/Dockerfile") == before
 
 
 def test_fix_rewrites_files_and_check_is_then_clean(tree: Path) -> None:

@@ -114,4 +114,6 @@ def test_a_thousand_ignore_globs_keep_their_meaning() -> None:
     config = parse_config("ignore:\n" + "".join(f"- 'vendor{i}/*.yaml'\n" for i in range(999)) + "- deploy/old/\n")
     assert config.ignored("vendor998/x.yaml") and config.ignored("deploy/old/a/b.yaml")
     assert not config.ignored("vendor999/x.yaml") and not config.ignored("deploy/older/x.yaml")
-    assert RepoConfig(ignore=("*.tmpl.yaml",)).ignored("charts/a.tmpl.yaml")  # `*` crosses `/`, as documented
+    # gitignore's meaning: a pattern without `/` matches at any depth; `*` stays within one folder.
+    assert RepoConfig(ignore=("*.tmpl.yaml",)).ignored("charts/a.tmpl.yaml")
+    assert not RepoConfig(ignore=("charts/*.yaml",)).ignored("charts/a/b.yaml")
