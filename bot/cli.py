@@ -267,6 +267,8 @@ _Checked = tuple[list[Finding], dict[str, str], int]
 
 
 def _check(args: argparse.Namespace) -> int:
+    if args.format != "text" and (args.quiet or args.statistics):
+        raise UsageError(f"--quiet and --statistics shape the text report, not --format {args.format}")
     output = _output_path(args.output)
     paths, stdin = _split_stdin(args.paths, args.stdin_filename)
     findings: list[Finding] = []
@@ -298,23 +300,49 @@ def _check(args: argparse.Namespace) -> int:
         count += group_count
         roots.append(located.repository)
     if stdin is not None:
-        [(located, _)] = group_paths([os.curdir], args.config)  # stdin is governed by the cwd's config
-        config = _with_rule_selection(_load_config(located), args.select, args.ignore)
-        if args.max_bytes is not None:
-            config = replace(config, options=replace(config.options, max_bytes=args.max_bytes))
-        stdin, text, found = _read_stdin(stdin, config)
-        found = [stdin.shown(f) for f in found]
-        failing = failing or _fails(found, args.fail_on or config.fail_on)
+        found, stdin_texts, root, fail_on = _check_stdin(args, stdin)
+        failing = failing or _fails(found, fail_on)
         findings += found
-        if text is not None:
-            texts[stdin.display] = text
+        texts.update(stdin_texts)
         count += 1
-        roots = roots or [located.repository]
+        roots = roots or [root]
     if args.write_baseline is not None:
         _write_baseline(Path(args.write_baseline), recorded)
     for shown, left_out in baselined.items():
         if left_out:
-            print(f"unroot: {left_out} findings in the baseline {shown} are not shown", file=sys.stderr)
+            many = "1 finding" if left_out == 1 else f"{left_out} findings"
+            print(
+                f"unroot: {many} in the baseline {shown} {'is' if left_out == 1 else 'are'} not shown", file=sys.stderr
+            )
+    _report(args, output, findings, texts, count, roots)
+    if args.write_baseline is not None:
+        return EXIT_OK  # what was recorded is accepted: the next check with --baseline judges what is new
+    return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _check_stdin(args: argparse.Namespace, stdin: StdinFile) -> tuple[list[Finding], dict[str, str], Path, str]:
+    """Standard input's findings (at the path shown), its text, its repository, and its fail-on;
+    the cwd's config governs it."""
+    [(located, _)] = group_paths([os.curdir], args.config)
+    config = _with_rule_selection(_load_config(located), args.select, args.ignore)
+    if args.max_bytes is not None:
+        config = replace(config, options=replace(config.options, max_bytes=args.max_bytes))
+    stdin, text, found = _read_stdin(stdin, config)
+    texts = {stdin.display: text} if text is not None else {}
+    return [stdin.shown(f) for f in found], texts, located.repository, args.fail_on or config.fail_on
+
+
+def _report(
+    args: argparse.Namespace,
+    output: Path | None,
+    findings: list[Finding],
+    texts: dict[str, str],
+    count: int,
+    roots: list[Path],
+) -> None:
+    """The report in the format asked for, on stdout or in the --output file."""
+    # By file, as ruff and hadolint print (charts, checked first, among the rest); each file's own order kept.
+    findings = sorted(findings, key=lambda finding: finding.path)
     if args.format == "json":
         report = formats.as_json(findings)
     elif args.format == "sarif":
@@ -326,14 +354,11 @@ def _check(args: argparse.Namespace) -> int:
         report = formats.text(findings, count, color=color, quiet=args.quiet, statistics=args.statistics)
     if output is None:
         sys.stdout.write(report)
-    else:
-        try:
-            _write_atomically(output, report)
-        except OSError as error:
-            raise UsageError(f"--output {output}: cannot write: {error.strerror or error}") from None
-    if args.write_baseline is not None:
-        return EXIT_OK  # what was recorded is accepted: the next check with --baseline judges what is new
-    return EXIT_FINDINGS if failing else EXIT_OK
+        return
+    try:
+        _write_atomically(output, report)
+    except OSError as error:
+        raise UsageError(f"--output {output}: cannot write: {error.strerror or error}") from None
 
 
 def _check_group(args: argparse.Namespace, config: RepoConfig, paths: list[str], keep_text: bool) -> _Checked:
@@ -363,8 +388,8 @@ def _fails(findings: Sequence[Finding], fail_on: str) -> bool:
 
 def _output_path(option: str | None) -> Path | None:
     """The `--output` file, refused before any work when it cannot be written."""
-    if option is None:
-        return None
+    if option is None or option == STDIN:
+        return None  # `-o -`: standard output, as `-` is standard input for a PATH
     path = Path(option)
     if path.is_dir():
         raise UsageError(f"--output {option}: is a directory")
@@ -398,9 +423,16 @@ def _with_rule_selection(config: RepoConfig, select: list[str] | None, ignore: l
 
     disabled = set(config.options.disabled)
     if select:
-        disabled |= set(known) - matching("--select", select) - {SKIPPED.id}
+        chosen = matching("--select", select)
+        if not chosen:
+            # `--select "$RULES"` with RULES unset would otherwise check nothing and pass.
+            raise UsageError("--select names no rule: give IDs or prefixes (see `unroot rules`)")
+        disabled |= set(known) - chosen - {SKIPPED.id}
     if ignore:
-        disabled |= matching("--ignore", ignore)
+        chosen = matching("--ignore", ignore)
+        if chosen and chosen <= {SKIPPED.id}:
+            raise UsageError(f"--ignore: {SKIPPED.id} (a file that could not be checked) always reports")
+        disabled |= chosen - {SKIPPED.id}
     return replace(config, options=replace(config.options, disabled=frozenset(disabled)))
 
 
@@ -526,7 +558,10 @@ def _fix(args: argparse.Namespace) -> int:
             changed += 1
             sys.stdout.writelines(
                 difflib.unified_diff(
-                    original.splitlines(keepends=True), fixed.splitlines(keepends=True), f"a/{path}", f"b/{path}"
+                    original.splitlines(keepends=True),
+                    fixed.splitlines(keepends=True),
+                    f"a/{path.lstrip('/')}",
+                    f"b/{path.lstrip('/')}",
                 )
             )
         elif Path(path).is_symlink():
@@ -832,7 +867,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 when a finding at or above this severity is found; never: exit 0 "
         "(default: the config's fail-on, else error)",
     )
-    check.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE (never coloured), not stdout")
+    check.add_argument(
+        "--output", "-o", metavar="FILE", help="write the report to FILE (never coloured), not stdout (`-`: stdout)"
+    )
     check.add_argument(
         "--color",
         choices=COLOR_CHOICES,

@@ -81,8 +81,11 @@ def _fix_lines(group: Sequence[Finding], paint: Painter) -> list[str]:
     out = []
     for summary, fixed in by_summary.items():
         rules = ", ".join(sorted({f.rule for f in fixed}))
-        containers = len({f.container for f in fixed if f.container is not None})
-        where = f" in {containers} containers" if containers > 1 else ""
+        containers = sorted({f.container for f in fixed if f.container is not None})
+        # The summary says "the container's securityContext": name it when one container has it.
+        where = f" in {len(containers)} containers" if len(containers) > 1 else ""
+        if len(containers) == 1 and "the container's" in summary:
+            where = f" of container '{containers[0]}'"
         many = f"{len(fixed)} finding{'s' if len(fixed) != 1 else ''}"
         out.append(f"    {paint(f'fix for {many}{where} ({rules}):', GREEN)} {summary}")
     return out
@@ -98,9 +101,11 @@ def _closing_line(findings: Sequence[Finding], files_checked: int) -> str:
     # Fixes that wait for the others (readOnlyRootFilesystem beside a pod's other fixes) are
     # applied by the same `unroot fix`, in its second pass: counted apart, as they carry no edit yet.
     later = sum(1 for f in findings if f.fix is None and f.variant is Deferred.AFTER_OTHER_FIXES)
+    with_findings = len({f.path for f in findings})
+    where = f"{with_findings} of {files_checked}" if findings and with_findings != files_checked else f"{files_checked}"
     line = (
         f"{_counted(counts[Severity.ERROR], 'error')}, {_counted(counts[Severity.WARNING], 'warning')}, "
-        f"{_counted(counts[Severity.NOTICE], 'notice')} in {_counted(files_checked, 'file')}"
+        f"{_counted(counts[Severity.NOTICE], 'notice')} in {where} file{'' if files_checked == 1 else 's'} checked"
     )
     if fixable:
         line += f"; {fixable} fixable with `unroot fix`"

@@ -40,7 +40,7 @@ def test_check_reports_like_a_compiler_and_exits_1_on_errors(tree: Path) -> None
     assert result.returncode == 1, result.stderr
     assert "svc/Dockerfile:3: UR102 error " in result.stdout
     assert "k8s/pod.yaml:8: UR201 error container 'app' in Pod/web" in result.stdout
-    assert result.stdout.strip().endswith("in 2 files; 5 fixable with `unroot fix` (1 more in its second pass)")
+    assert result.stdout.strip().endswith("in 2 files checked; 5 fixable with `unroot fix` (1 more in its second pass)")
     assert result.stderr == ""
 
 

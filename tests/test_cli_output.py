@@ -152,7 +152,7 @@ def test_twenty_containers_print_one_line_per_finding_and_each_fix_once(tmp_path
     ]
     assert (
         lines[-1]
-        == "20 errors, 60 warnings, 20 notices in 1 file; 80 fixable with `unroot fix` (20 more in its second pass)"
+        == "20 errors, 60 warnings, 20 notices in 1 file checked; 80 fixable with `unroot fix` (20 more in its second pass)"
     )
     assert len(lines) == 103 and result.returncode == 1
 
@@ -163,7 +163,7 @@ def test_a_dockerfile_stage_gets_its_fix_after_its_findings(tmp_path: Path) -> N
     assert lines[0].startswith("Dockerfile:2: UR104 warning ") and not lines[0].endswith("[fixable]")
     assert lines[1].startswith("Dockerfile:3: UR102 error ") and lines[1].endswith(" [fixable]")
     assert lines[2].startswith("    fix for 1 finding (UR102): Run as UID 10001:10001")
-    assert lines[3] == "1 error, 1 warning, 0 notices in 1 file; 1 fixable with `unroot fix`"
+    assert lines[3] == "1 error, 1 warning, 0 notices in 1 file checked; 1 fixable with `unroot fix`"
 
 
 def test_colour_on_a_terminal_only_unless_told(tmp_path: Path) -> None:
@@ -210,7 +210,7 @@ def test_statistics_count_each_rule_then_close(tmp_path: Path) -> None:
     assert rows[6][2] == "warning" and rows[6][3] == titles["UR104"]
     assert (
         lines[-1]
-        == "21 errors, 61 warnings, 20 notices in 2 files; 81 fixable with `unroot fix` (20 more in its second pass)"
+        == "21 errors, 61 warnings, 20 notices in 2 files checked; 81 fixable with `unroot fix` (20 more in its second pass)"
     )
 
 
@@ -265,7 +265,9 @@ def test_helm_template_output_is_checked_from_stdin(tmp_path: Path) -> None:
     matched = [(m["path"], int(m["line"]), m["rule"]) for m in found if m is not None]
     assert ("-", 43, "UR201") in matched and ("-", 59, "UR201") in matched  # the web and wget containers
     assert {path for path, _line, _rule in matched} == {"-"}
-    assert result.stdout.splitlines()[-1].endswith("in 1 file; 8 fixable with `unroot fix` (1 more in its second pass)")
+    assert result.stdout.splitlines()[-1].endswith(
+        "in 1 file checked; 8 fixable with `unroot fix` (1 more in its second pass)"
+    )
     assert result.returncode == 1
 
     named = unroot("check", "--stdin-filename", "rendered/web.yaml", "-", cwd=tmp_path, stdin=HELM_TEMPLATE)
@@ -286,8 +288,11 @@ def test_stdin_kind_is_guessed_or_named(tmp_path: Path) -> None:
 def test_stdin_beside_files_and_over_the_size_limit(tmp_path: Path) -> None:
     (tmp_path / "Dockerfile").write_text(ROOT_DOCKERFILE)
     both = unroot("check", "Dockerfile", "-", cwd=tmp_path, stdin=ROOT_DOCKERFILE).stdout.splitlines()
-    assert [line.split(" ", 1)[0] for line in both if FINDING.match(line)] == ["Dockerfile:3:", "-:3:"]
-    assert both[-1].endswith("in 2 files; 2 fixable with `unroot fix`")
+    assert [line.split(" ", 1)[0] for line in both if FINDING.match(line)] == [
+        "-:3:",
+        "Dockerfile:3:",
+    ]  # sorted by path
+    assert both[-1].endswith("in 2 files checked; 2 fixable with `unroot fix`")
     big = unroot("check", "--max-bytes", "10", "-", cwd=tmp_path, stdin=ROOT_DOCKERFILE)
     assert big.stdout.splitlines()[0] == "-:1: UR001 notice Skipped: over the 10-byte limit."
     assert big.returncode == 0
@@ -329,6 +334,54 @@ def test_select_and_ignore_switch_rules_by_id_or_prefix(tmp_path: Path) -> None:
     for option in ("--select", "--ignore"):
         bad = unroot("check", option, "UR201,UR9", ".", cwd=tmp_path)
         assert bad.returncode == 2 and f"{option}: no rule is UR9" in bad.stderr
+
+
+def test_a_selection_that_names_no_rule_fails_instead_of_passing(tmp_path: Path) -> None:
+    # `--select "$RULES"` with RULES unset must not check nothing and exit 0.
+    (tmp_path / "many.yaml").write_text(MANY.read_text())
+    for command in ("check", "fix"):
+        for empty in ("", ","):
+            done = unroot(command, "--select", empty, "many.yaml", cwd=tmp_path)
+            assert done.returncode == 2 and "--select names no rule" in done.stderr, done.stdout
+    assert (tmp_path / "many.yaml").read_text() == MANY.read_text()
+    ignored = unroot("check", "--ignore", "UR001", "many.yaml", cwd=tmp_path)
+    assert ignored.returncode == 2 and "UR001 (a file that could not be checked) always reports" in ignored.stderr
+    # An empty --ignore ignores nothing.
+    assert unroot("check", "--ignore", "", "many.yaml", cwd=tmp_path).stdout.count(" UR201 error ") == 20
+
+
+def test_text_only_flags_with_another_format_are_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text(ROOT_DOCKERFILE)
+    for flag in ("--quiet", "--statistics"):
+        done = unroot("check", "--format", "json", flag, "Dockerfile", cwd=tmp_path)
+        assert done.returncode == 2 and done.stdout == ""
+        assert "shape the text report, not --format json" in done.stderr
+
+
+def test_output_dash_is_standard_output(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text(ROOT_DOCKERFILE)
+    done = unroot("check", "-o", "-", "Dockerfile", cwd=tmp_path)
+    assert done.returncode == 1 and " UR102 error " in done.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Dockerfile"]
+
+
+def test_fix_lines_name_the_container_and_files_come_in_order(tmp_path: Path) -> None:
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: two\nspec:\n  securityContext:\n    runAsNonRoot: true\n"
+        "    runAsUser: 10001\n    seccompProfile:\n      type: RuntimeDefault\n  containers:\n  - name: web\n"
+        "    image: example/web:1\n  - name: side\n    image: example/side:1\n"
+        "    securityContext:\n      allowPrivilegeEscalation: false\n"
+    )
+    (tmp_path / "b.yaml").write_text(pod)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "Dockerfile").write_text(ROOT_DOCKERFILE)
+    lines = unroot("check", "b.yaml", "a", cwd=tmp_path).stdout.splitlines()
+    fixes = [line for line in lines if line.startswith("    fix for ")]
+    assert any(line.startswith("    fix for 2 findings of container 'web' (UR205, UR206): ") for line in fixes)
+    assert any(line.startswith("    fix for 1 finding of container 'side' (UR206): ") for line in fixes)
+    paths = [m.group("path") for line in lines if (m := FINDING.match(line))]
+    assert paths == sorted(paths) and paths[0] == "a/Dockerfile"
+    assert lines[-1].startswith("1 error, 3 warnings, ") and " in 2 files checked; " in lines[-1]
 
 
 def test_fix_applies_only_the_selected_rules(tmp_path: Path) -> None:
