@@ -593,3 +593,40 @@ async def test_review_event_from_the_config_requests_changes(bot: Bot) -> None:
     await bot.idle()
     (review,) = fake.reviews_for(pr.repo, pr.number)
     assert review.state == "CHANGES_REQUESTED"
+
+
+WARNINGS_ONLY_POD = (
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: w\nspec:\n  securityContext:\n    runAsNonRoot: true\n"
+    "    runAsUser: 10001\n    runAsGroup: 10001\n    seccompProfile:\n      type: RuntimeDefault\n"
+    "  containers:\n    - name: a\n      image: a:1\n"
+)  # warnings with a fix (UR205, UR206) and a notice: no error
+
+
+async def test_the_review_section_of_the_config_file_is_honoured(bot: Bot) -> None:
+    fake = bot.fake
+    config = "review:\n  min-severity: error\n  max-inline: 1\n  event: REQUEST_CHANGES\n"
+    pr = fake.setup_pull(
+        {".github/unroot.yml": config},
+        {"Dockerfile": ROOT_DOCKERFILE, "pod.yaml": POD, "warned.yaml": WARNINGS_ONLY_POD},
+    )
+    await bot.deliver("pull_request", pr_payload(fake, pr))
+    await bot.idle()
+    (review,) = fake.reviews_for(pr.repo, pr.number)
+    assert review.state == "CHANGES_REQUESTED"
+    # Two groups hold errors (the Dockerfile's, the root pod's); one goes inline, the other over the limit.
+    (comment,) = fake.comments_for(pr.repo, pr.number)
+    assert comment.path == "Dockerfile" and "(error)" in comment.body
+    assert "1 over the 1-comment limit" in review.body and "`pod.yaml`" in review.body
+    # Warnings, even with a fix, are below min-severity: annotations only.
+    assert "warned.yaml" not in comment.body and "`warned.yaml`" not in review.body.split("Also")[0]
+    (run,) = completed_runs(fake, pr.repo, pr.head_sha)
+    assert {a["path"] for a in run.annotations} == {"Dockerfile", "pod.yaml", "warned.yaml"}
+
+
+async def test_min_severity_notice_puts_a_fixable_notice_inline(bot: Bot) -> None:
+    fake = bot.fake
+    pr = fake.setup_pull({".github/unroot.yml": "review: {min-severity: notice}\n"}, {"pod.yaml": HARDENED_POD})
+    await bot.deliver("pull_request", pr_payload(fake, pr))
+    await bot.idle()
+    (comment,) = fake.comments_for(pr.repo, pr.number)
+    assert "UR211" in comment.body and "(notice)" in comment.body and "```suggestion" in comment.body
