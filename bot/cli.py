@@ -553,17 +553,8 @@ def _fix(args: argparse.Namespace) -> int:
         if fixed == original:
             continue
         if args.diff:
-            import difflib  # only for --diff
-
             changed += 1
-            sys.stdout.writelines(
-                difflib.unified_diff(
-                    original.splitlines(keepends=True),
-                    fixed.splitlines(keepends=True),
-                    f"a/{path.lstrip('/')}",
-                    f"b/{path.lstrip('/')}",
-                )
-            )
+            _print_diff(original, fixed, path)
         elif Path(path).is_symlink():
             # Writing through a link named on the command line would change a file elsewhere
             # (maybe outside the repository); replacing the link would silently break it.
@@ -588,6 +579,18 @@ def _fix(args: argparse.Namespace) -> int:
     return EXIT_USAGE if refused else EXIT_OK
 
 
+def _print_diff(original: str, fixed: str, path: str) -> None:
+    """`unroot fix --diff`: a unified diff with git's a/ and b/ labels (an absolute path keeps one slash)."""
+    import difflib  # only for --diff
+
+    label = path.lstrip("/")
+    sys.stdout.writelines(
+        difflib.unified_diff(
+            original.splitlines(keepends=True), fixed.splitlines(keepends=True), f"a/{label}", f"b/{label}"
+        )
+    )
+
+
 def _fix_stdin(stdin: StdinFile, text: str | None, found: list[Finding], options: Options, diff: bool) -> int:
     """`unroot fix -`: the fixed text on stdout (the text as it came when nothing is fixed, so a
     pipe never loses it), or with --diff its diff; 1 when it changed. Unreadable input is left out."""
@@ -599,16 +602,7 @@ def _fix_stdin(stdin: StdinFile, text: str | None, found: list[Finding], options
         print(f"{stdin.display}: fixes not applied: {error}", file=sys.stderr)
         fixed = text
     if diff:
-        import difflib  # only for --diff
-
-        sys.stdout.writelines(
-            difflib.unified_diff(
-                text.splitlines(keepends=True),
-                fixed.splitlines(keepends=True),
-                f"a/{stdin.display}",
-                f"b/{stdin.display}",
-            )
-        )
+        _print_diff(text, fixed, stdin.display)
     else:
         sys.stdout.write(fixed)
     return int(fixed != text)

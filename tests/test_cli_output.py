@@ -417,3 +417,10 @@ def test_rules_lists_the_catalogue_as_the_registry_holds_it(tmp_path: Path) -> N
 def test_version_names_the_installed_package(tmp_path: Path, flag: str) -> None:
     done = unroot(flag, cwd=tmp_path)
     assert done.returncode == 0 and done.stdout == f"unroot {version('unroot')}\n"
+
+
+def test_a_diff_of_an_absolute_path_has_git_labels(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text(ROOT_DOCKERFILE)
+    absolute = str(tmp_path / "Dockerfile")
+    diff = unroot("fix", "--diff", absolute, cwd=tmp_path).stdout.splitlines()
+    assert diff[:2] == [f"--- a{absolute}", f"+++ b{absolute}"]
