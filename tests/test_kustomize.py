@@ -324,7 +324,28 @@ def test_an_overlay_with_helm_charts_is_not_built_and_says_so(tmp_path: Path) ->
     assert notices and "not built" in str(notices[0]["message"])
 
 
-def test_a_known_patch_without_containers_is_judged_and_the_same_lone_file_is_not() -> None:
+def test_a_patch_without_containers_is_judged_known_or_lone() -> None:
+    # A DaemonSet without containers can only be a partial object: alone it is judged as the patch
+    # it is (kube-linter's host-ipc/network/pid fixtures went unreported when lone files were skipped).
     host = "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent}\nspec:\n  template:\n    spec:\n      hostPID: true\n"
     assert rules_at(analyze("host.yaml", host, known("host.yaml"))) == [(7, "UR207", "error")]
-    assert analyze("host.yaml", host, Options()) == []
+    assert rules_at(analyze("host.yaml", host, Options())) == [(7, "UR207", "error")]
+    quiet = host.replace("hostPID: true", "hostPID: false")
+    assert analyze("host.yaml", quiet, Options()) == []
+
+
+def test_an_image_less_workload_that_writes_its_selector_is_judged_whole() -> None:
+    # A patch cannot change a selector, so it leaves it to the base: an object that writes one is a
+    # whole workload missing its images (a scanner's fixture), judged in full, absences included.
+    whole = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app}\nspec:\n  selector:\n"
+        "    matchLabels: {app: app}\n  template:\n    spec:\n      containers:\n      - name: app\n"
+    )
+    assert {f.rule for f in analyze("app.yaml", whole, Options())} >= {"UR201", "UR205", "UR206"}
+    patch = whole.replace("  selector:\n    matchLabels: {app: app}\n", "")
+    assert analyze("app.yaml", patch, Options()) == []
+    # Overlays do not patch bare Pods: one without images is judged in full too, unless a
+    # kustomization names it as a patch.
+    pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: app\n"
+    assert "UR201" in {f.rule for f in analyze("pod.yaml", pod, Options())}
+    assert analyze("pod.yaml", pod, known("pod.yaml")) == []

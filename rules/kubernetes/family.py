@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from ruamel.yaml.nodes import MappingNode
+from ruamel.yaml.nodes import MappingNode, Node
 
 from rules.kubernetes import (
     patches,
@@ -66,6 +66,12 @@ _WORKLOAD_KINDS = (
 _WORKLOAD_KIND = re.compile(
     r"^kind:[ \t]*[\"']?(?:" + "|".join(_WORKLOAD_KINDS) + r")[\"']?[ \t]*(?:#.*)?$",
     re.MULTILINE,
+)
+# Kinds whose objects hold their pod spec themselves: one written without containers can only be a
+# partial object (a kustomize patch that sets hostNetwork, say), judged on what it sets.
+_POD_KINDS = frozenset(
+    "Pod PodTemplate Deployment StatefulSet DaemonSet ReplicaSet ReplicationController Job CronJob "
+    "DeploymentConfig".split()
 )
 _TEMPLATE = "a template with {{ }} placeholders (Helm or similar); render it and check the output instead"
 # Words without which a text holds no pod spec of any kind discovery knows (Tekton's `steps`, an
@@ -167,6 +173,15 @@ def check_objects(path: str, documents: list[MappingNode]) -> list[Finding]:
     return findings
 
 
+def _containerless(document: Node, pods_of: list[PodSpec]) -> bool:
+    """A workload of a pod kind with a spec but no pod spec with containers: a partial object."""
+    return (
+        not pods_of
+        and as_str(value(document, "kind")) in _POD_KINDS
+        and isinstance(value(document, "spec"), MappingNode)
+    )
+
+
 def analyze(path: str, text: str, options: Options) -> list[Finding]:
     """Findings for one manifest's text: its pod specs and objects checked, or one UR001 notice saying why not."""
     if options.knowledge is not None and options.knowledge.is_patch(path):
@@ -176,7 +191,7 @@ def analyze(path: str, text: str, options: Options) -> list[Finding]:
     if "apiVersion" not in text:
         return []  # cannot hold a workload; skip the parse
     may_hold_pods = bool(_MAY_HOLD_A_POD.search(text))
-    if not (may_hold_pods or any(kind in text for kind in OBJECT_CHECKS)):
+    if not (may_hold_pods or any(kind in text for kind in OBJECT_CHECKS) or _WORKLOAD_KIND.search(text)):
         # Cannot hold a workload or an object a rule reads; skip the parse.
         return [skipped(path, _TEMPLATE)] if _templated_workload(text) else []
     try:
@@ -184,14 +199,22 @@ def analyze(path: str, text: str, options: Options) -> list[Finding]:
         found = [(document, pod_specs(document)) for document in documents]
     except ManifestError as error:
         if not may_hold_pods:
-            return []  # no workload in it: a broken file is not reported for the object rules alone
+            # No container in it: a broken file is not reported for the object rules or a partial
+            # workload alone, but a workload whose pod comes from a template include is a template.
+            return [skipped(path, _TEMPLATE)] if _templated_workload(text) else []
         if looks_like_template(text):
             # A chart's Service or ConfigMap mentioning `container` is no workload left unread.
             workload = "containers" in text or _WORKLOAD_KIND.search(text)  # a template already, as just seen
             return [skipped(path, _TEMPLATE)] if workload else []
         return [skipped(path, str(error))]
     # A lone patch (no kustomization here says so): judged as one all the same, on what it sets.
-    lone = [document for document, pods_of in found if patches.looks_like_patch(pods_of)]
+    # A Go template's pod may come from an include: a workload without containers there is a template, not a patch.
+    partial = not looks_like_template(text)
+    lone = [
+        document
+        for document, pods_of in found
+        if patches.looks_like_patch(pods_of) or (partial and _containerless(document, pods_of))
+    ]
     patch_ids = {id(document) for document in lone}
     pods = [pod for document, pods_of in found if id(document) not in patch_ids for pod in pods_of]
     objects = [document for document in documents if as_str(value(document, "kind")) in OBJECT_CHECKS]

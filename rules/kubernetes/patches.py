@@ -16,11 +16,20 @@ PATCH_KEYS = ("patches", "patchesStrategicMerge", "patchesJson6902")
 
 
 def looks_like_patch(pods: list[PodSpec]) -> bool:
-    """A workload no API server would accept but kustomize merges: containers, none with an `image`.
+    """A workload no API server would accept but kustomize merges: containers, none with an `image`,
+    no `selector`, and not a bare Pod.
     Operator patches (ECK podTemplate, Tekton steps) are discovery's, judged as merged containers
     instead. (A pod template without containers is judged as a patch only when a kustomization
     says it is one: such files are not even parsed otherwise.)"""
     if any(pod.patch for pod in pods):
+        return False
+    if any(
+        value(value(pod.object_node, "spec"), "selector") is not None or as_str(value(pod.object_node, "kind")) == "Pod"
+        for pod in pods
+    ):
+        # A patch leaves the selector to its base (it cannot change one), and bare Pods are not what
+        # overlays patch: such an object is a whole workload that lacks images (a scanner's fixture,
+        # a generator's output). Named by a kustomization, it is a patch all the same (known_patch).
         return False
     containers = [container for pod in pods for container in pod.containers]
     return bool(containers) and not any(value(container.node, "image") is not None for container in containers)
