@@ -332,6 +332,9 @@ def test_a_patch_without_containers_is_judged_known_or_lone() -> None:
     assert rules_at(analyze("host.yaml", host, Options())) == [(7, "UR207", "error")]
     quiet = host.replace("hostPID: true", "hostPID: false")
     assert analyze("host.yaml", quiet, Options()) == []
+    # A container list written as a mapping is a broken workload, not a partial one: left unjudged.
+    broken = host + "      containers:\n        name: a\n        securityContext: {privileged: true}\n"
+    assert analyze("host.yaml", broken, Options()) == []
 
 
 def test_an_image_less_workload_that_writes_its_selector_is_judged_whole() -> None:

@@ -16,7 +16,9 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from rules.analyze import analyze_bytes, file_kind
-from rules.kubernetes.discovery import pod_specs
+from rules.kubernetes.discovery import object_label, pod_specs
+from rules.kubernetes.family import PARTIAL_WORKLOAD_KINDS
+from rules.kubernetes.nodes import as_str, value
 from rules.kubernetes.parse import ManifestError, load_documents
 from rules.kubernetes.ur206_capabilities import Ur206
 from rules.kubernetes.ur207_host_namespaces import Ur207
@@ -459,6 +461,12 @@ def check_non_workloads(corpus: Path, report: Report) -> None:
         except (ManifestError, UnicodeDecodeError):
             continue  # skipped with UR001; nothing to attribute
         workloads = {pod.object_label for doc in documents for pod in pod_specs(doc)}
+        # A Deployment written without containers is a partial workload (a patch), judged on what it sets.
+        workloads |= {
+            object_label(doc)
+            for doc in documents
+            if isinstance(doc, MappingNode) and as_str(value(doc, "kind")) in PARTIAL_WORKLOAD_KINDS
+        }
         others = len(documents) - sum(1 for doc in documents if pod_specs(doc))
         if not workloads:
             report.non_workload_files += 1

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from ruamel.yaml.nodes import MappingNode, Node
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from rules.kubernetes import (
     patches,
@@ -67,12 +67,13 @@ _WORKLOAD_KIND = re.compile(
     r"^kind:[ \t]*[\"']?(?:" + "|".join(_WORKLOAD_KINDS) + r")[\"']?[ \t]*(?:#.*)?$",
     re.MULTILINE,
 )
-# Kinds whose objects hold their pod spec themselves: one written without containers can only be a
-# partial object (a kustomize patch that sets hostNetwork, say), judged on what it sets.
-_POD_KINDS = frozenset(
-    "Pod PodTemplate Deployment StatefulSet DaemonSet ReplicaSet ReplicationController Job CronJob "
-    "DeploymentConfig".split()
+# Kinds whose objects hold their pod spec themselves: one written without any container list can
+# only be a partial object (a kustomize patch that sets hostNetwork, say), judged on what it sets.
+# Bare Pods are left out: overlays do not patch them.
+PARTIAL_WORKLOAD_KINDS = frozenset(
+    "PodTemplate Deployment StatefulSet DaemonSet ReplicaSet ReplicationController Job CronJob DeploymentConfig".split()
 )
+_CONTAINER_KEYS = frozenset({"containers", "initContainers", "ephemeralContainers"})
 _TEMPLATE = "a template with {{ }} placeholders (Helm or similar); render it and check the output instead"
 # Words without which a text holds no pod spec of any kind discovery knows (Tekton's `steps`, an
 # ECK podTemplate with only `initContainers` or only a pod securityContext, an Argo `container:`
@@ -174,12 +175,29 @@ def check_objects(path: str, documents: list[MappingNode]) -> list[Finding]:
 
 
 def _containerless(document: Node, pods_of: list[PodSpec]) -> bool:
-    """A workload of a pod kind with a spec but no pod spec with containers: a partial object."""
+    """A workload of a pod kind with a spec and no container list anywhere: a partial object.
+    (A malformed list, `containers:` as a mapping, is not a patch: it is left unjudged, as before.)"""
     return (
         not pods_of
-        and as_str(value(document, "kind")) in _POD_KINDS
+        and as_str(value(document, "kind")) in PARTIAL_WORKLOAD_KINDS
         and isinstance(value(document, "spec"), MappingNode)
+        and not _has_container_key(document)
     )
+
+
+def _has_container_key(node: Node) -> bool:
+    """Whether any mapping below `node` has a container list's key."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, MappingNode):
+            for key, item in current.value:
+                if isinstance(key, ScalarNode) and key.value in _CONTAINER_KEYS:
+                    return True
+                stack.append(item)
+        elif isinstance(current, SequenceNode):
+            stack.extend(current.value)
+    return False
 
 
 def analyze(path: str, text: str, options: Options) -> list[Finding]:
