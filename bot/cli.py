@@ -16,6 +16,7 @@ from bot import formats
 from bot.config import CONFIG_PATH, FAIL_ON, ConfigError, RepoConfig, parse_config
 from bot.discovery import Located, group_paths
 from bot.limits import DEFAULT_INLINE_COMMENTS
+from bot.markdown import plural
 from bot.style import COLOR_CHOICES
 from rules.analyze import analyze, decode, deferred_edits, file_kind, skipped
 from rules.fixes import EditConflict, apply
@@ -279,7 +280,7 @@ def _check(args: argparse.Namespace) -> int:
     baselined: dict[str, int] = {}  # baseline file as shown -> findings it left out
     failing = False
     for located, group in group_paths(paths, args.config):
-        config = _with_rule_selection(_load_config(located), args.select, args.ignore)
+        config = _config_for(located, args)
         baseline = _baseline_file(args.baseline, config)
         keep_text = args.format == "sarif" or baseline is not None or args.write_baseline is not None
         found, group_texts, group_count = _check_group(args, config, group, keep_text)
@@ -310,21 +311,29 @@ def _check(args: argparse.Namespace) -> int:
         _write_baseline(Path(args.write_baseline), recorded)
     for shown, left_out in baselined.items():
         if left_out:
-            many = "1 finding" if left_out == 1 else f"{left_out} findings"
-            print(
-                f"unroot: {many} in the baseline {shown} {'is' if left_out == 1 else 'are'} not shown", file=sys.stderr
-            )
+            verb = "is" if left_out == 1 else "are"
+            print(f"unroot: {plural(left_out, 'finding')} in the baseline {shown} {verb} not shown", file=sys.stderr)
     _report(args, output, findings, texts, count, roots)
     if args.write_baseline is not None:
         return EXIT_OK  # what was recorded is accepted: the next check with --baseline judges what is new
     return EXIT_FINDINGS if failing else EXIT_OK
 
 
+def _config_for(located: Located, args: argparse.Namespace) -> RepoConfig:
+    """The config that governs a group of paths, with the command line's --select and --ignore on top."""
+    return _with_rule_selection(_load_config(located), args.select, args.ignore)
+
+
+def _stdin_config(args: argparse.Namespace) -> tuple[Located, RepoConfig]:
+    """Standard input has no place on disk: the current directory's config governs it."""
+    [(located, _)] = group_paths([os.curdir], args.config)
+    return located, _config_for(located, args)
+
+
 def _check_stdin(args: argparse.Namespace, stdin: StdinFile) -> tuple[list[Finding], dict[str, str], Path, str]:
     """Standard input's findings (at the path shown), its text, its repository, and its fail-on;
     the cwd's config governs it."""
-    [(located, _)] = group_paths([os.curdir], args.config)
-    config = _with_rule_selection(_load_config(located), args.select, args.ignore)
+    located, config = _stdin_config(args)
     if args.max_bytes is not None:
         config = replace(config, options=replace(config.options, max_bytes=args.max_bytes))
     stdin, text, found = _read_stdin(stdin, config)
@@ -361,21 +370,42 @@ def _report(
         raise UsageError(f"--output {output}: cannot write: {error.strerror or error}") from None
 
 
+@dataclass(frozen=True)
+class _Analysed:
+    """What `check` and `fix` both learn of the paths one config governs."""
+
+    config: RepoConfig  # with what the repository knows of its images and patches
+    files: list[Path]  # the files checked one by one (a chart's are judged through the chart)
+    chart_findings: list[Finding]
+    findings: list[Finding]  # of the files one by one
+    texts: dict[str, str]  # of the files and the charts' files, as kept
+    count: int  # files checked, charts' included
+
+
+def _analyse(
+    config: RepoConfig, paths: list[str], repository: bool, jobs: int = 1, keep_text: bool = True
+) -> _Analysed:
+    """The charts among `paths` judged through Helm, the other files one by one (in `jobs` processes)."""
+    config, files = _with_knowledge(config, paths, repository)
+    files, chart_findings, chart_texts, chart_files = _charts(paths, config, files)
+    findings, texts, count = _collect(paths, config, jobs, keep_text=keep_text, files=files)
+    texts.update(chart_texts)
+    return _Analysed(config, files, chart_findings, findings, texts, count + chart_files)
+
+
 def _check_group(args: argparse.Namespace, config: RepoConfig, paths: list[str], keep_text: bool) -> _Checked:
     """The findings of the paths one config governs, the texts kept, and how many files were checked."""
     if args.max_bytes is not None:
         config = replace(config, options=replace(config.options, max_bytes=args.max_bytes))
-    config, files = _with_knowledge(config, paths, not args.no_repository)
-    files, chart_findings, chart_texts, chart_files = _charts(paths, config, files)
     jobs = args.jobs or min(_available_cpus(), 8)
-    findings, texts, count = _collect(paths, config, jobs, keep_text=keep_text, files=files)
+    found = _analyse(config, paths, not args.no_repository, jobs, keep_text)
+    findings = found.findings
     if not (args.no_repository or args.no_build):
         from bot.kustomize import overlay_findings  # only when kustomizations are checked
 
-        built = overlay_findings(paths, files, config.options, findings)
-        findings = findings + [f for f in built.findings if not config.ignored(f.path)]
-    texts.update(chart_texts)
-    return chart_findings + findings, texts, count + chart_files
+        built = overlay_findings(paths, found.files, found.config.options, findings)
+        findings = findings + [f for f in built.findings if not found.config.ignored(f.path)]
+    return found.chart_findings + findings, found.texts, found.count
 
 
 def _fails(findings: Sequence[Finding], fail_on: str) -> bool:
@@ -521,18 +551,13 @@ def _fix(args: argparse.Namespace) -> int:
     texts: dict[str, str] = {}
     options: dict[str, Options] = {}  # each file's, for the fixes that wait for others
     for located, group in group_paths(paths, args.config):
-        config = _with_rule_selection(_load_config(located), args.select, args.ignore)
-        config, files = _with_knowledge(config, group, not args.no_repository)
-        files, chart_findings, chart_texts, _chart_files = _charts(group, config, files)
-        found, group_texts, _count = _collect(group, config, files=files)
-        findings += chart_findings + found
-        texts.update(group_texts)
-        texts.update(chart_texts)
-        options.update(dict.fromkeys(group_texts.keys() | chart_texts.keys(), config.options))
+        analysed = _analyse(_config_for(located, args), group, not args.no_repository)
+        findings += analysed.chart_findings + analysed.findings
+        texts.update(analysed.texts)
+        options.update(dict.fromkeys(analysed.texts, analysed.config.options))
     changed = 0
     if stdin is not None:
-        [(located, _)] = group_paths([os.curdir], args.config)  # stdin is governed by the cwd's config
-        config = _with_rule_selection(_load_config(located), args.select, args.ignore)
+        _located, config = _stdin_config(args)
         stdin, text, found = _read_stdin(stdin, config)
         findings += [stdin.shown(f) for f in found]
         changed += _fix_stdin(stdin, text, found, config.options, args.diff)
@@ -573,9 +598,11 @@ def _fix(args: argparse.Namespace) -> int:
             print(f"fixed {path}", file=sys.stderr)
     remaining = [f for f in findings if f.severity is Severity.ERROR and f.fix is None]
     if not args.diff:
-        fixed_files = "1 file" if changed == 1 else f"{changed} files"
-        errors = "1 error needs" if len(remaining) == 1 else f"{len(remaining)} errors need"
-        print(f"{fixed_files} fixed; {errors} a hand-made fix", file=sys.stderr)
+        need = "needs" if len(remaining) == 1 else "need"
+        print(
+            f"{plural(changed, 'file')} fixed; {plural(len(remaining), 'error')} {need} a hand-made fix",
+            file=sys.stderr,
+        )
     return EXIT_USAGE if refused else EXIT_OK
 
 
@@ -811,12 +838,8 @@ class _Version(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="print the version and exit")
 
     def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            print(f"unroot {version('unroot')}")
-        except PackageNotFoundError:  # run from a source tree that was never installed
-            print("unroot (version unknown: not installed)")
+        version = formats.installed_version()
+        print(f"unroot {version}" if version else "unroot (version unknown: not installed)")
         parser.exit()
 
 

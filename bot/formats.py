@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.config import DOCS_URL
+from bot.markdown import plural
 from bot.style import BOLD, DIM, GREEN, SEVERITY_COLOR, Painter
 from rules.fixes import split_lines
 from rules.model import Deferred, Finding, Severity
@@ -86,13 +87,9 @@ def _fix_lines(group: Sequence[Finding], paint: Painter) -> list[str]:
         where = f" in {len(containers)} containers" if len(containers) > 1 else ""
         if len(containers) == 1 and "the container's" in summary:
             where = f" of container '{containers[0]}'"
-        many = f"{len(fixed)} finding{'s' if len(fixed) != 1 else ''}"
+        many = plural(len(fixed), "finding")
         out.append(f"    {paint(f'fix for {many}{where} ({rules}):', GREEN)} {summary}")
     return out
-
-
-def _counted(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _closing_line(findings: Sequence[Finding], files_checked: int) -> str:
@@ -104,8 +101,8 @@ def _closing_line(findings: Sequence[Finding], files_checked: int) -> str:
     with_findings = len({f.path for f in findings})
     where = f"{with_findings} of {files_checked}" if findings and with_findings != files_checked else f"{files_checked}"
     line = (
-        f"{_counted(counts[Severity.ERROR], 'error')}, {_counted(counts[Severity.WARNING], 'warning')}, "
-        f"{_counted(counts[Severity.NOTICE], 'notice')} in {where} file{'' if files_checked == 1 else 's'} checked"
+        f"{plural(counts[Severity.ERROR], 'error')}, {plural(counts[Severity.WARNING], 'warning')}, "
+        f"{plural(counts[Severity.NOTICE], 'notice')} in {where} file{'' if files_checked == 1 else 's'} checked"
     )
     if fixable:
         line += f"; {fixable} fixable with `unroot fix`"
@@ -189,22 +186,14 @@ def _rule_properties(rule_id: str) -> dict[str, object]:
     }
 
 
-def _version() -> str:
+def installed_version() -> str | None:
+    """The installed package's version; None when run from a source tree that was never installed."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
         return version("unroot")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "0.0.0"
-
-
-def _relative(path: str, root: Path) -> str:
-    """`path` relative to %SRCROOT% (`root`); a path outside it stays absolute."""
-    import os
-
-    absolute = os.path.abspath(path)
-    relative = os.path.relpath(absolute, root)
-    return Path(absolute if relative.startswith("..") else relative).as_posix()
+    except PackageNotFoundError:
+        return None
 
 
 def sarif(findings: Sequence[Finding], texts: dict[str, str], root: Path | None = None) -> str:
@@ -212,6 +201,7 @@ def sarif(findings: Sequence[Finding], texts: dict[str, str], root: Path | None 
     fingerprints that survive line moves, ranked rules; fixes become whole-line replacements."""
     from urllib.parse import quote
 
+    from bot.baseline import repository_path
     from bot.fingerprint import fingerprint
     from rules.registry import RULES  # every rule's module: only SARIF lists them all
 
@@ -231,7 +221,7 @@ def sarif(findings: Sequence[Finding], texts: dict[str, str], root: Path | None 
     index = {rule.id: position for position, rule in enumerate(RULES)}
     results: list[dict[str, object]] = []
     for finding in findings:
-        relative = _relative(finding.path, base)
+        relative = repository_path(finding.path, base)
         location = (
             {"uri": Path(relative).as_uri()}
             if relative.startswith("/")
@@ -278,7 +268,7 @@ def sarif(findings: Sequence[Finding], texts: dict[str, str], root: Path | None 
                 }
             ]
         results.append(result)
-    version = _version()
+    version = installed_version() or "0.0.0"
     log = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",

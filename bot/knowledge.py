@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from bot.discovery import repository_root as git_root
 from rules.analyze import file_kind
 from rules.repository import RepoKnowledge, gather, references
 
@@ -25,10 +26,7 @@ def repository_root(paths: Sequence[str]) -> Path | None:
         return None
     if common.is_file():
         common = common.parent
-    for candidate in (common, *common.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return common
+    return git_root(common) or common
 
 
 def tree_listing(root: Path) -> list[str]:
