@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.nodes import MappingNode, Node
 
 from rules.kubernetes import (
     patches,
@@ -39,7 +39,7 @@ from rules.kubernetes.discovery import (
     foreign_placeholders_removed,
     pod_specs,
 )
-from rules.kubernetes.nodes import as_str, first_line, last_line, shared_nodes, value
+from rules.kubernetes.nodes import as_str, children, first_line, last_line, shared_nodes, value
 from rules.kubernetes.parse import (
     YAML_ONLY_BREAKS,
     ManifestError,
@@ -190,13 +190,9 @@ def _has_container_key(node: Node) -> bool:
     stack = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, MappingNode):
-            for key, item in current.value:
-                if isinstance(key, ScalarNode) and key.value in _CONTAINER_KEYS:
-                    return True
-                stack.append(item)
-        elif isinstance(current, SequenceNode):
-            stack.extend(current.value)
+        if isinstance(current, MappingNode) and any(as_str(key) in _CONTAINER_KEYS for key, _ in current.value):
+            return True
+        stack.extend(children(current))
     return False
 
 
