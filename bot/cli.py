@@ -278,6 +278,7 @@ def _check(args: argparse.Namespace) -> int:
     roots: list[Path] = []
     recorded: list[tuple[Finding, str, Path]] = []  # for --write-baseline: finding, fingerprint, repository
     baselined: dict[str, int] = {}  # baseline file as shown -> findings it left out
+    accepted: dict[Path, Counter[str]] = {}  # baseline file -> the fingerprints it holds
     failing = False
     for located, group in group_paths(paths, args.config):
         config = _config_for(located, args)
@@ -290,7 +291,9 @@ def _check(args: argparse.Namespace) -> int:
             prints = baselines.fingerprints(found, group_texts, located.repository)
             recorded += [(f, fp, located.repository) for f, fp in zip(found, prints)]
             if baseline is not None:
-                fresh = baselines.new_findings(found, prints, _read_baseline(baseline))
+                if baseline not in accepted:  # read once, however many configs name it
+                    accepted[baseline] = _read_baseline(baseline)
+                fresh = baselines.new_findings(found, prints, accepted[baseline])
                 shown = args.baseline or _shown(baseline)
                 baselined[shown] = baselined.get(shown, 0) + len(found) - len(fresh)
                 found = fresh

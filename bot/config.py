@@ -14,8 +14,9 @@ from bot.limits import DEFAULT_INLINE_COMMENTS
 from rules.model import Options, Severity
 
 CONFIG_PATH = ".github/unroot.yml"
+SEVERITIES = tuple(severity.value for severity in Severity)  # error, warning, notice
 # What makes `unroot check` exit 1: findings at or above this severity ("never": none do).
-FAIL_ON = ("error", "warning", "notice", "never")
+FAIL_ON = (*SEVERITIES, "never")
 ReviewEventName = Literal["COMMENT", "REQUEST_CHANGES"]
 # Where each rule's page lives ({id} is the rule ID): linked from the CLI's SARIF and the bot's posts.
 DOCS_URL = "https://github.com/unroot-dev/unroot/blob/main/rules/docs/{id}.md"
@@ -110,7 +111,6 @@ _KEYS = {
     "helm": ("charts",),
     "helm.charts.*": ("values",),
 }
-_SEVERITIES = ("error", "warning", "notice")
 MAX_INLINE_LIMIT = 100  # GitHub's review API times out on reviews with many more comments
 
 
@@ -187,16 +187,17 @@ def _review_settings(raw: object) -> ReviewSettings:
     """The `review:` section: `{min-severity: warning, max-inline: 30, event: COMMENT}`."""
     review = _section(raw, "review", "review", "min-severity, max-inline and event")
     severity = review.get("min-severity", ReviewSettings.min_severity.value)
-    if not isinstance(severity, str) or severity.lower() not in _SEVERITIES:
+    if not isinstance(severity, str) or severity.lower() not in SEVERITIES:
         raise ConfigError(f"review.min-severity: use error, warning or notice, not {severity!r}")
     max_inline = _int(review.get("max-inline", DEFAULT_INLINE_COMMENTS), "review.max-inline", 0, MAX_INLINE_LIMIT)
     event = review.get("event", "COMMENT")
-    if not isinstance(event, str) or event.upper() not in ("COMMENT", "REQUEST_CHANGES"):
+    upper = event.upper() if isinstance(event, str) else ""
+    if upper not in ("COMMENT", "REQUEST_CHANGES"):
         raise ConfigError(f"review.event: use COMMENT or REQUEST_CHANGES, not {event!r}")
     return ReviewSettings(
         min_severity=Severity(severity.lower()),
         max_inline=max_inline,
-        event="REQUEST_CHANGES" if event.upper() == "REQUEST_CHANGES" else "COMMENT",
+        event="REQUEST_CHANGES" if upper == "REQUEST_CHANGES" else "COMMENT",
     )
 
 
@@ -262,7 +263,7 @@ def _rule_settings(rules: object) -> tuple[set[str], list[tuple[str, Severity]]]
         word = str(setting).lower() if setting is not False else "off"
         if word in _OFF:
             disabled.add(rule_id)
-        elif word in ("error", "warning", "notice"):
+        elif word in SEVERITIES:
             overrides.append((rule_id, Severity(word)))
         else:
             raise ConfigError(f"rules.{rule_id}: use off, error, warning or notice, not {setting!r}")

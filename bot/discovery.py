@@ -55,9 +55,11 @@ def group_paths(paths: Sequence[str], override: str | None) -> list[tuple[Locate
     """The paths grouped by the config that governs them, in the order each config is first met;
     `override` (`--config FILE`) governs every path."""
     groups: dict[Located, list[str]] = {}
+    found: dict[Path, Located] = {}  # by the folder the walk starts in: a pre-commit run names many files of one
     for raw in paths:
         if override is None:
-            located = locate(Path(raw))
+            start = _upwards(Path(raw))[0]
+            located = found.get(start) or found.setdefault(start, locate(Path(raw)))
         else:
             repository = repository_root(Path(raw)) or Path.cwd()
             located = Located(Path(override), config_root(Path(override)), repository)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from bot.fingerprint import is_marker
-
 MAX_BODY = 65536  # characters of a review body or a review comment body
 MAX_OUTPUT = 65535  # characters of a check run's output.summary and output.text
 MAX_TITLE = 255  # characters of an annotation title (and what we allow a check run title)
@@ -30,6 +28,9 @@ def clip_text(text: str, limit: int, note: str = TRUNCATED) -> str:
     would be posted again on the next run."""
     if len(text) <= limit:
         return text
+    # Imported here: bot.config reads this module's constants, and `unroot check` need not load hashlib.
+    from bot.fingerprint import is_marker
+
     lines = text.split("\n")
     markers = "\n".join(line for line in lines if is_marker(line))
     kept = "\n".join(line for line in lines if not is_marker(line)) if markers else text
